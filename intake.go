@@ -1,0 +1,42 @@
+package groupcast
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors an Intake answers with besides *InputError.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the id exists with different content.
+	ErrConflict = errors.New("id exists with different content")
+	// ErrNotReady: the store is not ready or the daemon is shutting down.
+	ErrNotReady = errors.New("not ready")
+)
+
+// Status is one announcement and the state of each of its targets.
+type Status struct {
+	ID         string    `json:"id"`
+	Title      string    `json:"title"`
+	State      string    `json:"state"`
+	AcceptedAt time.Time `json:"accepted_at"`
+	Targets    []Target  `json:"targets"`
+}
+
+// Accepted is the answer to a submission. Existing is true when the id was
+// already stored with the same content (HTTP 200 rather than 202).
+type Accepted struct {
+	Status
+	Existing bool `json:"-"`
+}
+
+// Intake is where every source hands announcements in: the HTTP API, the
+// CLI through it, and the DingTalk stream bot. Submit returns once the
+// announcement is durably stored and its targets planned; it answers
+// *InputError (code "no_route" when no route matches), ErrConflict or
+// ErrNotReady.
+type Intake interface {
+	Submit(ctx context.Context, a *Announcement) (Accepted, error)
+	Status(ctx context.Context, id string) (Status, error)
+}

@@ -1,0 +1,137 @@
+package groupcast
+
+import (
+	"encoding/base64"
+	"time"
+)
+
+// State is where one target of an announcement stands.
+type State string
+
+const (
+	StateQueued    State = "queued"
+	StateScheduled State = "scheduled" // waiting for send_at
+	StateSending   State = "sending"
+	StateDeferred  State = "deferred" // window, cap, rate, throttle or mix; see NotBefore and Reason
+	StateHeld      State = "held"     // waiting for review
+	StateDelivered State = "delivered"
+	StateFailed    State = "failed"
+	StateBlocked   State = "blocked"
+	StateRejected  State = "rejected"
+	StateExpired   State = "expired"
+	StateRecalled  State = "recalled"
+)
+
+// States lists every state, in the order the API documents them.
+var States = []State{StateQueued, StateScheduled, StateSending, StateDeferred, StateHeld,
+	StateDelivered, StateFailed, StateBlocked, StateRejected, StateExpired, StateRecalled}
+
+// Terminal reports whether nothing more will happen to a target in state s
+// (except a recall of a delivered one).
+func (s State) Terminal() bool {
+	switch s {
+	case StateDelivered, StateFailed, StateBlocked, StateRejected, StateExpired, StateRecalled:
+		return true
+	}
+	return false
+}
+
+// Settled reports whether `send --wait` can stop watching a target: it is
+// terminal, or waiting on time (deferred, scheduled) or on a person (held).
+func (s State) Settled() bool {
+	return s.Terminal() || s == StateDeferred || s == StateHeld || s == StateScheduled
+}
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool {
+	for _, k := range States {
+		if k == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Stage is a group's maturity, which picks its daily cap.
+type Stage string
+
+const (
+	StageNew    Stage = "new"
+	StageMature Stage = "mature"
+)
+
+// StyleOptions are a target's settings for its style, copied into the plan
+// at acceptance so a later reload does not change an accepted announcement.
+type StyleOptions struct {
+	MaxChars   int    `json:"max_chars,omitempty"`
+	Template   string `json:"template,omitempty"` // text/template source (template_file is read at load)
+	Salutation string `json:"salutation,omitempty"`
+	Closing    string `json:"closing,omitempty"`
+	Signature  string `json:"signature,omitempty"`
+	Org        string `json:"org,omitempty"`
+	Timezone   string `json:"timezone,omitempty"`
+}
+
+// Destination is one planned target: which route put it there, which account
+// sends it, to which group, in which style and under which policy.
+type Destination struct {
+	Route    string       `json:"route"`
+	Platform string       `json:"platform"`
+	Account  string       `json:"account"`
+	Group    string       `json:"group"`
+	Style    string       `json:"style"`
+	Policy   string       `json:"policy,omitempty"`
+	Stage    Stage        `json:"stage,omitempty"`
+	Options  StyleOptions `json:"options,omitzero"`
+}
+
+// Key identifies the destination within its announcement. It is safe in
+// NATS subjects and KV keys whatever the group name is (group names are
+// often Chinese).
+func (d Destination) Key() string {
+	return d.Account + "." + base64.RawURLEncoding.EncodeToString([]byte(d.Group))
+}
+
+// Target is the API's view of one destination and its state (SPEC §4).
+type Target struct {
+	Route              string     `json:"route"`
+	Platform           string     `json:"platform"`
+	Account            string     `json:"account"`
+	Group              string     `json:"group"`
+	Style              string     `json:"style"`
+	State              State      `json:"state"`
+	Reason             string     `json:"reason,omitempty"`
+	NotBefore          *time.Time `json:"not_before,omitempty"`
+	Attempts           int        `json:"attempts"`
+	Parts              int        `json:"parts"`
+	PlatformMessageIDs []string   `json:"platform_message_ids"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+}
+
+// MessageState derives an announcement's state from its targets: delivered
+// when every target is, failed when every target ended without delivery,
+// partial when all are terminal and some were delivered, pending otherwise.
+func MessageState(targets []Target) string {
+	if len(targets) == 0 {
+		return "pending"
+	}
+	delivered, terminal := 0, 0
+	for _, t := range targets {
+		if t.State.Terminal() {
+			terminal++
+		}
+		if t.State == StateDelivered || t.State == StateRecalled {
+			delivered++
+		}
+	}
+	switch {
+	case terminal < len(targets):
+		return "pending"
+	case delivered == len(targets):
+		return "delivered"
+	case delivered == 0:
+		return "failed"
+	default:
+		return "partial"
+	}
+}
