@@ -68,3 +68,10 @@ type Starter interface {
 type Readier interface {
 	Ready() error
 }
+
+// Parter is implemented by senders that split a rendered text into several
+// platform requests. Parts returns exactly the texts Send would post, one
+// per request, so that preview shows what will really be sent.
+type Parter interface {
+	Parts(r Rendered) ([]string, error)
+}
