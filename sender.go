@@ -33,6 +33,7 @@ type Outgoing struct {
 	DeliveryID   string
 	Announcement *Announcement
 	Group        string
+	Destination  Destination // the whole plan entry (route, style, options)
 	Rendered     Rendered
 }
 

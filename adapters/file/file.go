@@ -1,0 +1,124 @@
+// Package file is the audit and test driver: it appends one JSON line per
+// delivered part to a file, for any platform.
+package file
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/configs"
+)
+
+// Driver is the file driver's table entry.
+var Driver = adapters.Driver{
+	Name: "file",
+	DriverSpec: configs.DriverSpec{
+		Fields:   []string{"path"},
+		Required: []string{"path"},
+		Groups:   configs.GroupsOptional,
+	},
+	New: func(acc configs.Account, env adapters.Env) (groupcast.Sender, error) {
+		return New(acc, env), nil
+	},
+}
+
+// Line is one delivered part, exactly the fields SPEC §7 lists.
+type Line struct {
+	Announcement string    `json:"announcement"`
+	Route        string    `json:"route"`
+	Account      string    `json:"account"`
+	Platform     string    `json:"platform"`
+	Group        string    `json:"group"`
+	Style        string    `json:"style"`
+	Part         int       `json:"part"`
+	Parts        int       `json:"parts"`
+	Text         string    `json:"text"`
+	Time         time.Time `json:"time"`
+}
+
+// File appends delivery lines to one path. Files are shared by every
+// account that names the same path.
+type File struct {
+	account configs.Account
+	env     adapters.Env
+}
+
+// New returns a file sender.
+func New(acc configs.Account, env adapters.Env) *File {
+	return &File{account: acc, env: env.WithDefaults()}
+}
+
+var (
+	locksMu sync.Mutex
+	locks   = map[string]*sync.Mutex{}
+)
+
+func lockFor(path string) *sync.Mutex {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	locksMu.Lock()
+	defer locksMu.Unlock()
+	if locks[abs] == nil {
+		locks[abs] = &sync.Mutex{}
+	}
+	return locks[abs]
+}
+
+func (f *File) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Receipt, error) {
+	if err := f.env.Pacer.Wait(ctx); err != nil {
+		return groupcast.Receipt{}, groupcast.Temporary("canceled", err)
+	}
+	now := f.env.Now()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(Line{
+		Announcement: m.Announcement.ID, Route: m.Destination.Route, Account: f.account.Name,
+		Platform: f.account.Platform, Group: m.Group, Style: m.Rendered.Style,
+		Part: 1, Parts: 1, Text: m.Rendered.Text, Time: now,
+	})
+	if err != nil {
+		return groupcast.Receipt{}, groupcast.Permanent("encode", err)
+	}
+	mu := lockFor(f.account.Path)
+	mu.Lock()
+	defer mu.Unlock()
+	if dir := filepath.Dir(f.account.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return groupcast.Receipt{}, groupcast.Temporary("mkdir", err)
+		}
+	}
+	fh, err := os.OpenFile(f.account.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return groupcast.Receipt{}, groupcast.Temporary("open", err)
+	}
+	// One write per line: with O_APPEND a killed process leaves whole lines.
+	_, err = fh.Write(buf.Bytes())
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return groupcast.Receipt{}, groupcast.Temporary("write", err)
+	}
+	return groupcast.Receipt{Parts: 1, MessageIDs: []string{fmt.Sprintf("%s#%d", f.account.Path, now.UnixNano())}, SentAt: now}, nil
+}
+
+// Recall appends nothing: a file line cannot be taken back.
+func (f *File) Recall(context.Context, string, groupcast.Receipt) error {
+	return fmt.Errorf("%w: the file driver keeps what it wrote", groupcast.ErrRecallUnsupported)
+}
+
+var (
+	_ groupcast.Sender   = (*File)(nil)
+	_ groupcast.Recaller = (*File)(nil)
+)

@@ -1,0 +1,307 @@
+// Package api is groupcast's HTTP API (SPEC §4) and the client the CLI
+// uses to talk to a running daemon.
+package api
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+
+	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/router"
+)
+
+// Server answers the HTTP API from a running engine.
+type Server struct {
+	svc     *router.Service
+	drivers router.Drivers
+	log     *slog.Logger
+	now     func() time.Time
+	limiter *rate.Limiter
+	mux     *http.ServeMux
+}
+
+// NewServer builds the handler. The tokens, body limit and intake rate are
+// read from the engine's config on every request, so a reload applies.
+func NewServer(svc *router.Service, drivers router.Drivers, log *slog.Logger) *Server {
+	s := &Server{svc: svc, drivers: drivers, log: log, now: time.Now, mux: http.NewServeMux()}
+	if ips := svc.Config().Server.IntakePerSecond; ips > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(ips), max(1, int(ips)))
+	}
+	s.route("/v1/messages", map[string]http.HandlerFunc{"POST": s.submit, "GET": s.list})
+	s.route("/v1/messages/{id}", map[string]http.HandlerFunc{"GET": s.status})
+	s.route("/v1/messages/{id}/recall", map[string]http.HandlerFunc{"POST": s.recall})
+	s.route("/v1/preview", map[string]http.HandlerFunc{"POST": s.preview})
+	s.route("/v1/review", map[string]http.HandlerFunc{"GET": s.reviews})
+	s.route("/v1/review/{id}/approve", map[string]http.HandlerFunc{"POST": s.decide(true)})
+	s.route("/v1/review/{id}/reject", map[string]http.HandlerFunc{"POST": s.decide(false)})
+	s.route("/healthz", map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}})
+	s.route("/readyz", map[string]http.HandlerFunc{"GET": s.ready})
+	metrics := promhttp.HandlerFor(svc.Metrics().Registry, promhttp.HandlerOpts{})
+	s.route("/metrics", map[string]http.HandlerFunc{"GET": metrics.ServeHTTP})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "", "no such endpoint: "+r.URL.Path)
+	})
+	return s
+}
+
+func (s *Server) route(pattern string, methods map[string]http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		h, ok := methods[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			h, ok = methods["GET"]
+		}
+		if !ok {
+			allow := make([]string, 0, len(methods))
+			for m := range methods {
+				allow = append(allow, m)
+			}
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "", r.Method+" is not allowed on "+r.URL.Path)
+			return
+		}
+		h(w, r)
+	})
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/v1/") && !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="groupcast"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "", "a valid bearer token is required")
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// authorized compares the bearer token with every configured token in
+// constant time, so neither a match nor its position can be timed.
+func (s *Server) authorized(r *http.Request) bool {
+	tokens := s.svc.Config().Server.Tokens
+	if len(tokens) == 0 {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	match := 0
+	for _, t := range tokens {
+		match |= subtle.ConstantTimeCompare([]byte(got), []byte(t.Reveal()))
+	}
+	return match == 1
+}
+
+// readAnnouncement reads and parses a request body under max_body.
+func (s *Server) readAnnouncement(w http.ResponseWriter, r *http.Request) (*groupcast.Announcement, bool) {
+	format, ok := groupcast.FormatForContentType(r.Header.Get("Content-Type"))
+	if !ok {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type",
+			"send text/markdown, application/json or application/yaml, not "+strconv.Quote(r.Header.Get("Content-Type")))
+		return nil, false
+	}
+	limit := int64(s.svc.Config().Server.MaxBody)
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	if r.ContentLength > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "body",
+			"body of "+strconv.FormatInt(r.ContentLength, 10)+" bytes is over server.max_body ("+strconv.FormatInt(limit, 10)+")")
+		return nil, false
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "body",
+				"body is over server.max_body ("+strconv.FormatInt(limit, 10)+" bytes)")
+			return nil, false
+		}
+		writeError(w, http.StatusBadRequest, "malformed", "body", "reading the body: "+err.Error())
+		return nil, false
+	}
+	a, err := groupcast.Parse(format, data, s.now())
+	if err != nil {
+		writeErr(w, err)
+		return nil, false
+	}
+	return a, true
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	if s.limiter != nil && !s.limiter.Allow() {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "rate_limited", "", "intake is over server.intake_per_second; retry shortly")
+		return
+	}
+	a, ok := s.readAnnouncement(w, r)
+	if !ok {
+		return
+	}
+	acc, err := s.svc.Submit(r.Context(), a)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	code := http.StatusAccepted
+	if acc.Existing {
+		code = http.StatusOK
+	}
+	writeJSON(w, code, acc.Status)
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	st, err := s.svc.Status(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+var listStates = map[string]bool{"pending": true, "delivered": true, "partial": true, "failed": true}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state != "" && !listStates[state] && !groupcast.State(state).Valid() {
+		writeError(w, http.StatusBadRequest, "invalid", "state", "unknown state "+strconv.Quote(state))
+		return
+	}
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "invalid", "limit", "limit must be a number from 1 to 1000")
+			return
+		}
+		limit = n
+	}
+	msgs, err := s.svc.List(r.Context(), state, limit)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+}
+
+func (s *Server) recall(w http.ResponseWriter, r *http.Request) {
+	st, err := s.svc.Recall(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, st)
+}
+
+func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.readAnnouncement(w, r)
+	if !ok {
+		return
+	}
+	targets, err := router.Preview(s.svc.Config(), s.drivers, a, s.now())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"targets": targets})
+}
+
+func (s *Server) reviews(w http.ResponseWriter, r *http.Request) {
+	list, err := s.svc.Reviews(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reviews": list})
+}
+
+// DecisionRequest is the optional body of approve and reject.
+type DecisionRequest struct {
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (s *Server) decide(approve bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req DecisionRequest
+		if r.ContentLength != 0 {
+			dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+				writeError(w, http.StatusBadRequest, "malformed", "body", "decision body: "+err.Error())
+				return
+			}
+		}
+		if req.By == "" {
+			req.By = "api"
+		}
+		st, err := s.svc.Decide(r.Context(), r.PathValue("id"), approve, req.By, req.Reason)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	}
+}
+
+func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
+	if nr := s.svc.NotReady(); len(nr) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"not_ready": nr})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+}
+
+// ErrorBody is the shape of every error answer.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	} `json:"error"`
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	var in *groupcast.InputError
+	switch {
+	case errors.As(err, &in):
+		code := http.StatusBadRequest
+		if in.Code == "no_route" {
+			code = http.StatusUnprocessableEntity
+		}
+		writeError(w, code, in.Code, in.Field(), in.Error())
+	case errors.Is(err, groupcast.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "id", "no announcement with this id")
+	case errors.Is(err, groupcast.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", "id", "an announcement with this id and different content exists")
+	case errors.Is(err, groupcast.ErrNotReady):
+		writeError(w, http.StatusServiceUnavailable, "not_ready", "", err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, "internal", "", err.Error())
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, code, field, msg string) {
+	var b ErrorBody
+	b.Error.Code, b.Error.Field, b.Error.Message = code, field, msg
+	writeJSON(w, status, b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

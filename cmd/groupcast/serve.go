@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/groupcast/groupcast/adapters/registry"
+	"github.com/groupcast/groupcast/api"
+	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/router"
+	"github.com/groupcast/groupcast/store"
+	"github.com/groupcast/groupcast/transform"
+)
+
+func loadOptions() configs.Options {
+	return configs.Options{Catalog: registry.Catalog, CheckTemplate: transform.CheckTemplate}
+}
+
+// loadConfig resolves and loads the config, turning problems into exit 2.
+func loadConfig(g *globals, flag string) (*configs.Config, string, error) {
+	path := configs.Resolve(flag)
+	cfg, err := configs.Load(path, loadOptions())
+	if err != nil {
+		var probs configs.Problems
+		if errors.As(err, &probs) {
+			fmt.Fprintln(g.stderr, probs.Error())
+			return nil, path, &exitError{code: exitInvalid, err: fmt.Errorf("%s: %d problem(s)", displayPath(path), len(probs.Errors()))}
+		}
+		return nil, path, invalid("%s: %v", displayPath(path), err)
+	}
+	return cfg, path, nil
+}
+
+func displayPath(p string) string {
+	if p == "" {
+		return "built-in demo config"
+	}
+	return p
+}
+
+func serveCmd(g *globals) *cobra.Command {
+	var cfgFlag string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the daemon until SIGTERM or SIGINT",
+		Long: `Run the daemon: the HTTP API, the queue and every account's sender.
+
+The config is --config, else $GROUPCAST_CONFIG, else ./groupcast.yaml, else the
+built-in demo (console drivers for all three platforms, store under ./data).
+SIGHUP or a change of the file reloads it; an invalid file is reported and the
+running config stays. SIGTERM or SIGINT stops intake, finishes or hands back the
+sends in flight, and exits 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			cfg, path, err := loadConfig(g, cfgFlag)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return serve(ctx, g, log, cfg, path)
+		},
+	}
+	cmd.Flags().StringVar(&cfgFlag, "config", "", "config file (default $GROUPCAST_CONFIG, ./groupcast.yaml, or the built-in demo)")
+	return cmd
+}
+
+func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Config, path string) error {
+	started := time.Now()
+	log.Info("starting", "config", displayPath(path), "store", cfg.Store.Driver, "listen", cfg.Server.Listen)
+	if cfg.Store.Driver == store.DriverMemory {
+		log.Warn("store.driver memory is not durable: announcements are lost when the process stops")
+	}
+	st, err := store.Open(ctx, store.Options{
+		Driver: cfg.Store.Driver, Dir: cfg.Store.Dir, URL: cfg.Store.URL, Replicas: cfg.Store.Replicas,
+		MaxBytes: int64(cfg.Store.MaxBytes), SyncAlways: cfg.Store.SyncAlways, Listen: cfg.Store.Listen,
+		Logger: log.With("component", "store"),
+	})
+	if err != nil {
+		return &exitError{code: exitRuntime, err: err}
+	}
+	defer st.Close()
+	svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: registry.Lookup, Logger: log,
+		AckWait: cfg.Delivery.AckWait})
+	if err != nil {
+		return &exitError{code: exitRuntime, err: err}
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return &exitError{code: exitRuntime, err: fmt.Errorf("server.listen: %w", err)}
+	}
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRun()
+	runDone := make(chan error, 1)
+	go func() { runDone <- svc.Run(runCtx) }()
+	select {
+	case <-svc.Running():
+	case err := <-runDone:
+		ln.Close()
+		return &exitError{code: exitRuntime, err: fmt.Errorf("router: %w", err)}
+	}
+	httpSrv := &http.Server{
+		Handler:           api.NewServer(svc, registry.Lookup, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- httpSrv.Serve(ln) }()
+	log.Info("ready", "listen", ln.Addr().String(), "accounts", len(cfg.Accounts), "routes", len(cfg.Routes),
+		"startup", time.Since(started).Round(time.Millisecond).String())
+
+	reload := func(why string) {
+		next, err := configs.Load(path, loadOptions())
+		if err != nil {
+			log.Error("config reload refused; the running config stays", "reason", why, "err", err)
+			return
+		}
+		cur := svc.Config()
+		if next.Server.Listen != cur.Server.Listen || next.Store != cur.Store {
+			log.Warn("server.listen and store changes take effect at the next restart")
+		}
+		if err := svc.Apply(next); err != nil {
+			log.Error("config reload failed; the running config stays", "reason", why, "err", err)
+			return
+		}
+		log.Info("config reloaded", "reason", why, "accounts", len(next.Accounts), "routes", len(next.Routes))
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	changed := make(chan struct{}, 1)
+	if path != "" {
+		go func() {
+			err := configs.Watch(ctx, path, func() {
+				select {
+				case changed <- struct{}{}:
+				default:
+				}
+			})
+			if err != nil && ctx.Err() == nil {
+				log.Warn("not watching the config file; SIGHUP still reloads", "err", err)
+			}
+		}()
+	}
+	for {
+		select {
+		case <-hup:
+			reload("SIGHUP")
+			continue
+		case <-changed:
+			reload("file changed")
+			continue
+		case err := <-srvDone:
+			cancelRun()
+			<-runDone
+			return &exitError{code: exitRuntime, err: fmt.Errorf("http server: %w", err)}
+		case err := <-runDone:
+			shutdownHTTP(httpSrv, cfg.Server.ShutdownTimeout)
+			return &exitError{code: exitRuntime, err: fmt.Errorf("router stopped: %w", err)}
+		case <-ctx.Done():
+		}
+		break
+	}
+	log.Info("shutting down: intake closed, finishing sends in flight")
+	svc.Shutdown()
+	shutdownHTTP(httpSrv, svc.Config().Server.ShutdownTimeout)
+	cancelRun()
+	select {
+	case <-runDone:
+	case <-time.After(svc.Config().Server.ShutdownTimeout + 15*time.Second):
+		log.Warn("sends still in flight at shutdown are handed back to the queue")
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func shutdownHTTP(srv *http.Server, timeout time.Duration) {
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+}

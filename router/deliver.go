@@ -1,0 +1,345 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/store"
+	"github.com/groupcast/groupcast/transform"
+)
+
+var (
+	// errPoison marks a message no retry can help: it goes to the poison
+	// stream and, where it names a target, the target ends failed.
+	errPoison = errors.New("poison")
+	// errRetry makes the router NAK the message with the delay the handler
+	// set (retryIn). It is not an error of the message.
+	errRetry = errors.New("retry later")
+)
+
+// storeRetry is how soon a message is tried again after the store failed.
+const storeRetry = time.Second
+
+// poisonPanics turns a recovered panic into a poison error, so one bad
+// message is parked instead of crashing or wedging its account.
+func poisonPanics(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		out, err := h(msg)
+		var p middleware.RecoveredPanicError
+		if errors.As(err, &p) {
+			return out, fmt.Errorf("%w: panic: %v", errPoison, p.V)
+		}
+		return out, err
+	}
+}
+
+// recordPoison ends the target a poisoned delivery names as failed, with
+// the reason, before the message is parked.
+func (s *Service) recordPoison(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		out, err := h(msg)
+		if err == nil || !errors.Is(err, errPoison) {
+			return out, err
+		}
+		s.log.Error("poison message parked", "uuid", msg.UUID, "err", err)
+		var d deliveryMsg
+		if json.Unmarshal(msg.Payload, &d) == nil && d.ID != "" && d.Key != "" {
+			_, _ = s.update(msg.Context(), d.ID, d.Key, func(t *store.TargetRecord) error {
+				if t.State.Terminal() {
+					return store.ErrUnchanged
+				}
+				t.State, t.Reason, t.NotBefore = groupcast.StateFailed, "poison: "+err.Error(), nil
+				return nil
+			})
+		}
+		return out, err
+	}
+}
+
+// update applies a change to a target, logs the state change and counts it.
+func (s *Service) update(ctx context.Context, id, key string, change func(*store.TargetRecord) error) (*store.TargetRecord, error) {
+	var from groupcast.State
+	t, err := s.st.UpdateTarget(ctx, id, key, func(t *store.TargetRecord) error {
+		from = t.State
+		if err := change(t); err != nil {
+			return err
+		}
+		t.UpdatedAt = s.clock.Now()
+		return nil
+	})
+	if err != nil {
+		return t, err
+	}
+	if from != t.State {
+		s.metrics.transition(t.Platform, t.Account, from, t.State)
+		attrs := []any{"announcement", id, "account", t.Account, "group", t.Group, "state", t.State}
+		if t.Reason != "" {
+			attrs = append(attrs, "reason", t.Reason)
+		}
+		if t.NotBefore != nil {
+			attrs = append(attrs, "not_before", t.NotBefore.Format(time.RFC3339))
+		}
+		s.log.Info("state", attrs...)
+	}
+	return t, nil
+}
+
+// deferTo asks for the message again at t (bounded by MaxDeferWait: a long
+// deferral is looked at again and deferred again).
+func (s *Service) deferTo(msg *message.Message, t time.Time) error {
+	d := t.Sub(s.clock.Now())
+	if d > s.opts.MaxDeferWait {
+		d = s.opts.MaxDeferWait
+	}
+	retryIn(msg, d)
+	return errRetry
+}
+
+func (s *Service) deliverFor(accountName string) message.NoPublishHandlerFunc {
+	return func(msg *message.Message) error {
+		var d deliveryMsg
+		if err := json.Unmarshal(msg.Payload, &d); err != nil || d.ID == "" || d.Key == "" {
+			return fmt.Errorf("%w: undecodable delivery: %v", errPoison, err)
+		}
+		err := s.deliver(msg, accountName, d)
+		if errors.Is(err, errRetry) || errors.Is(err, errPoison) || err == nil {
+			return err
+		}
+		// The store failed: try again soon; nothing is decided.
+		s.log.Warn("delivery postponed", "announcement", d.ID, "account", accountName, "err", err)
+		retryIn(msg, storeRetry)
+		return errRetry
+	}
+}
+
+func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMsg) error {
+	ctx := msg.Context()
+	rec, err := s.st.Record(ctx, d.ID)
+	if errors.Is(err, groupcast.ErrNotFound) {
+		return fmt.Errorf("%w: delivery for unknown announcement %q", errPoison, d.ID)
+	}
+	if err != nil {
+		return err
+	}
+	dest, ok := findDestination(rec, d.Key)
+	if !ok {
+		return fmt.Errorf("%w: announcement %q has no target %q", errPoison, d.ID, d.Key)
+	}
+	t, _, err := s.st.Target(ctx, d.ID, d.Key)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	switch {
+	case t.State.Terminal(), t.State == groupcast.StateHeld:
+		return nil // done, or waiting for a person: approval queues it again
+	case t.State == groupcast.StateSending && t.Owner == s.instance:
+		// Another copy is being sent by this process right now.
+		return s.deferTo(msg, now.Add(s.opts.AckWait))
+	}
+	if exp := rec.Announcement.ExpiresAt; exp != nil && !now.Before(*exp) {
+		_, err := s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
+			if t.State.Terminal() {
+				return store.ErrUnchanged
+			}
+			t.State, t.Reason, t.NotBefore = groupcast.StateExpired, "expires_at "+exp.Format(time.RFC3339)+" passed", nil
+			return nil
+		})
+		return ignoreUnchanged(err)
+	}
+	if t.NotBefore != nil && t.NotBefore.After(now) {
+		return s.deferTo(msg, *t.NotBefore)
+	}
+	a := s.account(accountName)
+	if a == nil {
+		// Removed by a reload while this was queued: wait for it to return.
+		return s.deferTo(msg, now.Add(s.opts.MaxDeferWait))
+	}
+	if until, reason, err := s.paused(ctx, a); err != nil {
+		return err
+	} else if until.After(now) {
+		if _, err := s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
+			if t.State.Terminal() {
+				return store.ErrUnchanged
+			}
+			t.State, t.Reason, t.NotBefore = groupcast.StateDeferred, reason, &until
+			return nil
+		}); ignoreUnchanged(err) != nil {
+			return err
+		}
+		return s.deferTo(msg, until)
+	}
+
+	rendered, err := transform.Render(&rec.Announcement, dest, now)
+	if err != nil {
+		_, uerr := s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
+			t.State, t.Reason, t.NotBefore = groupcast.StateFailed, "render: "+err.Error(), nil
+			return nil
+		})
+		return uerr
+	}
+
+	// Claim the target: only one sender, and a record of the attempt
+	// before anything goes out.
+	t, err = s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
+		if t.State.Terminal() || t.State == groupcast.StateHeld {
+			return store.ErrUnchanged
+		}
+		t.State, t.Owner, t.NotBefore = groupcast.StateSending, s.instance, nil
+		t.Attempts++
+		return nil
+	})
+	if errors.Is(err, store.ErrUnchanged) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	receipt, sendErr := a.sender.Send(ctx, groupcast.Outgoing{
+		DeliveryID: d.ID + "/" + d.Key, Announcement: &rec.Announcement, Group: dest.Group,
+		Destination: dest, Rendered: rendered,
+	})
+	if sendErr == nil {
+		return s.delivered(ctx, d, rec, receipt)
+	}
+	return s.failedSend(ctx, msg, a, d, t, sendErr)
+}
+
+func (s *Service) delivered(ctx context.Context, d deliveryMsg, rec *store.Record, r groupcast.Receipt) error {
+	now := s.clock.Now()
+	t, err := s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
+		t.State, t.Reason, t.Owner = groupcast.StateDelivered, "", ""
+		t.Parts = r.Parts
+		t.PlatformMessageIDs = append([]string{}, r.MessageIDs...)
+		if r.SentAt.IsZero() {
+			r.SentAt = now
+		}
+		t.Receipt = &r
+		t.DeliveredAt = &now
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	start := rec.AcceptedAt
+	if sa := rec.Announcement.SendAt; sa != nil && sa.After(start) {
+		start = *sa
+	}
+	s.metrics.latency.WithLabelValues(t.Platform).Observe(now.Sub(start).Seconds())
+	return nil
+}
+
+func (s *Service) failedSend(ctx context.Context, msg *message.Message, a *account, d deliveryMsg, t *store.TargetRecord, sendErr error) error {
+	class, code, pause := groupcast.Classify(sendErr)
+	now := s.clock.Now()
+	cfg := s.cfg.Load()
+	reason := sendErr.Error()
+	switch {
+	case class == groupcast.ClassThrottled:
+		if pause <= 0 {
+			pause = time.Minute
+		}
+		until := now.Add(pause)
+		preason := fmt.Sprintf("throttled by platform (%s): %s paused until %s", code, a.cfg.Name, until.Format(time.RFC3339))
+		s.metrics.throttled.WithLabelValues(a.cfg.Name).Inc()
+		if err := s.setPause(ctx, a, until, preason); err != nil {
+			return err
+		}
+		_, err := s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
+			t.State, t.Reason, t.NotBefore, t.Owner = groupcast.StateDeferred, preason, &until, ""
+			t.Attempts-- // a throttle is not a failed attempt
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return s.deferTo(msg, until)
+	case class == groupcast.ClassPermanent || t.Attempts >= cfg.Delivery.MaxAttempts:
+		if class != groupcast.ClassPermanent {
+			reason = fmt.Sprintf("gave up after %d attempts: %s", t.Attempts, reason)
+		}
+		_, err := s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
+			t.State, t.Reason, t.NotBefore, t.Owner = groupcast.StateFailed, reason, nil, ""
+			return nil
+		})
+		return err
+	default:
+		delay := backoff(cfg.Delivery.Backoff, cfg.Delivery.MaxBackoff, t.Attempts)
+		at := now.Add(delay)
+		_, err := s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
+			t.State, t.NotBefore, t.Owner = groupcast.StateQueued, &at, ""
+			t.Reason = fmt.Sprintf("retry %d/%d after temporary error: %s", t.Attempts, cfg.Delivery.MaxAttempts, reason)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return s.deferTo(msg, at)
+	}
+}
+
+// backoff is base·2^(attempt-1), capped, with ±20% jitter.
+func backoff(base, most time.Duration, attempt int) time.Duration {
+	if base <= 0 {
+		base = time.Second
+	}
+	if most <= 0 {
+		most = 5 * time.Minute
+	}
+	d := base
+	for i := 1; i < attempt && d < most; i++ {
+		d *= 2
+	}
+	d = min(d, most)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// paused reads an account's pause, from memory or (once) from the store,
+// so a pause survives a restart.
+func (s *Service) paused(ctx context.Context, a *account) (time.Time, string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.pauseLoaded {
+		var p store.Pause
+		if _, err := s.st.GetJSON(ctx, store.PauseKey(a.cfg.Name), &p); err != nil {
+			return time.Time{}, "", err
+		}
+		a.pausedUntil, a.pauseReason, a.pauseLoaded = p.Until, p.Reason, true
+	}
+	return a.pausedUntil, a.pauseReason, nil
+}
+
+func (s *Service) setPause(ctx context.Context, a *account, until time.Time, reason string) error {
+	if err := s.st.PutJSON(ctx, store.PauseKey(a.cfg.Name), store.Pause{Until: until, Reason: reason}); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.pausedUntil, a.pauseReason, a.pauseLoaded = until, reason, true
+	a.mu.Unlock()
+	s.log.Warn("account paused", "account", a.cfg.Name, "until", until.Format(time.RFC3339), "reason", reason)
+	return nil
+}
+
+func findDestination(rec *store.Record, key string) (groupcast.Destination, bool) {
+	for _, d := range rec.Destinations {
+		if d.Key() == key {
+			return d, true
+		}
+	}
+	return groupcast.Destination{}, false
+}
+
+func ignoreUnchanged(err error) error {
+	if errors.Is(err, store.ErrUnchanged) {
+		return nil
+	}
+	return err
+}

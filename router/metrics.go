@@ -1,0 +1,64 @@
+package router
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/groupcast/groupcast"
+)
+
+// Metrics are the series SPEC §8 promises, on their own registry.
+type Metrics struct {
+	Registry   *prometheus.Registry
+	accepted   prometheus.Counter
+	deliveries *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	targets    *prometheus.GaugeVec
+	ruleHits   *prometheus.CounterVec
+	throttled  *prometheus.CounterVec
+}
+
+// NewMetrics registers the groupcast series and the Go runtime's.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		accepted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "groupcast_messages_accepted_total", Help: "Announcements accepted (durably stored)."}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "groupcast_deliveries_total", Help: "Targets that reached a state, by platform, account and state."},
+			[]string{"platform", "account", "state"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "groupcast_delivery_seconds",
+			Help:    "Time from acceptance to delivery (the scheduled time for send_at, windows included).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 4 * 3600, 24 * 3600}},
+			[]string{"platform"}),
+		targets: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "groupcast_targets", Help: "Targets currently in each state (counted by this process since it started)."},
+			[]string{"state"}),
+		ruleHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "groupcast_rule_hits_total", Help: "Content rule hits by rule and action."}, []string{"rule", "action"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "groupcast_throttled_total", Help: "Platform throttle answers by account."}, []string{"account"}),
+	}
+	m.Registry.MustRegister(m.accepted, m.deliveries, m.latency, m.targets, m.ruleHits, m.throttled,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, s := range groupcast.States {
+		m.targets.WithLabelValues(string(s))
+	}
+	return m
+}
+
+// transition moves one target between states in the gauges and counters.
+func (m *Metrics) transition(platform, account string, from, to groupcast.State) {
+	if from == to {
+		return
+	}
+	if from != "" {
+		m.targets.WithLabelValues(string(from)).Dec()
+	}
+	m.targets.WithLabelValues(string(to)).Inc()
+	m.deliveries.WithLabelValues(platform, account, string(to)).Inc()
+}
+
+// RuleHit counts one content rule hit.
+func (m *Metrics) RuleHit(rule, action string) { m.ruleHits.WithLabelValues(rule, action).Inc() }

@@ -1,0 +1,101 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/store"
+)
+
+// pacer keeps one account within its rate: at most PerMinute requests in
+// any 60 seconds, and a random gap between MinGap and MaxGap between two
+// requests. The times of the recent requests are written to the store
+// before each request goes out, so a restart resumes the pace instead of
+// bursting.
+type pacer struct {
+	account string
+	rate    configs.Rate
+	clock   Clock
+	st      *store.Store
+
+	mu      sync.Mutex
+	loaded  bool
+	sends   []time.Time // the last PerMinute request times, oldest first
+	nextGap time.Duration
+}
+
+type sendLog struct {
+	Sends []time.Time `json:"sends"`
+}
+
+func newPacer(account string, rate configs.Rate, clock Clock, st *store.Store) *pacer {
+	return &pacer{account: account, rate: rate, clock: clock, st: st}
+}
+
+func (p *pacer) unlimited() bool {
+	return p.rate.PerMinute <= 0 && p.rate.MinGap <= 0 && p.rate.MaxGap <= 0
+}
+
+// Wait blocks until the account may send one more request, and records it.
+func (p *pacer) Wait(ctx context.Context) error {
+	if p.unlimited() {
+		return ctx.Err()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.loaded {
+		var l sendLog
+		if _, err := p.st.GetJSON(ctx, store.SendLogKey(p.account), &l); err != nil {
+			return fmt.Errorf("pace %s: %w", p.account, err)
+		}
+		p.sends, p.loaded = l.Sends, true
+		p.nextGap = p.gap()
+	}
+	for {
+		now := p.clock.Now()
+		at := p.earliest()
+		if !at.After(now) {
+			break
+		}
+		if err := p.clock.Sleep(ctx, at.Sub(now)); err != nil {
+			return err
+		}
+	}
+	p.sends = append(p.sends, p.clock.Now())
+	if keep := max(p.rate.PerMinute, 1); len(p.sends) > keep {
+		p.sends = append([]time.Time(nil), p.sends[len(p.sends)-keep:]...)
+	}
+	p.nextGap = p.gap()
+	if err := p.st.PutJSON(ctx, store.SendLogKey(p.account), sendLog{Sends: p.sends}); err != nil {
+		return fmt.Errorf("pace %s: %w", p.account, err)
+	}
+	return nil
+}
+
+func (p *pacer) earliest() time.Time {
+	var at time.Time
+	if n := len(p.sends); n > 0 {
+		at = p.sends[n-1].Add(p.nextGap)
+	}
+	if pm := p.rate.PerMinute; pm > 0 && len(p.sends) >= pm {
+		if t := p.sends[len(p.sends)-pm].Add(time.Minute); t.After(at) {
+			at = t
+		}
+	}
+	return at
+}
+
+func (p *pacer) gap() time.Duration {
+	lo, hi := p.rate.MinGap, p.rate.MaxGap
+	if hi < lo {
+		hi = lo
+	}
+	if hi == lo {
+		return lo
+	}
+	return lo + time.Duration(rand.Int64N(int64(hi-lo)+1))
+}
