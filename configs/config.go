@@ -84,6 +84,10 @@ type Delivery struct {
 	// to MaxBackoff (default 5m).
 	Backoff    time.Duration `mapstructure:"backoff"`
 	MaxBackoff time.Duration `mapstructure:"max_backoff"`
+	// AckWait is how long a delivery taken by a process that then died
+	// waits before another takes it (default 30s): after a kill -9, sends
+	// that were in flight resume after this.
+	AckWait time.Duration `mapstructure:"ack_wait"`
 }
 
 // Account is one robot, bot or login. Which fields apply depends on Driver

@@ -1,0 +1,109 @@
+package configs
+
+import (
+	"fmt"
+	"strings"
+)
+
+// expandValues replaces ${VAR} and ${VAR:-default} in every string value of
+// the tree read by viper (keys are left alone). It runs after YAML parsing,
+// so a value with YAML-special characters cannot change the file's
+// structure. Problems name the path and the variable, never a value.
+func expandValues(tree map[string]any, lookup func(string) (string, bool), c *collector) {
+	var walk func(v any, path string) any
+	walk = func(v any, path string) any {
+		switch v := v.(type) {
+		case string:
+			out, changed, errs := expand(v, lookup)
+			for _, e := range errs {
+				c.bad(path, "%s", e)
+			}
+			if changed {
+				c.hidden[path] = true
+			}
+			return out
+		case []any:
+			for i := range v {
+				v[i] = walk(v[i], joinIndex(path, i))
+			}
+			return v
+		case map[string]any:
+			for k, x := range v {
+				v[k] = walk(x, joinKey(path, k))
+			}
+			return v
+		}
+		return v
+	}
+	walk(tree, "")
+}
+
+// expand expands one string. `$${` is a literal `${`; a `$` not followed
+// by `{` is kept as it is (regular expressions and passwords use it).
+// `${VAR:-default}` uses default when VAR is unset or empty; `${VAR}` with
+// VAR unset is an error, and with VAR set but empty gives "".
+func expand(s string, lookup func(string) (string, bool)) (out string, changed bool, errs []string) {
+	if !strings.Contains(s, "${") {
+		return s, false, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		switch {
+		case strings.HasPrefix(s[i:], "$${"):
+			b.WriteString("${")
+			i += 3
+			changed = true
+		case strings.HasPrefix(s[i:], "${"):
+			end := strings.IndexByte(s[i+2:], '}')
+			if end < 0 {
+				errs = append(errs, "unterminated ${ (write $${ for a literal ${)")
+				b.WriteString(s[i:])
+				i = len(s)
+				continue
+			}
+			expr := s[i+2 : i+2+end]
+			i += 2 + end + 1
+			changed = true
+			name, def, hasDef := strings.Cut(expr, ":-")
+			if !validVarName(name) {
+				errs = append(errs, fmt.Sprintf("${%s}: not a variable name (letters, digits and _; write $${ for a literal ${)", shorten(name)))
+				continue
+			}
+			val, ok := lookup(name)
+			switch {
+			case hasDef && (!ok || val == ""):
+				b.WriteString(def)
+			case !ok:
+				errs = append(errs, fmt.Sprintf("environment variable %s is not set (use ${%s:-default} for a default)", name, name))
+			default:
+				b.WriteString(val)
+			}
+		default:
+			b.WriteByte(s[i])
+			i++
+		}
+	}
+	return b.String(), changed, errs
+}
+
+func validVarName(name string) bool {
+	if name == "" || len(name) > 128 {
+		return false
+	}
+	for i, r := range name {
+		switch {
+		case r == '_', r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func shorten(s string) string {
+	if r := []rune(s); len(r) > 32 {
+		return string(r[:32]) + "…"
+	}
+	return s
+}

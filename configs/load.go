@@ -1,0 +1,194 @@
+package configs
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/viper"
+	"gopkg.in/yaml.v3"
+
+	_ "time/tzdata" // zones load without the OS's tzdata (slim containers)
+)
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// MaxFileSize bounds a configuration file; a larger one is refused.
+const MaxFileSize = 4 << 20
+
+// EnvConfig names the environment variable that points at the config file
+// when --config is not given.
+const EnvConfig = "GROUPCAST_CONFIG"
+
+// Options tune Load and LoadBytes.
+type Options struct {
+	// Catalog is the driver table (adapters/registry provides the real
+	// one). Nil skips every driver check (known driver, account fields,
+	// groups mode, default rate): for tests of this package only.
+	Catalog Catalog
+	// DriverNames lists a platform's drivers for messages (registry.Names);
+	// nil probes KnownDrivers in Catalog.
+	DriverNames func(platform string) []string
+	// CheckTemplate checks a target's template (transform.CheckTemplate);
+	// nil skips the check.
+	CheckTemplate func(src string) error
+	// LookupEnv resolves ${VAR}; default os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// Warn receives each warning of a file that loads (a file that does
+	// not load returns its warnings inside *Problems). Nil drops them.
+	Warn func(Problem)
+}
+
+// Default returns the built-in demo configuration (default.yaml): console
+// drivers for all three platforms and the embedded store under ./data.
+func Default() []byte {
+	return bytes.Clone(defaultYAML)
+}
+
+// Resolve picks the configuration file: the --config flag, else
+// $GROUPCAST_CONFIG, else ./groupcast.yaml if it exists, else "" (the
+// built-in demo).
+func Resolve(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := os.Getenv(EnvConfig); env != "" {
+		return env
+	}
+	if fi, err := os.Stat("groupcast.yaml"); err == nil && !fi.IsDir() {
+		return "groupcast.yaml"
+	}
+	return ""
+}
+
+// Load reads, expands, decodes, defaults and validates the file at path;
+// path "" loads the built-in demo. An invalid file returns *Problems
+// listing every problem; a file that cannot be read returns a plain error.
+func Load(path string, opt Options) (*Config, error) {
+	if path == "" {
+		return LoadBytes(defaultYAML, "", opt)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("configs: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("configs: read %s: %w", path, err)
+	}
+	return LoadBytes(data, path, opt)
+}
+
+// LoadBytes is Load for a file already in memory. name is the file's path:
+// it becomes Config.Path, and relative template_file values are read from
+// its directory ("" for the built-in demo: the working directory).
+func LoadBytes(data []byte, name string, opt Options) (*Config, error) {
+	if opt.LookupEnv == nil {
+		opt.LookupEnv = os.LookupEnv
+	}
+	c := newCollector()
+	cfg := load(data, name, opt, c)
+	c.problems.sort()
+	if cfg == nil || c.hasErrors() {
+		ps := c.problems
+		return nil, &ps
+	}
+	if opt.Warn != nil {
+		for _, p := range c.problems {
+			opt.Warn(p)
+		}
+	}
+	return cfg, nil
+}
+
+func load(data []byte, name string, opt Options, c *collector) *Config {
+	if len(data) > MaxFileSize {
+		c.add("", "file larger than %d bytes", MaxFileSize)
+		return nil
+	}
+	tree := parse(data, c)
+	if tree == nil {
+		return nil
+	}
+	expandValues(tree, opt.LookupEnv, c)
+	checkShape(tree, c)
+	cfg := &Config{}
+	decode(tree, cfg, c)
+	cfg.Path = name
+	dir := "."
+	if name != "" {
+		dir = filepath.Dir(name)
+	}
+	v := &validator{c: c, opt: opt, cfg: cfg, tree: tree, dir: dir}
+	v.run()
+	return cfg
+}
+
+// parse reads data twice: into a yaml.Node for line numbers, and with a
+// fresh viper for the values. It returns nil after a syntax problem.
+func parse(data []byte, c *collector) (tree map[string]any) {
+	defer func() {
+		// A parser bug must not take the daemon down on a bad reload.
+		if r := recover(); r != nil {
+			c.add("", "the YAML parser failed on this file")
+			tree = nil
+		}
+	}()
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		yamlProblem(err, c)
+		return nil
+	}
+	if len(root.Content) > 0 && root.Content[0].Kind != yaml.MappingNode {
+		c.add("", "the file must be a YAML mapping (key: value) at the top level")
+		return nil
+	}
+	c.lines = indexLines(&root, c)
+
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+		yamlProblem(err, c)
+		return nil
+	}
+	return v.AllSettings()
+}
+
+var (
+	yamlLine   = regexp.MustCompile(`line (\d+): (.*)`)
+	yamlQuoted = regexp.MustCompile("`[^`]*`")
+)
+
+// yamlProblem turns a parser error into problems with their lines. Quoted
+// snippets of the file are removed: they could be a literal secret.
+func yamlProblem(err error, c *collector) {
+	found := false
+	for _, ln := range strings.Split(err.Error(), "\n") {
+		m := yamlLine.FindStringSubmatch(ln)
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		c.problems = append(c.problems, Problem{Line: n, Message: "yaml: " + yamlQuoted.ReplaceAllString(m[2], "value")})
+		found = true
+	}
+	if !found {
+		msg := strings.TrimPrefix(yamlQuoted.ReplaceAllString(err.Error(), "value"), "While parsing config: ")
+		c.add("", "%s", shorten200(msg))
+	}
+}
+
+func shorten200(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}

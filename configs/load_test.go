@@ -1,0 +1,59 @@
+package configs
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// TestBadConfigs loads each testdata/bad/*.yaml and compares every problem
+// it reports (errors and warnings, one per line, as `groupcast validate`
+// prints them) with the file's .golden twin. Run with -update to rewrite.
+func TestBadConfigs(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no test files: %v", err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			var warns Problems
+			opt := testOptions(nil)
+			opt.Warn = func(p Problem) { warns = append(warns, p) }
+			_, err := Load(file, opt)
+			got := ""
+			var ps *Problems
+			switch {
+			case errors.As(err, &ps):
+				got = ps.Error()
+				if len(ps.Errors()) == 0 {
+					t.Errorf("Load returned *Problems without an error in it")
+				}
+			case err != nil:
+				t.Fatalf("Load: unexpected error type %T: %v", err, err)
+			default:
+				got = warns.Error()
+			}
+			got += "\n"
+			golden := strings.TrimSuffix(file, ".yaml") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./configs -run TestBadConfigs -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("problems differ from %s\n--- got\n%s--- want\n%s", golden, got, want)
+			}
+		})
+	}
+}

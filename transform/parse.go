@@ -1,0 +1,208 @@
+package transform
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	east "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+
+	"github.com/groupcast/groupcast"
+)
+
+// markdown parses bodies. A goldmark parser keeps no state between calls,
+// so one serves every goroutine.
+var markdown = goldmark.New(goldmark.WithExtensions(
+	extension.Table, extension.Strikethrough, extension.TaskList, extension.Linkify,
+))
+
+// Doc is an announcement with its body parsed. It is read-only once made,
+// so one Doc may render every destination of an announcement, concurrently.
+type Doc struct {
+	a      *groupcast.Announcement
+	src    []byte
+	root   ast.Node
+	links  []groupcast.Link  // front-matter links, then links in the body; one per URL
+	images []groupcast.Image // front-matter images, then images in the body; one per URL
+}
+
+// Parse parses a's body once for all the destinations it will be rendered for.
+func Parse(a *groupcast.Announcement) *Doc {
+	return parseBody(a, a.Body)
+}
+
+func parseBody(a *groupcast.Announcement, body string) *Doc {
+	src := []byte(strings.ToValidUTF8(body, "\uFFFD"))
+	d := &Doc{a: a, src: src, root: markdown.Parser().Parse(text.NewReader(src), parser.WithContext(parser.NewContext()))}
+	seenLink, seenImage := map[string]bool{}, map[string]bool{}
+	addLink := func(l groupcast.Link) {
+		if l.URL != "" && !seenLink[l.URL] {
+			seenLink[l.URL] = true
+			d.links = append(d.links, l)
+		}
+	}
+	addImage := func(im groupcast.Image) {
+		if im.URL != "" && !seenImage[im.URL] {
+			seenImage[im.URL] = true
+			d.images = append(d.images, im)
+		}
+	}
+	for _, l := range a.Links {
+		addLink(l)
+	}
+	for _, im := range a.Images {
+		addImage(im)
+	}
+	_ = ast.Walk(d.root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n := n.(type) {
+		case *ast.Link:
+			url := d.dest(n.Destination)
+			title := d.plainText(n)
+			if title == "" {
+				title = url
+			}
+			addLink(groupcast.Link{Title: title, URL: url})
+		case *ast.Image:
+			addImage(groupcast.Image{URL: d.dest(n.Destination), Alt: d.plainText(n)})
+		}
+		return ast.WalkContinue, nil
+	})
+	return d
+}
+
+// dest is a link destination with escapes and entities resolved.
+func (d *Doc) dest(b []byte) string {
+	return strings.TrimSpace(unescape(b))
+}
+
+// unescape resolves backslash escapes and character references the way
+// goldmark's HTML writer does, and replaces NUL as CommonMark asks.
+func unescape(b []byte) string {
+	b = util.UnescapePunctuations(b)
+	b = util.ResolveNumericReferences(b)
+	b = util.ResolveEntityNames(b)
+	s := string(b)
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// textValue is what a Text node says.
+func (d *Doc) textValue(t *ast.Text) string {
+	v := t.Value(d.src)
+	if t.IsRaw() {
+		return strings.ToValidUTF8(string(v), "\uFFFD")
+	}
+	return unescape(v)
+}
+
+// plainText is the text of n's inline descendants, with no markup, soft
+// breaks as spaces: for link titles and image alts.
+func (d *Doc) plainText(n ast.Node) string {
+	var b strings.Builder
+	_ = ast.Walk(n, func(c ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch c := c.(type) {
+		case *ast.Text:
+			b.WriteString(d.textValue(c))
+			if c.SoftLineBreak() || c.HardLineBreak() {
+				b.WriteByte(' ')
+			}
+		case *ast.String:
+			b.WriteString(strings.ToValidUTF8(string(c.Value), "\uFFFD"))
+		case *ast.AutoLink:
+			b.WriteString(strings.ToValidUTF8(string(c.Label(d.src)), "\uFFFD"))
+		}
+		return ast.WalkContinue, nil
+	})
+	return strings.TrimSpace(b.String())
+}
+
+// codeLines are the lines of a code or HTML block, verbatim, without their
+// line ends.
+func (d *Doc) codeLines(n ast.Node) []string {
+	lines := n.Lines()
+	out := make([]string, 0, lines.Len())
+	for i := range lines.Len() {
+		seg := lines.At(i)
+		v := strings.TrimRight(string(seg.Value(d.src)), "\r\n")
+		out = append(out, strings.ToValidUTF8(v, "\uFFFD"))
+	}
+	if n.Kind() == ast.KindHTMLBlock {
+		if h := n.(*ast.HTMLBlock); h.HasClosure() {
+			out = append(out, strings.TrimRight(string(h.ClosureLine.Value(d.src)), "\r\n"))
+		}
+	}
+	for len(out) > 0 && strings.TrimSpace(out[len(out)-1]) == "" {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+// tableRows returns a table's header and body rows as plain cell texts,
+// rendered by cell (the caller's inline renderer).
+func tableRows(t *east.Table, cell func(ast.Node) string) (header []string, rows [][]string) {
+	for r := t.FirstChild(); r != nil; r = r.NextSibling() {
+		var cells []string
+		for c := r.FirstChild(); c != nil; c = c.NextSibling() {
+			cells = append(cells, strings.TrimSpace(cell(c)))
+		}
+		if r.Kind() == east.KindTableHeader {
+			header = cells
+		} else {
+			rows = append(rows, cells)
+		}
+	}
+	return header, rows
+}
+
+// wide reports whether r is written without spaces between words: CJK
+// ideographs, kana, hangul and full-width punctuation.
+func wide(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) ||
+		(r >= 0x3000 && r <= 0x303F) || (r >= 0xFF00 && r <= 0xFFEF) || r == '“' || r == '”' || r == '‘' || r == '’' || r == '…' || r == '—'
+}
+
+// prefixLines puts first before the first line of s and rest before every
+// other line; rest is trimmed on blank lines so no line ends in spaces.
+func prefixLines(s, first, rest string) string {
+	lines := strings.Split(s, "\n")
+	var b strings.Builder
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		p := rest
+		if i == 0 {
+			p = first
+		}
+		if l == "" {
+			p = strings.TrimRight(p, " ")
+		}
+		b.WriteString(p)
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+// joinBlocks joins rendered blocks, dropping empty ones.
+func joinBlocks(blocks []string, sep string) string {
+	var kept []string
+	for _, b := range blocks {
+		if strings.TrimSpace(b) != "" {
+			kept = append(kept, b)
+		}
+	}
+	return strings.Join(kept, sep)
+}

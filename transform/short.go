@@ -1,0 +1,391 @@
+package transform
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/yuin/goldmark/ast"
+	east "github.com/yuin/goldmark/extension/ast"
+
+	"github.com/groupcast/groupcast"
+)
+
+// Phrases of the short style.
+const (
+	fullTextLabel = "查看全文："
+	excerptNote   = "（内容较长，以上为摘要）"
+	ellipsis      = "…"
+)
+
+// flow is one run of prose the short style can quote: a paragraph or a
+// list item, as plain text on one line, with the links it carries.
+type flow struct {
+	text  string
+	links []groupcast.Link
+}
+
+// short writes the WeChat style within max characters (runes), all lines
+// included: 【title】, then the summary or the body's leading sentences,
+// then link lines "标题：URL", and when the body was shortened a last line
+// pointing to the full text (the first link).
+func (d *Doc) short(max int) string {
+	title := bracket(d.a.Title)
+	var flows []flow
+	summary := strings.Join(strings.Fields(d.a.Summary), " ")
+	if summary != "" {
+		flows = []flow{{text: summary}}
+	} else {
+		flows = d.flows()
+	}
+	front := d.links[:len(d.a.Links)]
+
+	// Everything fits: no shortening, no pointer.
+	if summary == "" {
+		lines := []string{title}
+		var links []groupcast.Link
+		links = append(links, front...)
+		for _, f := range flows {
+			lines = append(lines, f.text)
+			links = append(links, f.links...)
+		}
+		lines = append(lines, linkLines(dedupLinks(links))...)
+		if text := joinBlocks(lines, "\n"); Chars(text) <= max {
+			return text
+		}
+	}
+
+	// Shortened: title, excerpt, links, pointer — in that order on the
+	// page; the budget goes to the title, the pointer, the front-matter
+	// links (keeping room for the excerpt), the excerpt, then body links.
+	left := max
+	titleLine := fitLine(title, d.a.Title, left)
+	left -= Chars(titleLine)
+	var pointer string
+	var pointed string
+	if len(d.links) > 0 {
+		pointer = fullTextLabel + d.links[0].URL
+		pointed = d.links[0].URL
+		if Chars(pointer)+1 > left {
+			pointer, pointed = "", ""
+		} else {
+			left -= Chars(pointer) + 1
+		}
+	}
+	var frontLines []string
+	frontOthers := 0
+	keep := min(100, left*2/3) // room kept for the excerpt
+	for _, l := range front {
+		if l.URL == pointed {
+			continue
+		}
+		frontOthers++
+		line := linkLine(l)
+		if Chars(line)+1 <= left-keep {
+			frontLines = append(frontLines, line)
+			left -= Chars(line) + 1
+		}
+	}
+	note := ""
+	if pointer == "" && summary == "" {
+		note = excerptNote
+	}
+	text, used, complete := excerpt(flows, left-1, note)
+	if text != "" {
+		left -= Chars(text) + 1
+	}
+	if complete && summary == "" && pointer != "" && len(frontLines) == frontOthers {
+		// The whole body is there (only body links were left out): the
+		// first link is a link like the others, not a pointer.
+		if plain := linkLine(d.links[0]); Chars(plain)-Chars(pointer) <= left {
+			left -= Chars(plain) - Chars(pointer)
+			pointer = plain
+		}
+	}
+	lines := []string{titleLine, text}
+	lines = append(lines, frontLines...)
+	seen := map[string]bool{pointed: true}
+	for _, l := range front {
+		seen[l.URL] = true
+	}
+	for _, f := range flows[:used] {
+		for _, l := range f.links {
+			if line := linkLine(l); !seen[l.URL] && Chars(line)+1 <= left {
+				seen[l.URL] = true
+				lines = append(lines, line)
+				left -= Chars(line) + 1
+			}
+		}
+	}
+	lines = append(lines, pointer)
+	return joinBlocks(lines, "\n")
+}
+
+// fitLine is line if it fits in max characters, else the title cut to fit.
+func fitLine(line, title string, max int) string {
+	if Chars(line) <= max {
+		return line
+	}
+	if max >= 8 {
+		return "【" + cutText(title, max-2) + "】"
+	}
+	return cutText(title, max)
+}
+
+func linkLine(l groupcast.Link) string {
+	if l.Title == "" || l.Title == l.URL {
+		return l.URL
+	}
+	return l.Title + "：" + l.URL
+}
+
+func linkLines(links []groupcast.Link) []string {
+	out := make([]string, 0, len(links))
+	for _, l := range links {
+		out = append(out, linkLine(l))
+	}
+	return out
+}
+
+func dedupLinks(links []groupcast.Link) []groupcast.Link {
+	seen := map[string]bool{}
+	var out []groupcast.Link
+	for _, l := range links {
+		if !seen[l.URL] {
+			seen[l.URL] = true
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// excerpt takes whole sentences from the flows, in order, within budget
+// characters (newlines between flows included), stopping at the first
+// sentence that does not fit. If not even the first sentence fits, it is cut
+// at a clause or word edge and ends with "…". note is appended, on its own
+// line, when the excerpt is not the whole text and there is room.
+// used is how many flows the excerpt drew from.
+func excerpt(flows []flow, budget int, note string) (text string, used int, complete bool) {
+	var b strings.Builder
+	n := 0
+	complete = true
+	flowStart, flowChars := 0, 0 // where the last flow drawn from starts in b
+outer:
+	for i, f := range flows {
+		units := segment(levelSentence, f.text, 0, len(f.text))
+		prev := -1
+		for j, u := range units {
+			piece := f.text[u.start:u.end]
+			if j > 0 {
+				piece = f.text[prev:u.end] // the blank between sentences goes with it
+			} else if n > 0 {
+				piece = "\n" + piece
+			}
+			c := Chars(piece)
+			if n+c > budget {
+				complete = false
+				if n == 0 {
+					cut := cutText(f.text[u.start:u.end], budget)
+					b.WriteString(cut)
+					n += Chars(cut)
+					if cut != "" {
+						used = i + 1
+					}
+				}
+				break outer
+			}
+			if j == 0 {
+				flowStart, flowChars = b.Len(), n
+			}
+			b.WriteString(piece)
+			n += c
+			prev = u.end
+			used = i + 1
+		}
+	}
+	if !complete && flowStart > 0 && used > 1 && (strings.HasSuffix(b.String(), "：") || strings.HasSuffix(b.String(), ":")) {
+		// A line that announces what follows ("三重福利：") without what follows.
+		text := b.String()[:flowStart]
+		b.Reset()
+		b.WriteString(text)
+		n = flowChars
+		used--
+	}
+	if !complete && note != "" && n+1+Chars(note) <= budget && n > 0 {
+		b.WriteString("\n" + note)
+	}
+	return b.String(), used, complete
+}
+
+// cutText shortens s to at most max characters ending with "…": at the last
+// clause mark (，；：、,;) if that keeps at least half, else at the last
+// word edge (never inside a word, number, URL or emoji), else at a
+// grapheme cluster edge.
+func cutText(s string, max int) string {
+	if Chars(s) <= max {
+		return s
+	}
+	if max < 1 {
+		return ""
+	}
+	room := max - 1 // for the ellipsis
+	cs := clusters(s)
+	// Byte offset after which no more fits.
+	limit, n := 0, 0
+	for i, c := range cs {
+		end := cs.off(i+1, len(s))
+		n += Chars(s[c.start:end])
+		if n > room {
+			break
+		}
+		limit = end
+	}
+	best := -1
+	for i := len(cs) - 1; i >= 0; i-- {
+		end := cs.off(i+1, len(s))
+		if end > limit {
+			continue
+		}
+		if strings.ContainsRune("，；：、,;", cs[i].r) {
+			if Chars(s[:end]) >= room/2 {
+				best = end
+			}
+			break
+		}
+	}
+	if best < 0 {
+		for _, u := range segment(levelWord, s, 0, len(s)) {
+			if u.end <= limit {
+				best = u.end
+			}
+		}
+	}
+	if best <= 0 {
+		best = limit
+	}
+	head := strings.TrimRightFunc(s[:best], func(r rune) bool { return unicode.IsSpace(r) || r == '，' || r == '、' || r == ',' })
+	if head == "" && best > 0 {
+		head = s[:best]
+	}
+	return head + ellipsis
+}
+
+// flows collects the body's prose for the short style: paragraphs, list
+// items and quoted paragraphs, in order. Headings, tables, code and images
+// are left to the full text.
+func (d *Doc) flows() []flow {
+	w := &shortWriter{d: d}
+	w.collect(d.root, "")
+	return w.out
+}
+
+type shortWriter struct {
+	d     *Doc
+	out   []flow
+	links []groupcast.Link
+}
+
+func (w *shortWriter) collect(parent ast.Node, marker string) {
+	for c := parent.FirstChild(); c != nil; c = c.NextSibling() {
+		switch c := c.(type) {
+		case *ast.Paragraph, *ast.TextBlock:
+			w.links = nil
+			text := w.inlines(c)
+			if text != "" {
+				w.out = append(w.out, flow{text: marker + text, links: w.links})
+			}
+			marker = ""
+		case *ast.List:
+			num := c.Start
+			for it := c.FirstChild(); it != nil; it = it.NextSibling() {
+				m := "• "
+				if c.IsOrdered() {
+					m = strconv.Itoa(num) + "、"
+					num++
+				}
+				w.collect(it, m)
+			}
+		case *ast.Blockquote:
+			w.collect(c, marker)
+		}
+	}
+}
+
+const softBreak = "\x00" // never in text: unescape turns NUL into U+FFFD
+
+func (w *shortWriter) inlines(n ast.Node) string {
+	var b strings.Builder
+	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+		w.inline(&b, c)
+	}
+	lines := strings.Split(b.String(), softBreak)
+	var out strings.Builder
+	for _, l := range lines {
+		l = strings.Join(strings.Fields(l), " ")
+		if l == "" {
+			continue
+		}
+		if out.Len() > 0 {
+			out.WriteString(lineJoin(out.String(), l))
+		}
+		out.WriteString(l)
+	}
+	return out.String()
+}
+
+// lineJoin is what a line break inside a paragraph becomes in the short
+// style: a space inside English prose wrapped by its author, a line break
+// anywhere else (Chinese announcements break lines on purpose: 时间、地点).
+func lineJoin(before, after string) string {
+	r1, _ := utf8.DecodeLastRuneInString(before)
+	r2, _ := utf8.DecodeRuneInString(after)
+	if r1 < utf8.RuneSelf && r2 < utf8.RuneSelf && unicode.IsLetter(r1) && (unicode.IsLetter(r2) || unicode.IsDigit(r2)) {
+		return " "
+	}
+	return "\n"
+}
+
+// inline writes plain text, without markup: links by their text (their
+// URLs go to link lines), images and struck-through text left out.
+func (w *shortWriter) inline(b *strings.Builder, n ast.Node) {
+	d := w.d
+	switch n := n.(type) {
+	case *ast.Text:
+		b.WriteString(d.textValue(n))
+		if n.SoftLineBreak() || n.HardLineBreak() {
+			b.WriteString(softBreak)
+		}
+	case *ast.String:
+		b.WriteString(strings.ToValidUTF8(string(n.Value), "\uFFFD"))
+	case *ast.CodeSpan:
+		b.WriteString(codeSpanText(d, n))
+	case *ast.Link:
+		var lb strings.Builder
+		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+			w.inline(&lb, c)
+		}
+		text := strings.TrimSpace(lb.String())
+		url := d.dest(n.Destination)
+		if text == "" {
+			text = url
+		}
+		b.WriteString(text)
+		if url != "" && text != url {
+			w.links = append(w.links, groupcast.Link{Title: strings.Join(strings.Fields(strings.ReplaceAll(text, softBreak, " ")), " "), URL: url})
+		}
+	case *ast.AutoLink:
+		b.WriteString(strings.ToValidUTF8(string(n.Label(d.src)), "\uFFFD"))
+	case *ast.Image, *ast.RawHTML, *east.Strikethrough:
+	case *east.TaskCheckBox:
+		if n.IsChecked {
+			b.WriteString("☑ ")
+		} else {
+			b.WriteString("☐ ")
+		}
+	default:
+		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+			w.inline(b, c)
+		}
+	}
+}
