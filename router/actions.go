@@ -9,6 +9,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/policy"
 	"github.com/groupcast/groupcast/store"
 	"github.com/groupcast/groupcast/transform"
 )
@@ -222,6 +223,29 @@ func Preview(cfg *configs.Config, drivers Drivers, a *groupcast.Announcement, no
 			pt.State, pt.Reason = string(groupcast.StateFailed), "render: "+err.Error()
 			out = append(out, pt)
 			continue
+		}
+		if p, ok := cfg.PolicyByName(d.Policy); ok && d.Policy != "" {
+			pol, err := policy.Compile(*p, cfg.Location)
+			if err != nil {
+				return nil, fmt.Errorf("policies %s: %w", d.Policy, err)
+			}
+			in := policy.Input{Announcement: a, Destination: d, Rendered: r, Now: now}
+			dec := pol.Decide(in)
+			for _, h := range dec.Hits {
+				pt.Rules = append(pt.Rules, fmt.Sprintf("%s: %s %q", h.Rule, h.Action, h.Term))
+			}
+			r = dec.Rendered
+			switch dec.Action {
+			case policy.Block:
+				pt.State, pt.Reason = string(groupcast.StateBlocked), dec.Reason
+			case policy.Hold:
+				pt.State, pt.Reason = string(groupcast.StateHeld), dec.Reason
+			case policy.Defer:
+				pt.State, pt.Reason = string(groupcast.StateDeferred), dec.Reason
+			}
+			if at, ok := pol.Earliest(in); ok && at.After(now) {
+				pt.NotBefore = &at
+			}
 		}
 		pt.Format = string(r.Format)
 		texts := []string{r.Text}

@@ -12,6 +12,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/policy"
 	"github.com/groupcast/groupcast/store"
 	"github.com/groupcast/groupcast/transform"
 )
@@ -187,6 +188,23 @@ func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMs
 		return uerr
 	}
 
+	pol, err := s.policyOf(rec, dest)
+	if err != nil {
+		_, uerr := s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
+			t.State, t.Reason, t.NotBefore = groupcast.StateFailed, "policy: "+err.Error(), nil
+			return nil
+		})
+		return uerr
+	}
+	reserved := t.Reserved
+	if pol != nil {
+		var done bool
+		rendered, reserved, done, err = s.decide(ctx, msg, pol, rec, dest, t, rendered, now)
+		if done || err != nil {
+			return err
+		}
+	}
+
 	// Claim the target: only one sender, and a record of the attempt
 	// before anything goes out.
 	t, err = s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
@@ -194,6 +212,7 @@ func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMs
 			return store.ErrUnchanged
 		}
 		t.State, t.Owner, t.NotBefore = groupcast.StateSending, s.instance, nil
+		t.Reserved = reserved
 		t.Attempts++
 		return nil
 	})
@@ -208,7 +227,15 @@ func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMs
 		Destination: dest, Rendered: rendered,
 	})
 	if sendErr == nil {
-		return s.delivered(ctx, d, rec, receipt)
+		if err := s.delivered(ctx, d, rec, receipt); err != nil {
+			return err
+		}
+		if pol != nil {
+			if err := s.remember(ctx, pol, rec, dest, s.clock.Now()); err != nil {
+				s.log.Warn("group history not recorded", "announcement", d.ID, "account", dest.Account, "group", dest.Group, "err", err)
+			}
+		}
+		return nil
 	}
 	return s.failedSend(ctx, msg, a, d, t, sendErr)
 }
@@ -265,6 +292,12 @@ func (s *Service) failedSend(ctx context.Context, msg *message.Message, a *accou
 	case class == groupcast.ClassPermanent || t.Attempts >= cfg.Delivery.MaxAttempts:
 		if class != groupcast.ClassPermanent {
 			reason = fmt.Sprintf("gave up after %d attempts: %s", t.Attempts, reason)
+		}
+		if t.Reserved != "" {
+			// Nothing went out: give the daily-cap slot back.
+			if err := s.st.Release(ctx, t.Reserved, 1); err != nil {
+				return err
+			}
 		}
 		_, err := s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
 			t.State, t.Reason, t.NotBefore, t.Owner = groupcast.StateFailed, reason, nil, ""
@@ -342,4 +375,83 @@ func ignoreUnchanged(err error) error {
 		return nil
 	}
 	return err
+}
+
+// decide applies the target's policy. It answers the text to send (masked
+// where a rule says so) and the daily-cap slot the send holds, or done when
+// the target was blocked, held, deferred or expired instead.
+func (s *Service) decide(ctx context.Context, msg *message.Message, pol *policy.Policy, rec *store.Record,
+	dest groupcast.Destination, t *store.TargetRecord, r groupcast.Rendered, now time.Time) (groupcast.Rendered, string, bool, error) {
+	id, key := rec.Announcement.ID, t.Key
+	in, err := s.policyInput(ctx, pol, rec, dest, r, now)
+	if err != nil {
+		return r, "", true, err
+	}
+	dec := pol.Decide(in)
+	capKey := store.CapKey(pol.CapKey(dest, now))
+	reserved := t.Reserved
+	if dec.Action == policy.Send && dec.CountsToCap && reserved != capKey {
+		granted, used, err := s.st.Reserve(ctx, capKey, 1, dec.Limit)
+		if err != nil {
+			return r, "", true, err
+		}
+		if granted {
+			reserved = capKey
+		} else {
+			in.SentToday = int(used)
+			dec = pol.Decide(in) // the cap deferral
+		}
+	}
+	countHits := dec.Action != policy.Defer && !t.HitsCounted
+	if countHits {
+		for _, h := range dec.Hits {
+			s.metrics.RuleHit(h.Rule, h.Action)
+		}
+	}
+	exp := rec.Announcement.ExpiresAt
+	var next groupcast.State
+	switch dec.Action {
+	case policy.Send:
+		if countHits && len(dec.Hits) > 0 {
+			if _, err := s.update(ctx, id, key, func(t *store.TargetRecord) error {
+				t.HitsCounted, t.Masked = true, dec.Rendered.Text != r.Text
+				return nil
+			}); err != nil {
+				return r, "", true, err
+			}
+		}
+		return dec.Rendered, reserved, false, nil
+	case policy.Block:
+		next = groupcast.StateBlocked
+	case policy.Hold:
+		next = groupcast.StateHeld
+		if rv, err := s.st.Review(ctx, id); err == nil && rv.Decision == "rejected" {
+			next, dec.Reason = groupcast.StateRejected, "rejected by "+rv.By+": "+rv.Reason
+		}
+	case policy.Defer:
+		next = groupcast.StateDeferred
+		if exp != nil && !dec.NotBefore.Before(*exp) {
+			next, dec.Reason = groupcast.StateExpired, "expires_at "+exp.Format(time.RFC3339)+" comes before "+dec.Reason
+		}
+	}
+	_, err = s.update(ctx, id, key, func(t *store.TargetRecord) error {
+		if t.State.Terminal() || (t.State == groupcast.StateHeld && next == groupcast.StateHeld) {
+			return store.ErrUnchanged
+		}
+		t.State, t.Reason, t.Owner = next, dec.Reason, ""
+		t.NotBefore = nil
+		if next == groupcast.StateDeferred {
+			nb := dec.NotBefore
+			t.NotBefore = &nb
+		}
+		t.HitsCounted = t.HitsCounted || countHits
+		return nil
+	})
+	if err = ignoreUnchanged(err); err != nil {
+		return r, "", true, err
+	}
+	if next == groupcast.StateDeferred {
+		return r, "", true, s.deferTo(msg, dec.NotBefore)
+	}
+	return r, "", true, nil
 }

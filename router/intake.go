@@ -33,14 +33,16 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 	if a.ID == "" {
 		a.ID = ulid.Make().String()
 	}
-	dests := Plan(s.cfg.Load(), a)
+	cfg := s.cfg.Load()
+	dests := Plan(cfg, a)
 	if len(dests) == 0 {
 		return groupcast.Accepted{}, &groupcast.InputError{Code: "no_route", Fields: []*groupcast.FieldError{{
 			Field: "tags", Message: fmt.Sprintf("no route matches category %s, priority %s, tags [%s]",
 				a.Category, a.Priority, strings.Join(a.Tags, ", ")),
 		}}}
 	}
-	rec := &store.Record{Announcement: *a, Digest: a.Digest(), AcceptedAt: now.UTC(), Destinations: dests}
+	rec := &store.Record{Announcement: *a, Digest: a.Digest(), AcceptedAt: now.UTC(), Destinations: dests,
+		Policies: policiesFor(cfg, dests), Timezone: cfg.Timezone}
 	stored, err := s.st.CreateRecord(ctx, rec)
 	existing := errors.Is(err, store.ErrExists)
 	switch {

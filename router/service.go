@@ -65,7 +65,8 @@ type Service struct {
 	metrics  *Metrics
 	instance string
 
-	cfg atomic.Pointer[configs.Config]
+	cfg      atomic.Pointer[configs.Config]
+	policies policyCache
 
 	mu       sync.Mutex
 	accounts map[string]*account

@@ -29,11 +29,12 @@ type script func(n int, m groupcast.Outgoing) error
 var scripts sync.Map // account name → script
 
 type scripted struct {
-	name string
-	env  adapters.Env
-	mu   sync.Mutex
-	n    int
-	sent []groupcast.Outgoing
+	name  string
+	env   adapters.Env
+	mu    sync.Mutex
+	n     int
+	sent  []groupcast.Outgoing
+	times []time.Time // env.Now() of each send
 }
 
 var scriptedSenders sync.Map // account name → *scripted
@@ -53,6 +54,7 @@ func (s *scripted) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Re
 	}
 	s.mu.Lock()
 	s.sent = append(s.sent, m)
+	s.times = append(s.times, s.env.Now())
 	s.mu.Unlock()
 	return groupcast.Receipt{Parts: 1, MessageIDs: []string{fmt.Sprintf("%s-%d", s.name, n)}}, nil
 }
@@ -108,14 +110,19 @@ func loadConfig(t *testing.T, yaml string) *configs.Config {
 // start runs an engine on a store in dir (embedded, durable) or in memory.
 func start(t *testing.T, yaml, driver, dir string) *harness {
 	t.Helper()
+	return startWithClock(t, yaml, driver, dir, nil)
+}
+
+func startWithClock(t *testing.T, yaml, driver, dir string, clock router.Clock) *harness {
+	t.Helper()
 	cfg := loadConfig(t, yaml)
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.Open(ctx, store.Options{Driver: driver, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: drivers,
-		AckWait: 2 * time.Second, MaxDeferWait: 200 * time.Millisecond})
+	svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: drivers, Clock: clock,
+		AckWait: 2 * time.Second, MaxDeferWait: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

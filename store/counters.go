@@ -100,3 +100,33 @@ type Pause struct {
 	Until  time.Time `json:"until"`
 	Reason string    `json:"reason"`
 }
+
+// Release takes n back from the counter at key, never below zero (a daily
+// cap slot given back after a send failed for good).
+func (s *Store) Release(ctx context.Context, key string, n int64) error {
+	for range 1000 {
+		e, err := s.counts.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store: counter %s: %w", key, err)
+		}
+		used, _ := strconv.ParseInt(string(e.Value()), 10, 64)
+		next := max(used-n, 0)
+		if _, err := s.counts.Update(ctx, key, []byte(strconv.FormatInt(next, 10)), e.Revision()); err != nil {
+			if isConflict(err) {
+				continue
+			}
+			return fmt.Errorf("store: counter %s: %w", key, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: counter %s", ErrConflict, key)
+}
+
+// Keys of a group's history, for the policy: when it first got a delivery
+// and what it got recently (the content mix).
+func FirstKey(dest string) string   { return "first." + dest }
+func HistoryKey(dest string) string { return "mix." + dest }
+func CapKey(key string) string      { return "cap." + key }

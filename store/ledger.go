@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/configs"
 )
 
 // Ledger keys:
@@ -33,6 +34,11 @@ type Record struct {
 	Digest       string                  `json:"digest"`
 	AcceptedAt   time.Time               `json:"accepted_at"`
 	Destinations []groupcast.Destination `json:"destinations"`
+	// Policies are the policies the destinations name, as configured when
+	// the announcement was accepted: a reload applies to later ones.
+	Policies map[string]configs.Policy `json:"policies,omitempty"`
+	// Location is the timezone in force at acceptance.
+	Timezone string `json:"timezone,omitempty"`
 }
 
 // TargetRecord is the stored state of one destination.
@@ -46,6 +52,11 @@ type TargetRecord struct {
 	AcceptedAt  time.Time          `json:"accepted_at"`
 	DeliveredAt *time.Time         `json:"delivered_at,omitempty"`
 	Masked      bool               `json:"masked,omitempty"`
+	// Reserved is the daily-cap counter this target holds a slot in (so a
+	// retry does not take a second one, and a final failure gives it back).
+	Reserved string `json:"reserved,omitempty"`
+	// HitsCounted: the content rule hits of this target are in the metrics.
+	HitsCounted bool `json:"hits_counted,omitempty"`
 }
 
 // Review records a decision on held targets.
