@@ -57,3 +57,31 @@ func TestBadConfigs(t *testing.T) {
 		})
 	}
 }
+
+// TestSummaryGolden pins what `groupcast validate` prints for the demo and
+// the example (no secret in either: see TestNoSecretLeaks).
+func TestSummaryGolden(t *testing.T) {
+	for _, tt := range []struct{ file, golden string }{
+		{"", "testdata/summary-default.golden"},
+		{"example.yaml", "testdata/summary-example.golden"},
+	} {
+		cfg, err := Load(tt.file, testOptions(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := cfg.Summary()
+		if *update {
+			if err := os.WriteFile(tt.golden, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(tt.golden)
+		if err != nil {
+			t.Fatalf("%v (run with -update)", err)
+		}
+		if got != string(want) {
+			t.Errorf("Summary of %q differs from %s\n--- got\n%s--- want\n%s", tt.file, tt.golden, got, want)
+		}
+	}
+}

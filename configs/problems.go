@@ -131,7 +131,7 @@ func (c *collector) warn(path, format string, args ...any) {
 // quote shows a (non-secret) value in a message, unless it came from the
 // environment, where it might be a credential put in the wrong place.
 func (c *collector) quote(path, value string) string {
-	if c.hidden[path] {
+	if c.fromEnv(path) {
 		return "(value from the environment)"
 	}
 	const max = 64
@@ -139,6 +139,20 @@ func (c *collector) quote(path, value string) string {
 		value = string(r[:max]) + "…"
 	}
 	return fmt.Sprintf("%q", value)
+}
+
+// fromEnv reports whether the value at path, or any part of it (a group's
+// id), came from ${VAR}.
+func (c *collector) fromEnv(path string) bool {
+	if c.hidden[path] {
+		return true
+	}
+	for h := range c.hidden {
+		if strings.HasPrefix(h, path) && len(h) > len(path) && (h[len(path)] == '.' || h[len(path)] == '[') {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *collector) hasErrors() bool {

@@ -22,6 +22,7 @@ var canaryEnv = map[string]string{
 	"C_PASSWORD":      "CANARY-env-password-4d4d",
 	"C_CLIENT_SECRET": "CANARY-env-client-secret-6e6e",
 	"C_MISPLACED":     "CANARY-env-misplaced-9f9f",
+	"C_NAME":          "CANARY-env-name-1a2b",
 }
 
 // literal canaries written into the files themselves.
@@ -64,6 +65,7 @@ accounts:
   - {name: legacy, platform: qq, driver: miraigo, uin: "${C_PASSWORD}", password: ["${C_PASSWORD}"]}
   - {name: weird, platform: "${C_MISPLACED}", driver: console}
   - {name: wecom, platform: wechat, driver: wecom, key: {nested: "CANARY-literal-key-d4d4"}}
+  - {name: "${C_NAME}", platform: qq, driver: console}
 sources:
   - {name: s, driver: "${C_CLIENT_SECRET}", client_secret: "${C_CLIENT_SECRET}"}
 routes:
@@ -73,6 +75,9 @@ routes:
       - {account: "${C_DT_SECRET}"}
       - {account: bot, groups: ["${C_MISPLACED}"], style: "${C_APP_SECRET}"}
       - {account: hook, groups: [x], template: "{{ .Title"}
+      - {account: bot, groups: [{id: "${C_MISPLACED}"}, {id: "${C_MISPLACED}", stage: "${C_MISPLACED}"}]}
+      - {account: "${C_NAME}", groups: [a]}
+      - {account: "${C_NAME}", groups: [a]}
 `
 
 func assertNoCanary(t *testing.T, what, out string) {

@@ -639,14 +639,16 @@ func (v *validator) target(tp string, t *RouteTarget, dup map[string]string) {
 	var acc *Account
 	var spec DriverSpec
 	var known bool
+	var accName string
 	switch i, ok := v.accounts[t.Account]; {
 	case t.Account == "":
 		c.add(tp+".account", "required")
 	case !ok:
-		c.add(tp+".account", "unknown account %s; %s", c.quote(tp+".account", t.Account), v.namesOf("accounts", accountNames(cfg.Accounts)))
+		c.add(tp+".account", "unknown account %s; %s", c.quote(tp+".account", t.Account), v.namesOf("accounts", v.accountNames()))
 	default:
 		acc = &cfg.Accounts[i]
 		spec, known = v.specs[i]
+		accName = c.quote(joinIndex("accounts", i)+".name", acc.Name)
 	}
 	switch {
 	case t.Style == "" && acc != nil:
@@ -698,7 +700,7 @@ func (v *validator) target(tp string, t *RouteTarget, dup map[string]string) {
 				gp = tp
 			}
 			if first, ok := dup[key]; ok {
-				c.add(gp, "account %s already sends to group %s in this route (%s)", acc.Name, c.quote(gp, g.ID), first)
+				c.add(gp, "account %s already sends to group %s in this route (%s)", accName, c.quote(gp, g.ID), first)
 				continue
 			}
 			dup[key] = gp
@@ -730,7 +732,7 @@ func (v *validator) template(tp string, t *RouteTarget) {
 	}
 	if t.Template != "" && v.opt.CheckTemplate != nil {
 		if err := v.opt.CheckTemplate(t.Template); err != nil {
-			c.add(where, "template: %v", err)
+			c.add(where, "%v", err)
 		}
 	}
 }
@@ -768,10 +770,17 @@ func (v *validator) namesOf(kind string, names []string) string {
 	return kind + ": " + strings.Join(names, ", ")
 }
 
-func accountNames(as []Account) []string {
+// accountNames lists the defined accounts for a message; a name that came
+// from the environment is not shown.
+func (v *validator) accountNames() []string {
 	var out []string
-	for _, a := range as {
-		if a.Name != "" {
+	for i, a := range v.cfg.Accounts {
+		p := joinIndex("accounts", i) + ".name"
+		switch {
+		case a.Name == "":
+		case v.c.fromEnv(p):
+			out = append(out, "(a name from the environment)")
+		default:
 			out = append(out, a.Name)
 		}
 	}

@@ -69,6 +69,7 @@ type Service struct {
 	policies policyCache
 
 	mu       sync.Mutex
+	checks   map[string]func() error
 	accounts map[string]*account
 	gen      int
 	router   *message.Router
@@ -322,6 +323,16 @@ func (s *Service) Apply(cfg *configs.Config) error {
 
 func accountEqual(a, b configs.Account) bool { return a == b }
 
+// AddCheck adds a readiness check shown in /readyz (a source, say).
+func (s *Service) AddCheck(name string, ready func() error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.checks == nil {
+		s.checks = map[string]func() error{}
+	}
+	s.checks[name] = ready
+}
+
 // NotReady lists what keeps the daemon from being ready: the store, the
 // engine, and each account that says it cannot send.
 func (s *Service) NotReady() []string {
@@ -337,6 +348,11 @@ func (s *Service) NotReady() []string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for name, ready := range s.checks {
+		if err := ready(); err != nil {
+			out = append(out, name+": "+err.Error())
+		}
+	}
 	for name, a := range s.accounts {
 		if r, ok := a.sender.(groupcast.Readier); ok {
 			if err := r.Ready(); err != nil {

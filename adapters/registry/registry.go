@@ -7,12 +7,21 @@ import (
 
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/adapters/console"
+	"github.com/groupcast/groupcast/adapters/dingtalk"
 	"github.com/groupcast/groupcast/adapters/file"
+	"github.com/groupcast/groupcast/adapters/qq"
+	"github.com/groupcast/groupcast/adapters/wechat"
 	"github.com/groupcast/groupcast/configs"
 )
 
 // Drivers is the table, in the order the README documents it.
 var Drivers = []adapters.Driver{
+	dingtalk.WebhookDriver,
+	dingtalk.OpenAPIDriver,
+	wechat.OpenWeChatDriver,
+	wechat.WeComDriver,
+	qq.OneBotDriver,
+	qq.MiraiGoDriver,
 	console.Driver,
 	file.Driver,
 }

@@ -2,11 +2,18 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os/signal"
+	"syscall"
 
+	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/wechat"
 	"github.com/groupcast/groupcast/configs"
 )
 
-func loginWeChat(_ context.Context, _ *globals, cfg *configs.Config, name string) error {
+// loginWeChat draws the account's QR code and waits for the scan; the
+// session goes to the account's session_file (0600), where serve finds it.
+func loginWeChat(ctx context.Context, g *globals, cfg *configs.Config, name string) error {
 	acc, ok := cfg.Account(name)
 	if !ok {
 		return invalid("no account %q in the config", name)
@@ -14,5 +21,16 @@ func loginWeChat(_ context.Context, _ *globals, cfg *configs.Config, name string
 	if acc.Platform != "wechat" || acc.Driver != "openwechat" {
 		return invalid("account %q is %s/%s; login is for wechat/openwechat accounts", name, acc.Platform, acc.Driver)
 	}
-	return invalid("account %q: the openwechat driver is not built into this binary yet", name)
+	log, err := g.logger()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	env := adapters.Env{Logger: log.With("account", name), Org: cfg.Org, Location: cfg.Location, DataDir: cfg.Store.Dir}
+	if err := wechat.Login(ctx, *acc, g.stdout, env.WithDefaults()); err != nil {
+		return &exitError{code: exitRuntime, err: fmt.Errorf("login %s: %w", name, err)}
+	}
+	fmt.Fprintf(g.stdout, "logged in; session stored in %s. `groupcast serve` now sends as this account.\n", acc.SessionFile)
+	return nil
 }

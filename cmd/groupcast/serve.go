@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/dingtalk"
 	"github.com/groupcast/groupcast/adapters/registry"
 	"github.com/groupcast/groupcast/api"
 	"github.com/groupcast/groupcast/configs"
@@ -23,7 +26,7 @@ import (
 )
 
 func loadOptions() configs.Options {
-	return configs.Options{Catalog: registry.Catalog, CheckTemplate: transform.CheckTemplate}
+	return configs.Options{Catalog: registry.Catalog, DriverNames: registry.Names, CheckTemplate: transform.CheckTemplate}
 }
 
 // loadConfig resolves and loads the config, turning problems into exit 2.
@@ -113,6 +116,26 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 		ln.Close()
 		return &exitError{code: exitRuntime, err: fmt.Errorf("router: %w", err)}
 	}
+	for _, src := range cfg.Sources {
+		if src.Driver != dingtalk.StreamDriver {
+			continue
+		}
+		stream, err := dingtalk.NewStream(src, svc, adapters.Env{
+			Logger: log.With("source", src.Name), Org: cfg.Org, Location: cfg.Location,
+		}.WithDefaults())
+		if err != nil {
+			cancelRun()
+			<-runDone
+			ln.Close()
+			return &exitError{code: exitRuntime, err: fmt.Errorf("sources %s: %w", src.Name, err)}
+		}
+		svc.AddCheck("source "+src.Name, stream.Ready)
+		go func() {
+			if err := stream.Run(runCtx); err != nil {
+				log.Error("source stopped", "source", src.Name, "err", err)
+			}
+		}()
+	}
 	httpSrv := &http.Server{
 		Handler:           api.NewServer(svc, registry.Lookup, log),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -131,8 +154,8 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 			return
 		}
 		cur := svc.Config()
-		if next.Server.Listen != cur.Server.Listen || next.Store != cur.Store {
-			log.Warn("server.listen and store changes take effect at the next restart")
+		if next.Server.Listen != cur.Server.Listen || next.Store != cur.Store || !reflect.DeepEqual(next.Sources, cur.Sources) {
+			log.Warn("server.listen, store and sources changes take effect at the next restart")
 		}
 		if err := svc.Apply(next); err != nil {
 			log.Error("config reload failed; the running config stays", "reason", why, "err", err)

@@ -1,0 +1,482 @@
+// Package qq holds groupcast's QQ drivers: onebot, a client of a OneBot v11
+// implementation (NapCat, Lagrange.OneBot, LLOneBot) running beside
+// groupcast, which is the recommended path; and miraigo, the legacy direct
+// protocol client on github.com/Mrs4s/MiraiGo, which needs a sign server to
+// log in today. platforms.md §4 has the facts; limits.go has the numbers.
+package qq
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/transform"
+)
+
+// OneBotDriver is the onebot driver's table entry: a OneBot v11 HTTP API
+// (NapCat, Lagrange.OneBot, LLOneBot) at base_url.
+var OneBotDriver = adapters.Driver{
+	Name: "onebot",
+	DriverSpec: configs.DriverSpec{
+		Platforms: []string{"qq"},
+		Fields:    []string{"base_url", "access_token", "forward", "part_chars"},
+		Required:  []string{"base_url"},
+		Groups:    configs.GroupsRequired,
+		DefaultRate: configs.Rate{
+			PerMinute: OneBotPerMinute,
+			MinGap:    OneBotMinGap,
+			MaxGap:    OneBotMaxGap,
+		},
+		CheckAccount: checkOneBotAccount,
+		CheckGroup:   CheckGroup,
+	},
+	New: func(acc configs.Account, env adapters.Env) (groupcast.Sender, error) {
+		return NewOneBot(acc, env)
+	},
+}
+
+func checkOneBotAccount(a configs.Account) []string {
+	var problems []string
+	if p := checkHTTPURL("base_url", a.BaseURL); p != "" {
+		problems = append(problems, p)
+	}
+	if a.PartChars != 0 && (a.PartChars < MinPartChars || a.PartChars > MaxPartChars) {
+		problems = append(problems, fmt.Sprintf("part_chars: %d is outside %d-%d (default %d)", a.PartChars, MinPartChars, MaxPartChars, DefaultPartChars))
+	}
+	return problems
+}
+
+// OneBot sends to QQ groups through a OneBot v11 HTTP API. It is safe for
+// concurrent use.
+type OneBot struct {
+	base      string
+	token     configs.Secret
+	forward   bool
+	partChars int
+	client    *http.Client
+	log       *slog.Logger
+	pacer     adapters.Pacer
+	now       func() time.Time
+	org       string
+	after     func(time.Duration) <-chan time.Time
+
+	noForward atomic.Bool // the implementation answered 404 to send_group_forward_msg
+	progress  progress
+
+	mu      sync.Mutex
+	ready   error
+	selfID  string
+	selfNic string
+}
+
+var (
+	_ groupcast.Sender   = (*OneBot)(nil)
+	_ groupcast.Recaller = (*OneBot)(nil)
+	_ groupcast.Parter   = (*OneBot)(nil)
+	_ groupcast.Starter  = (*OneBot)(nil)
+	_ groupcast.Readier  = (*OneBot)(nil)
+)
+
+// NewOneBot builds the sender for one account. It does no I/O.
+func NewOneBot(acc configs.Account, env adapters.Env) (*OneBot, error) {
+	if problems := checkOneBotAccount(acc); len(problems) > 0 {
+		return nil, fmt.Errorf("qq onebot account %q: %s", acc.Name, strings.Join(problems, "; "))
+	}
+	if acc.BaseURL == "" {
+		return nil, fmt.Errorf("qq onebot account %q: base_url is required", acc.Name)
+	}
+	env = env.WithDefaults()
+	parts := acc.PartChars
+	if parts == 0 {
+		parts = DefaultPartChars
+	}
+	return &OneBot{
+		base:      trimBase(acc.BaseURL),
+		token:     acc.AccessToken,
+		forward:   acc.Forward,
+		partChars: parts,
+		client:    env.HTTPClient,
+		log:       env.Logger,
+		pacer:     env.Pacer,
+		now:       env.Now,
+		org:       env.Org,
+		after:     time.After,
+		ready:     errors.New("qq onebot: not connected yet (get_login_info pending)"),
+	}, nil
+}
+
+// request is one planned platform request and the text a member sees.
+type request struct {
+	action string
+	body   []byte
+	text   string
+}
+
+// Parts returns the texts Send posts, one per request: each part of a long
+// text, or the whole forward message (its nodes joined by blank lines) and
+// the at-all pointer after it.
+func (o *OneBot) Parts(r groupcast.Rendered) ([]string, error) {
+	reqs, err := o.plan(1, r, o.useForward())
+	if err != nil {
+		return nil, err
+	}
+	texts := make([]string, len(reqs))
+	for i, q := range reqs {
+		texts[i] = q.text
+	}
+	return texts, nil
+}
+
+func (o *OneBot) useForward() bool { return o.forward && !o.noForward.Load() }
+
+// plan turns a rendered announcement into requests. Text over part_chars is
+// split into numbered parts; with forward, more than one part becomes one
+// forward message whose nodes are the parts. Images ride with the last part
+// (or node); an at-all mention leads the first part, or, for a forward
+// message (which cannot mention anyone), follows it as a short pointer.
+func (o *OneBot) plan(group int64, r groupcast.Rendered, forward bool) ([]request, error) {
+	var parts []string
+	if strings.TrimSpace(r.Text) != "" {
+		var err error
+		parts, err = transform.Split(r.Text, o.partChars, transform.Chars)
+		if err != nil {
+			return nil, groupcast.Permanent("split", fmt.Errorf("qq onebot: %w", err))
+		}
+	}
+	var images []segment
+	for _, im := range r.Images {
+		images = append(images, imageSeg(im.URL))
+	}
+	if len(parts) == 0 && len(images) == 0 {
+		return nil, groupcast.Permanent("empty", errors.New("qq onebot: nothing to send: no text and no images"))
+	}
+	if forward && len(parts) > 1 {
+		return o.planForward(group, r, parts, images)
+	}
+	if len(parts) == 0 {
+		parts = []string{""}
+	}
+	reqs := make([]request, 0, len(parts))
+	for i, p := range parts {
+		var segs []segment
+		text := p
+		if i == 0 && r.MentionAll {
+			segs = append(segs, atAllSeg())
+			if p != "" {
+				p = " " + p
+			}
+			text = MiraiGoAtAllDisplay + p
+		}
+		if p != "" {
+			segs = append(segs, textSeg(p))
+		}
+		if i == len(parts)-1 {
+			segs = append(segs, images...)
+		}
+		body, err := encodeJSON(sendGroupMsg{GroupID: group, Message: segs})
+		if err != nil {
+			return nil, groupcast.Permanent("encode", err)
+		}
+		reqs = append(reqs, request{action: actionSendGroupMsg, body: body, text: text})
+	}
+	return reqs, nil
+}
+
+func (o *OneBot) planForward(group int64, r groupcast.Rendered, parts []string, images []segment) ([]request, error) {
+	uin, name := o.nodeSender()
+	nodes := make([]segment, len(parts))
+	for i, p := range parts {
+		content := []segment{textSeg(p)}
+		if i == len(parts)-1 {
+			content = append(content, images...)
+		}
+		nodes[i] = nodeSeg(uin, name, content)
+	}
+	body, err := encodeJSON(sendGroupForwardMsg{GroupID: group, Messages: nodes})
+	if err != nil {
+		return nil, groupcast.Permanent("encode", err)
+	}
+	reqs := []request{{action: actionSendGroupForwardMsg, body: body, text: strings.Join(parts, "\n\n")}}
+	if r.MentionAll {
+		title := strings.TrimSpace(r.Title)
+		if title == "" {
+			title = "公告"
+		}
+		pointer := " 【" + title + "】详见上方聊天记录"
+		body, err := encodeJSON(sendGroupMsg{GroupID: group, Message: []segment{atAllSeg(), textSeg(pointer)}})
+		if err != nil {
+			return nil, groupcast.Permanent("encode", err)
+		}
+		reqs = append(reqs, request{action: actionSendGroupMsg, body: body, text: MiraiGoAtAllDisplay + pointer})
+	}
+	return reqs, nil
+}
+
+// nodeSender is who the forward nodes show as the speaker: the bot's own
+// number (so its avatar shows) and the org, else the bot's nickname.
+func (o *OneBot) nodeSender() (uin, name string) {
+	o.mu.Lock()
+	uin, name = o.selfID, o.selfNic
+	o.mu.Unlock()
+	if uin == "" {
+		uin = "10000"
+	}
+	if o.org != "" {
+		name = o.org
+	}
+	if name == "" {
+		name = "公告"
+	}
+	return uin, name
+}
+
+// Send posts one rendered announcement to one group, part by part, waiting
+// for the account's pacer before every request.
+func (o *OneBot) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Receipt, error) {
+	group, err := parseGroup(m.Group)
+	if err != nil {
+		return groupcast.Receipt{}, groupcast.Permanent("bad_group", fmt.Errorf("qq onebot: %w", err))
+	}
+	forward := o.useForward()
+	if forward {
+		o.learnSelf(ctx)
+	}
+	for {
+		reqs, err := o.plan(group, m.Rendered, forward)
+		if err != nil {
+			return groupcast.Receipt{}, err
+		}
+		ids, err := o.sendAll(ctx, m, reqs)
+		if err != nil && forward && errors.Is(err, errUnsupported) && len(ids) == 0 {
+			// platforms.md §4d.2: no send_group_forward_msg here; fall
+			// back to parts for this and every later announcement.
+			o.noForward.Store(true)
+			forward = false
+			o.log.Warn("send_group_forward_msg is not supported by this OneBot implementation; sending long content as parts",
+				"announcement", announcementID(m), "group", m.Group)
+			continue
+		}
+		if err != nil {
+			return groupcast.Receipt{}, err
+		}
+		return groupcast.Receipt{Parts: len(ids), MessageIDs: ids, SentAt: o.now()}, nil
+	}
+}
+
+func announcementID(m groupcast.Outgoing) string {
+	if m.Announcement != nil {
+		return m.Announcement.ID
+	}
+	return ""
+}
+
+func planDigest(reqs []request) string {
+	h := sha256.New()
+	for _, q := range reqs {
+		h.Write([]byte(q.action))
+		h.Write([]byte{0})
+		h.Write(q.body)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// sendAll posts the requests not yet posted for this delivery, in order.
+func (o *OneBot) sendAll(ctx context.Context, m groupcast.Outgoing, reqs []request) ([]string, error) {
+	digest := planDigest(reqs)
+	ids := o.progress.load(m.DeliveryID, digest)
+	if len(ids) > 0 {
+		o.log.Info("resuming a partly sent announcement", "announcement", announcementID(m), "group", m.Group,
+			"parts_sent", len(ids), "parts", len(reqs))
+	}
+	for i := len(ids); i < len(reqs); i++ {
+		q := reqs[i]
+		if err := o.pacer.Wait(ctx); err != nil {
+			o.progress.store(m.DeliveryID, digest, ids)
+			return nil, groupcast.Temporary("timeout", fmt.Errorf("qq onebot: waiting for the pacer: %w", err))
+		}
+		data, err := o.call(ctx, q.action, q.body)
+		if err != nil {
+			o.progress.store(m.DeliveryID, digest, ids)
+			if len(ids) > 0 {
+				err = fmt.Errorf("part %d of %d: %w", i+1, len(reqs), err)
+			}
+			return nil, err
+		}
+		id, err := decodeMessageID(q.action, data)
+		if err != nil {
+			// It was delivered (retcode 0): record it without an id rather
+			// than post it again.
+			o.log.Warn("message sent but its id is unreadable; it cannot be recalled", "announcement", announcementID(m),
+				"group", m.Group, "part", i+1, "error", err)
+		}
+		if id == "" && err == nil {
+			o.log.Warn("the OneBot implementation queued the message (async) without an id; it cannot be recalled",
+				"announcement", announcementID(m), "group", m.Group, "part", i+1)
+		}
+		ids = append(ids, string(id))
+		o.log.Debug("sent", "announcement", announcementID(m), "group", m.Group, "action", q.action, "part", i+1, "parts", len(reqs), "message_id", string(id))
+	}
+	o.progress.drop(m.DeliveryID)
+	return ids, nil
+}
+
+// Recall deletes every part of a delivered announcement with delete_msg.
+// It tries every part even when one fails, and reports the first failure.
+func (o *OneBot) Recall(ctx context.Context, group string, r groupcast.Receipt) error {
+	var first error
+	failed := 0
+	for i, id := range r.MessageIDs {
+		if id == "" {
+			failed++
+			if first == nil {
+				first = fmt.Errorf("%w: part %d was queued without a message id", groupcast.ErrRecallUnsupported, i+1)
+			}
+			continue
+		}
+		if err := o.pacer.Wait(ctx); err != nil {
+			return groupcast.Temporary("timeout", fmt.Errorf("qq onebot: recall: %w", err))
+		}
+		body, err := encodeJSON(deleteMsg{MessageID: MessageID(id)})
+		if err == nil {
+			_, err = o.call(ctx, actionDeleteMsg, body)
+		}
+		if err != nil {
+			failed++
+			o.log.Warn("recall failed", "group", group, "part", i+1, "message_id", id, "error", err)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	if failed > 1 {
+		return fmt.Errorf("qq onebot: recall: %d of %d parts failed, first: %w", failed, len(r.MessageIDs), first)
+	}
+	return fmt.Errorf("qq onebot: recall: %w", first)
+}
+
+// maxAnswer bounds what is read of an answer.
+const maxAnswer = 1 << 20
+
+// call posts one action and decodes its answer. Errors never carry the
+// token or the request URL.
+func (o *OneBot) call(ctx context.Context, action string, body []byte) (json.RawMessage, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.base+"/"+action, bytes.NewReader(body))
+	if err != nil {
+		return nil, groupcast.Permanent("bad_request", fmt.Errorf("qq onebot: %s: cannot build the request", action))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if tok := o.token.Reveal(); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := o.client.Do(req)
+	if err != nil {
+		err = stripURL(err)
+		if ctx.Err() != nil {
+			return nil, groupcast.Temporary("timeout", fmt.Errorf("qq onebot: %s: %w", action, err))
+		}
+		return nil, groupcast.Temporary("network", fmt.Errorf("qq onebot: %s: %w", action, err))
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return nil, groupcast.Temporary("network", fmt.Errorf("qq onebot: %s: reading the answer: %w", action, stripURL(err)))
+	}
+	data, err := decodeAnswer(action, resp.StatusCode, answer)
+	if err != nil {
+		return nil, fmt.Errorf("qq onebot: %w", err)
+	}
+	return data, nil
+}
+
+// stripURL drops the request URL that *url.Error carries.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// Start checks the OneBot implementation with get_login_info, then again
+// every minute (with backoff while it fails), so that Ready reflects a
+// sidecar that went away or logged out. It returns when ctx ends.
+func (o *OneBot) Start(ctx context.Context) error {
+	delay := BackoffMin
+	for {
+		wait := ProbeEvery
+		if err := o.probe(ctx); err != nil {
+			wait, delay = delay, min(delay*2, BackoffMax)
+		} else {
+			delay = BackoffMin
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-o.after(wait):
+		}
+	}
+}
+
+func (o *OneBot) probe(ctx context.Context) error {
+	data, err := o.call(ctx, actionGetLoginInfo, []byte("{}"))
+	var li loginInfo
+	if err == nil {
+		li, err = decodeLoginInfo(data)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	o.mu.Lock()
+	was := o.ready
+	if err != nil {
+		o.ready = fmt.Errorf("qq onebot: %w", err)
+	} else {
+		o.ready = nil
+		o.selfID, o.selfNic = li.UserID.String(), li.Nickname
+	}
+	o.mu.Unlock()
+	switch {
+	case err != nil && (was == nil || was.Error() != o.Ready().Error()):
+		o.log.Warn("OneBot implementation not ready", "error", err)
+	case err == nil && was != nil:
+		o.log.Info("OneBot implementation ready", "self_id", li.UserID.String(), "nickname", li.Nickname)
+	}
+	return err
+}
+
+// learnSelf asks get_login_info once, for the forward nodes' speaker, when
+// Start has not yet.
+func (o *OneBot) learnSelf(ctx context.Context) {
+	o.mu.Lock()
+	known := o.selfID != ""
+	o.mu.Unlock()
+	if !known {
+		_ = o.probe(ctx)
+	}
+}
+
+// Ready is nil once get_login_info has answered, else why not.
+func (o *OneBot) Ready() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.ready
+}
