@@ -105,6 +105,16 @@ func (c *collector) bad(path, format string, args ...any) {
 	c.problems = append(c.problems, Problem{Path: path, Line: c.lines.line(path), Message: fmt.Sprintf(format, args...)})
 }
 
+// has reports whether path already has an error.
+func (c *collector) has(path string) bool {
+	for _, p := range c.problems {
+		if p.Path == path && !p.Warning {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *collector) skipped(path string) bool {
 	for ; path != ""; path = parentPath(path) {
 		if c.skip[path] {

@@ -265,7 +265,7 @@ func (v *validator) checkBaseURL(path, s string) {
 		return
 	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") && !v.c.has(path) {
 		v.c.add(path, "must be an absolute http(s) URL")
 	}
 }
@@ -381,7 +381,11 @@ func (v *validator) driverFields(p string, a *Account, spec DriverSpec) {
 		for _, msg := range spec.CheckAccount(*a) {
 			if k, rest, ok := strings.Cut(msg, ": "); ok {
 				if _, isField := fields[k]; isField {
-					c.add(p+"."+k, "%s", rest)
+					// The generic checks may have said it already
+					// (base_url): one problem per field is enough.
+					if !c.has(p + "." + k) {
+						c.add(p+"."+k, "%s", rest)
+					}
 					continue
 				}
 			}

@@ -25,16 +25,20 @@ import (
 	"github.com/groupcast/groupcast/transform"
 )
 
-func loadOptions() configs.Options {
-	return configs.Options{Catalog: registry.Catalog, DriverNames: registry.Names, CheckTemplate: transform.CheckTemplate}
+func loadOptions(warn func(configs.Problem)) configs.Options {
+	return configs.Options{Catalog: registry.Catalog, DriverNames: registry.Names,
+		CheckTemplate: transform.CheckTemplate, Warn: warn}
 }
 
 // loadConfig resolves and loads the config, turning problems into exit 2.
+// Warnings go to stderr.
 func loadConfig(g *globals, flag string) (*configs.Config, string, error) {
 	path := configs.Resolve(flag)
-	cfg, err := configs.Load(path, loadOptions())
+	cfg, err := configs.Load(path, loadOptions(func(p configs.Problem) {
+		fmt.Fprintln(g.stderr, p.String())
+	}))
 	if err != nil {
-		var probs configs.Problems
+		var probs *configs.Problems
 		if errors.As(err, &probs) {
 			fmt.Fprintln(g.stderr, probs.Error())
 			return nil, path, &exitError{code: exitInvalid, err: fmt.Errorf("%s: %d problem(s)", displayPath(path), len(probs.Errors()))}
@@ -148,7 +152,9 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 		"startup", time.Since(started).Round(time.Millisecond).String())
 
 	reload := func(why string) {
-		next, err := configs.Load(path, loadOptions())
+		next, err := configs.Load(path, loadOptions(func(p configs.Problem) {
+			log.Warn("config", "problem", p.String())
+		}))
 		if err != nil {
 			log.Error("config reload refused; the running config stays", "reason", why, "err", err)
 			return
