@@ -1,0 +1,161 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/store"
+)
+
+func open(t *testing.T, o store.Options) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func record(id string) *store.Record {
+	return &store.Record{Announcement: groupcast.Announcement{ID: id, Title: "t", Body: "b"}, Digest: "d-" + id,
+		AcceptedAt: time.Now(), Destinations: []groupcast.Destination{{Account: "a", Group: "运维群"}}}
+}
+
+func TestLedgerSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Driver: store.DriverEmbedded, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateRecord(ctx, record("r1")); err != nil {
+		t.Fatal(err)
+	}
+	key := record("r1").Destinations[0].Key()
+	tr := &store.TargetRecord{Target: groupcast.Target{State: groupcast.StateQueued, Group: "运维群"}, Key: key}
+	if _, err := st.CreateTarget(ctx, "r1", tr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpdateTarget(ctx, "r1", key, func(t *store.TargetRecord) error {
+		t.State = groupcast.StateDelivered
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	st = open(t, store.Options{Driver: store.DriverEmbedded, Dir: dir})
+	got, err := st.Record(ctx, "r1")
+	if err != nil || got.Digest != "d-r1" {
+		t.Fatalf("record after reopen: %+v %v", got, err)
+	}
+	if _, err := st.CreateRecord(ctx, record("r1")); !errors.Is(err, store.ErrExists) {
+		t.Errorf("second create: %v, want ErrExists", err)
+	}
+	ts, err := st.Targets(ctx, "r1")
+	if err != nil || len(ts) != 1 || ts[0].State != groupcast.StateDelivered || ts[0].Group != "运维群" {
+		t.Fatalf("targets after reopen: %+v %v", ts, err)
+	}
+	if _, err := st.Record(ctx, "nope"); !errors.Is(err, groupcast.ErrNotFound) {
+		t.Errorf("unknown: %v", err)
+	}
+	ids, err := st.IDs(ctx)
+	if err != nil || len(ids) != 1 {
+		t.Errorf("ids %v %v", ids, err)
+	}
+}
+
+// Reserve is exact under contention: many goroutines on two connections,
+// against an external server, never grant more than the limit.
+func TestReserveExactUnderContention(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
+		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	a := open(t, store.Options{Driver: store.DriverNATS, URL: ns.ClientURL()})
+	b := open(t, store.Options{Driver: store.DriverNATS, URL: ns.ClientURL()})
+	ctx := context.Background()
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 8 {
+		st := a
+		if i%2 == 1 {
+			st = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				ok, _, err := st.Reserve(ctx, "cap.g.20261126", 1, 120)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					granted.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if g := granted.Load(); g != 120 {
+		t.Errorf("granted %d of 400 attempts, want exactly 120", g)
+	}
+	if n, _ := a.Count(ctx, "cap.g.20261126"); n != 120 {
+		t.Errorf("stored %d", n)
+	}
+	if err := a.Release(ctx, "cap.g.20261126", 1); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := b.Count(ctx, "cap.g.20261126"); n != 119 {
+		t.Errorf("after release %d", n)
+	}
+}
+
+func TestConcurrentTargetUpdatesAreNotLost(t *testing.T) {
+	st := open(t, store.Options{Driver: store.DriverMemory})
+	ctx := context.Background()
+	st.CreateRecord(ctx, record("c1"))
+	tr := &store.TargetRecord{Key: "k"}
+	st.CreateTarget(ctx, "c1", tr)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				if _, err := st.UpdateTarget(ctx, "c1", "k", func(t *store.TargetRecord) error {
+					t.Attempts++
+					return nil
+				}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got, _, _ := st.Target(ctx, "c1", "k")
+	if got.Attempts != 100 {
+		t.Errorf("attempts %d, want 100: an update was lost", got.Attempts)
+	}
+}
+
+func TestOpenRefusesUnknownDriver(t *testing.T) {
+	if _, err := store.Open(context.Background(), store.Options{Driver: "sqlite"}); err == nil {
+		t.Fatal("want an error")
+	}
+}
