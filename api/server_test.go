@@ -279,3 +279,21 @@ func FuzzPostMessages(f *testing.F) {
 		}
 	})
 }
+
+func TestIntakeRateLimit(t *testing.T) {
+	srv := newServer(t, ", intake_per_second: 1")
+	saw429 := false
+	for i := range 5 {
+		a := call(t, srv, "POST", "/v1/messages", "application/json",
+			fmt.Sprintf(`{"id":"r%d","title":"t","body":"b","tags":["ops"]}`, i))
+		if a.status == 429 {
+			if code, _ := a.errField(); code != "rate_limited" {
+				t.Errorf("429 with code %q", code)
+			}
+			saw429 = true
+		}
+	}
+	if !saw429 {
+		t.Error("5 posts at once under intake_per_second 1: no 429")
+	}
+}

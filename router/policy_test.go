@@ -171,6 +171,34 @@ func TestContentRules(t *testing.T) {
 	if err != nil || rv.By != "alice" || rv.Decision != "approved" {
 		t.Errorf("review record %+v %v", rv, err)
 	}
+	// Each hit counted once per target, however often it was decided.
+	fams, _ := h.svc.Metrics().Registry.Gather()
+	hits := map[string]float64{}
+	for _, f := range fams {
+		if f.GetName() != "groupcast_rule_hits_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			var rule, action string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "rule":
+					rule = l.GetValue()
+				case "action":
+					action = l.GetValue()
+				}
+			}
+			hits[rule+"/"+action] = m.GetCounter().GetValue()
+		}
+	}
+	if len(hits) != 3 {
+		t.Errorf("rule hits %v, want one block, one mask and one review", hits)
+	}
+	for k, v := range hits {
+		if v != 1 {
+			t.Errorf("rule hit %s counted %v times, want 1", k, v)
+		}
+	}
 }
 
 func TestRejectAndExpire(t *testing.T) {

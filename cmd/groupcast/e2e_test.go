@@ -383,3 +383,76 @@ func TestCLISendWaitAndStatus(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+func TestReloadOnSIGHUPAndFileChange(t *testing.T) {
+	dir := t.TempDir()
+	addr := freePort(t)
+	cfg := writeConfig(t, dir, addr, "")
+	d := startDaemon(t, cfg, addr)
+	// Restrict the route to tags [a]: an announcement without them has no route.
+	data, _ := os.ReadFile(cfg)
+	restricted := strings.Replace(string(data), "  - name: all\n", "  - name: all\n    match: {tags: [a]}\n", 1)
+	if err := os.WriteFile(cfg, []byte(restricted), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitCode := func(body string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			code, err := post(addr, body)
+			if err == nil && code == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("POST gave %d (%v), want %d; log:\n%s", code, err, want, d.logs())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitCode("---\ntitle: no tags\n---\nb", 422) // the file change was picked up
+	// An invalid file is refused; the running config stays.
+	if err := os.WriteFile(cfg, []byte("routes: [{name: x}]\nbogus: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(500 * time.Millisecond)
+	waitCode("---\ntitle: tagged\ntags: [a]\n---\nb", 202)
+	if !strings.Contains(d.logs(), "config reload refused") {
+		t.Errorf("no log line about the refused reload:\n%s", d.logs())
+	}
+	// SIGHUP reloads the original again.
+	os.WriteFile(cfg, data, 0o600)
+	_ = d.cmd.Process.Signal(syscall.SIGHUP)
+	waitCode("---\ntitle: no tags again\n---\nb", 202)
+}
+
+func TestPreviewAndVersion(t *testing.T) {
+	code, out, errOut := runCLI(t, "preview", "../../examples/maintenance.md")
+	if code != 0 {
+		t.Fatalf("preview: exit %d %s", code, errOut)
+	}
+	for _, want := range []string{"demo-dingtalk", "demo-wechat", "demo-qq", "part 1/", "bytes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("preview output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI(t, "preview", "../../examples/maintenance.md", "--json")
+	var pv struct {
+		Targets []struct {
+			Parts []struct {
+				Text  string `json:"text"`
+				Bytes int    `json:"bytes"`
+			} `json:"parts"`
+		} `json:"targets"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &pv) != nil || len(pv.Targets) != 4 || pv.Targets[0].Parts[0].Bytes == 0 {
+		t.Errorf("preview --json: exit %d, %d targets\n%s", code, len(pv.Targets), out)
+	}
+	if code, _, _ = runCLI(t, "preview", "/nonexistent.md"); code != exitInvalid {
+		t.Errorf("missing file: exit %d", code)
+	}
+	code, out, _ = runCLI(t, "version")
+	if code != 0 || !strings.Contains(out, "groupcast") || !strings.Contains(out, "go1.") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
