@@ -27,6 +27,32 @@ func (s *Service) Recall(ctx context.Context, id string) (groupcast.Status, erro
 	if err != nil {
 		return groupcast.Status{}, err
 	}
+	stored := map[string]bool{}
+	for _, t := range targets {
+		stored[t.Key] = true
+	}
+	// Targets not planned yet are written cancelled: the plan handler keeps
+	// a target that exists, and its delivery then finds it terminal.
+	for _, d := range rec.Destinations {
+		if stored[d.Key()] {
+			continue
+		}
+		t := &store.TargetRecord{
+			Target: groupcast.Target{Route: d.Route, Platform: d.Platform, Account: d.Account, Group: d.Group,
+				Style: d.Style, State: groupcast.StateRecalled, Reason: "cancelled before delivery",
+				UpdatedAt: s.clock.Now(), PlatformMessageIDs: []string{}},
+			Key: d.Key(), AcceptedAt: rec.AcceptedAt,
+		}
+		got, err := s.st.CreateTarget(ctx, id, t)
+		if err != nil {
+			return groupcast.Status{}, err
+		}
+		if got == t {
+			s.metrics.transition(d.Platform, d.Account, "", groupcast.StateRecalled)
+			continue
+		}
+		targets = append(targets, got) // planned meanwhile: treat it as the others
+	}
 	for _, t := range targets {
 		switch {
 		case t.State == groupcast.StateDelivered:

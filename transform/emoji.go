@@ -41,8 +41,28 @@ func emojiCluster(c string) bool {
 	return extPict(r)
 }
 
+// mayHaveEmoji is a fast check: false when no rune of s can start or be
+// part of an emoji (ASCII, CJK, kana, hangul, full-width forms, Latin…), so
+// the grapheme walk runs only on text that needs it.
+func mayHaveEmoji(s string) bool {
+	for _, r := range s {
+		switch {
+		case r < 0xA9, r > 0xAE && r < 0x200D, r >= 0x4E00 && r <= 0x9FFF, r >= 0xFF00 && r <= 0xFFEF:
+		case r >= 0x3040 && r <= 0x30FF, r >= 0xAC00 && r <= 0xD7AF, r >= 0x3400 && r <= 0x4DBF:
+		case r >= 0x3000 && r <= 0x3029, r >= 0x3031 && r <= 0x303C: // CJK punctuation but 〰 and 〽
+		case r == '“' || r == '”' || r == '‘' || r == '’' || r == '…' || r == '—' || r == '–':
+		default:
+			return true
+		}
+	}
+	return false
+}
+
 // HasEmoji reports whether s contains an emoji by the rules RemoveEmoji uses.
 func HasEmoji(s string) bool {
+	if !mayHaveEmoji(s) {
+		return false
+	}
 	state := -1
 	for rest := s; rest != ""; {
 		var c string
@@ -56,7 +76,8 @@ func HasEmoji(s string) bool {
 
 // RemoveEmoji drops every emoji grapheme cluster from s, whole (a family
 // or a flag goes at once, never leaving a joiner or a selector behind), and
-// the blanks it leaves doubled or at the edges: "🎉 报名开始" is "报名开始".
+// the blanks it leaves doubled, at the edges or before punctuation: "🎉 报名开始"
+// is "报名开始", "报名 🎉！" is "报名！".
 func RemoveEmoji(s string) string {
 	if !HasEmoji(s) {
 		return s
@@ -71,7 +92,7 @@ func RemoveEmoji(s string) string {
 			out := b.String()
 			last, _ := utf8.DecodeLastRuneInString(out)
 			dropBlanks = out == "" || last == ' ' || last == '\n' || last == '\u3000'
-			if next, _ := utf8.DecodeRuneInString(rest); rest == "" || next == '\n' {
+			if next, _ := utf8.DecodeRuneInString(rest); rest == "" || next == '\n' || unicode.IsPunct(next) {
 				trimmed := strings.TrimRight(out, " \u3000")
 				b.Reset()
 				b.WriteString(trimmed)
@@ -96,7 +117,7 @@ func calmPunctuation(s string) string { return calmAfter(0, s) }
 // so that text split into pieces — goldmark cuts text nodes at "!" and at
 // spaces — calms the same as whole text.
 func calmAfter(prev rune, s string) string {
-	if !strings.ContainsAny(s, "!！") {
+	if strings.IndexByte(s, '!') < 0 && !strings.Contains(s, "！") {
 		return s
 	}
 	var b strings.Builder

@@ -103,7 +103,7 @@ func formalTitle(title string) string {
 	for _, p := range []string{"。", "."} {
 		t = strings.TrimSuffix(t, p)
 	}
-	return t
+	return strings.TrimSpace(t)
 }
 
 // formalHeading is 【通知】title, unless the title brings its own 【label】.
@@ -284,6 +284,9 @@ func tidyLines(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		l = strings.TrimLeft(l, " \u3000")
+		body := strings.TrimRight(l, " ")
+		hardBreak := l[len(body):] // "  " before a line break: keep
+		l = body
 		var b strings.Builder
 		prev := rune(0)
 		for _, r := range l {
@@ -293,7 +296,7 @@ func tidyLines(s string) string {
 			b.WriteRune(r)
 			prev = r
 		}
-		lines[i] = b.String()
+		lines[i] = b.String() + hardBreak
 	}
 	return strings.Join(lines, "\n")
 }
@@ -311,11 +314,10 @@ func (w *formalWriter) inline(b *strings.Builder, n ast.Node) {
 	switch n := n.(type) {
 	case *ast.Text:
 		b.WriteString(calmAfter(lastRune(b), RemoveEmoji(d.textValue(n))))
-		switch {
-		case n.HardLineBreak():
+		if n.HardLineBreak() || n.SoftLineBreak() {
+			// Authors of Chinese notices break lines on purpose (时间、地点…);
+			// DingTalk keeps a line break only with two spaces before it.
 			b.WriteString("  \n")
-		case n.SoftLineBreak():
-			b.WriteByte('\n')
 		}
 	case *ast.String:
 		b.WriteString(calmAfter(lastRune(b), RemoveEmoji(strings.ToValidUTF8(string(n.Value), "\uFFFD"))))

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -50,7 +51,7 @@ func linkText(title, url string) string {
 // linksOutsideBody are the front-matter links the body does not link to.
 func (d *Doc) linksOutsideBody() []groupcast.Link {
 	inBody := map[string]bool{}
-	for _, l := range d.links[len(d.a.Links):] {
+	for _, l := range d.links[d.front:] {
 		inBody[l.URL] = true
 	}
 	_ = ast.Walk(d.root, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
@@ -65,8 +66,8 @@ func (d *Doc) linksOutsideBody() []groupcast.Link {
 		return ast.WalkContinue, nil
 	})
 	var out []groupcast.Link
-	for _, l := range d.links[:len(d.a.Links)] {
-		if !inBody[l.URL] && !strings.Contains(string(d.src), l.URL) {
+	for _, l := range d.links[:d.front] {
+		if !inBody[l.URL] && !bytes.Contains(d.src, []byte(l.URL)) {
 			out = append(out, l)
 		}
 	}
@@ -216,7 +217,11 @@ func (w *longWriter) inline(b *strings.Builder, n ast.Node) {
 	d := w.d
 	switch n := n.(type) {
 	case *ast.Text:
-		b.WriteString(d.textValue(n))
+		if n.IsRaw() {
+			b.WriteString(d.textValue(n))
+		} else {
+			b.WriteString(strayDelimiters(d.textValue(n)))
+		}
 		if n.SoftLineBreak() || n.HardLineBreak() {
 			b.WriteByte('\n')
 		}

@@ -28,6 +28,7 @@ type Doc struct {
 	src    []byte
 	root   ast.Node
 	links  []groupcast.Link  // front-matter links, then links in the body; one per URL
+	front  int               // how many of links come from the front matter
 	images []groupcast.Image // front-matter images, then images in the body; one per URL
 }
 
@@ -36,7 +37,8 @@ func Parse(a *groupcast.Announcement) *Doc {
 	return parseBody(a, a.Body)
 }
 
-func parseBody(a *groupcast.Announcement, body string) *Doc {
+func parseBody(orig *groupcast.Announcement, body string) *Doc {
+	a := sanitized(orig)
 	src := []byte(strings.ToValidUTF8(body, "\uFFFD"))
 	d := &Doc{a: a, src: src, root: markdown.Parser().Parse(text.NewReader(src), parser.WithContext(parser.NewContext()))}
 	seenLink, seenImage := map[string]bool{}, map[string]bool{}
@@ -55,6 +57,7 @@ func parseBody(a *groupcast.Announcement, body string) *Doc {
 	for _, l := range a.Links {
 		addLink(l)
 	}
+	d.front = len(d.links)
 	for _, im := range a.Images {
 		addImage(im)
 	}
@@ -78,6 +81,24 @@ func parseBody(a *groupcast.Announcement, body string) *Doc {
 	return d
 }
 
+// sanitized is a copy of a whose text fields are valid UTF-8 and whose
+// title is one line, whatever reached the renderer.
+func sanitized(a *groupcast.Announcement) *groupcast.Announcement {
+	c := *a
+	valid := func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+	c.Title = strings.Join(strings.Fields(valid(a.Title)), " ")
+	c.Summary, c.Author = valid(a.Summary), valid(a.Author)
+	c.Links = make([]groupcast.Link, len(a.Links))
+	for i, l := range a.Links {
+		c.Links[i] = groupcast.Link{Title: valid(l.Title), URL: valid(l.URL)}
+	}
+	c.Images = make([]groupcast.Image, len(a.Images))
+	for i, im := range a.Images {
+		c.Images[i] = groupcast.Image{URL: valid(im.URL), Alt: valid(im.Alt)}
+	}
+	return &c
+}
+
 // dest is a link destination with escapes and entities resolved.
 func (d *Doc) dest(b []byte) string {
 	return strings.TrimSpace(unescape(b))
@@ -94,6 +115,33 @@ func unescape(b []byte) string {
 		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// strayDelimiters removes runs of two or more "*" and "~~" that the parser
+// left as text: CommonMark does not open emphasis between a CJK character
+// and punctuation, so "这是**“重要”**通知" keeps its asterisks as text. In
+// the plain styles they can only be markup the author meant, never content.
+func strayDelimiters(s string) string {
+	if !strings.Contains(s, "**") && !strings.Contains(s, "~~") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] == '*' || s[i] == '~' {
+			j := i
+			for j < len(s) && s[j] == s[i] {
+				j++
+			}
+			if j-i < 2 {
+				b.WriteString(s[i:j])
+			}
+			i = j
+			continue
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
 }
 
 // textValue is what a Text node says.

@@ -16,6 +16,7 @@ import (
 const (
 	fullTextLabel = "查看全文："
 	excerptNote   = "（内容较长，以上为摘要）"
+	omittedNote   = "（表格、代码等内容未列出）"
 	ellipsis      = "…"
 )
 
@@ -26,23 +27,24 @@ type flow struct {
 	links []groupcast.Link
 }
 
-// short writes the WeChat style within max characters (runes), all lines
+// short writes the WeChat style within limit characters (runes), all lines
 // included: 【title】, then the summary or the body's leading sentences,
 // then link lines "标题：URL", and when the body was shortened a last line
 // pointing to the full text (the first link).
-func (d *Doc) short(max int) string {
+func (d *Doc) short(limit int) string {
 	title := bracket(d.a.Title)
 	var flows []flow
+	omitted := false // the body has tables, code or images the short style leaves out
 	summary := strings.Join(strings.Fields(d.a.Summary), " ")
 	if summary != "" {
 		flows = []flow{{text: summary}}
 	} else {
-		flows = d.flows()
+		flows, omitted = d.flows()
 	}
-	front := d.links[:len(d.a.Links)]
+	front := d.links[:d.front]
 
 	// Everything fits: no shortening, no pointer.
-	if summary == "" {
+	if summary == "" && !omitted {
 		lines := []string{title}
 		var links []groupcast.Link
 		links = append(links, front...)
@@ -51,7 +53,7 @@ func (d *Doc) short(max int) string {
 			links = append(links, f.links...)
 		}
 		lines = append(lines, linkLines(dedupLinks(links))...)
-		if text := joinBlocks(lines, "\n"); Chars(text) <= max {
+		if text := joinBlocks(lines, "\n"); Chars(text) <= limit {
 			return text
 		}
 	}
@@ -59,7 +61,7 @@ func (d *Doc) short(max int) string {
 	// Shortened: title, excerpt, links, pointer — in that order on the
 	// page; the budget goes to the title, the pointer, the front-matter
 	// links (keeping room for the excerpt), the excerpt, then body links.
-	left := max
+	left := limit
 	titleLine := fitLine(title, d.a.Title, left)
 	left -= Chars(titleLine)
 	var pointer string
@@ -87,15 +89,25 @@ func (d *Doc) short(max int) string {
 			left -= Chars(line) + 1
 		}
 	}
-	note := ""
-	if pointer == "" && summary == "" {
-		note = excerptNote
+	budget := left - 1
+	noteRoom := max(Chars(excerptNote), Chars(omittedNote)) + 1
+	withNote := pointer == "" && summary == "" && noteRoom < budget
+	if withNote { // no link to the full text: say this is not all
+		budget -= noteRoom
 	}
-	text, used, complete := excerpt(flows, left-1, note)
+	text, used, complete := excerpt(flows, budget, "")
+	if withNote && text != "" {
+		switch {
+		case !complete:
+			text += "\n" + excerptNote
+		case omitted:
+			text += "\n" + omittedNote
+		}
+	}
 	if text != "" {
 		left -= Chars(text) + 1
 	}
-	if complete && summary == "" && pointer != "" && len(frontLines) == frontOthers {
+	if complete && !omitted && summary == "" && pointer != "" && len(frontLines) == frontOthers {
 		// The whole body is there (only body links were left out): the
 		// first link is a link like the others, not a pointer.
 		if plain := linkLine(d.links[0]); Chars(plain)-Chars(pointer) <= left {
@@ -274,16 +286,18 @@ func cutText(s string, max int) string {
 // flows collects the body's prose for the short style: paragraphs, list
 // items and quoted paragraphs, in order. Headings, tables, code and images
 // are left to the full text.
-func (d *Doc) flows() []flow {
+// omitted reports whether it left out a table, code or an image.
+func (d *Doc) flows() (flows []flow, omitted bool) {
 	w := &shortWriter{d: d}
 	w.collect(d.root, "")
-	return w.out
+	return w.out, w.omitted
 }
 
 type shortWriter struct {
-	d     *Doc
-	out   []flow
-	links []groupcast.Link
+	d       *Doc
+	out     []flow
+	links   []groupcast.Link
+	omitted bool
 }
 
 func (w *shortWriter) collect(parent ast.Node, marker string) {
@@ -292,10 +306,20 @@ func (w *shortWriter) collect(parent ast.Node, marker string) {
 		case *ast.Paragraph, *ast.TextBlock:
 			w.links = nil
 			text := w.inlines(c)
-			if text != "" {
+			if text == "" && w.introduces(c) {
+				w.out = w.out[:len(w.out)-1] // the paragraph before introduced an image
+			}
+			if text != "" && !(len(w.out) == 0 && parent.Kind() == ast.KindDocument && salutationLine(text)) {
 				w.out = append(w.out, flow{text: marker + text, links: w.links})
 			}
 			marker = ""
+		case *east.Table, *ast.FencedCodeBlock, *ast.CodeBlock, *ast.HTMLBlock:
+			if h, ok := c.(*ast.HTMLBlock); !ok || h.HTMLBlockType != ast.HTMLBlockType2 {
+				w.omitted = true
+			}
+			if w.introduces(c) {
+				w.out = w.out[:len(w.out)-1] // "值班安排如下：" without the table reads wrong
+			}
 		case *ast.List:
 			num := c.Start
 			for it := c.FirstChild(); it != nil; it = it.NextSibling() {
@@ -310,6 +334,23 @@ func (w *shortWriter) collect(parent ast.Node, marker string) {
 			w.collect(c, marker)
 		}
 	}
+}
+
+// introduces reports whether the last flow is the paragraph right before
+// n and ends in a colon: it announced n, which the short style leaves out.
+func (w *shortWriter) introduces(n ast.Node) bool {
+	prev := n.PreviousSibling()
+	if len(w.out) == 0 || prev == nil || (prev.Kind() != ast.KindParagraph && prev.Kind() != ast.KindTextBlock) {
+		return false
+	}
+	last := w.out[len(w.out)-1].text
+	return strings.HasSuffix(last, "：") || strings.HasSuffix(last, ":")
+}
+
+// salutationLine reports whether a first paragraph only greets (各位同事：,
+// 尊敬的合作伙伴：): the short style has no room for it.
+func salutationLine(s string) bool {
+	return (strings.HasSuffix(s, "：") || strings.HasSuffix(s, ":")) && Chars(s) <= 12 && !strings.Contains(s, "\n")
 }
 
 const softBreak = "\x00" // never in text: unescape turns NUL into U+FFFD
@@ -352,7 +393,11 @@ func (w *shortWriter) inline(b *strings.Builder, n ast.Node) {
 	d := w.d
 	switch n := n.(type) {
 	case *ast.Text:
-		b.WriteString(d.textValue(n))
+		if n.IsRaw() {
+			b.WriteString(d.textValue(n))
+		} else {
+			b.WriteString(strayDelimiters(d.textValue(n)))
+		}
 		if n.SoftLineBreak() || n.HardLineBreak() {
 			b.WriteString(softBreak)
 		}
@@ -376,7 +421,9 @@ func (w *shortWriter) inline(b *strings.Builder, n ast.Node) {
 		}
 	case *ast.AutoLink:
 		b.WriteString(strings.ToValidUTF8(string(n.Label(d.src)), "\uFFFD"))
-	case *ast.Image, *ast.RawHTML, *east.Strikethrough:
+	case *ast.Image:
+		w.omitted = true
+	case *ast.RawHTML, *east.Strikethrough:
 	case *east.TaskCheckBox:
 		if n.IsChecked {
 			b.WriteString("☑ ")

@@ -66,7 +66,8 @@ func TemplateFuncs() template.FuncMap {
 			return (&formalWriter{d: d}).blocks(d.root, "\n\n")
 		},
 		"summary": func(n int, md string) string {
-			text, _, _ := excerpt(parseBody(&groupcast.Announcement{}, md).flows(), n, "")
+			flows, _ := parseBody(&groupcast.Announcement{}, md).flows()
+			text, _, _ := excerpt(flows, n, "")
 			return text
 		},
 		"noemoji": RemoveEmoji,
