@@ -9,9 +9,9 @@ import (
 )
 
 // TestReadmeShowsRealOutput keeps the side-by-side example of
-// README.section.md equal to what the renderer writes (the golden files).
+// the project README equal to what the renderer writes (the golden files).
 func TestReadmeShowsRealOutput(t *testing.T) {
-	readme, err := os.ReadFile("README.section.md")
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestReadmeShowsRealOutput(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !strings.Contains(text, "<pre>"+strings.TrimRight(string(golden), "\n")+"</pre>") {
-			t.Errorf("README.section.md does not show %s as rendered", name)
+			t.Errorf("README.md does not show %s as rendered", name)
 		}
 	}
 	src, err := os.ReadFile(filepath.Join("testdata", "corpus", "19-gateway-maintenance.md"))
@@ -33,6 +33,6 @@ func TestReadmeShowsRealOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(text, strings.TrimRight(string(src), "\n")) {
-		t.Error("README.section.md does not show the example's source")
+		t.Error("README.md does not show the example's source")
 	}
 }
