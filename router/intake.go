@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/oklog/ulid/v2"
@@ -134,7 +135,11 @@ func (s *Service) plan(msg *message.Message) ([]*message.Message, error) {
 		}
 		if got == t {
 			s.metrics.transition(d.Platform, d.Account, "", t.State)
-			s.log.Info("state", "announcement", id, "account", d.Account, "group", d.Group, "state", t.State, "reason", t.Reason)
+			attrs := []any{"announcement", id, "account", d.Account, "group", d.Group, "state", t.State}
+			if t.NotBefore != nil {
+				attrs = append(attrs, "reason", t.Reason, "not_before", t.NotBefore.Format(time.RFC3339))
+			}
+			s.log.Info("state", attrs...)
 		}
 		out = append(out, deliveryMessage(id, d))
 	}
