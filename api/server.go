@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -26,17 +27,17 @@ type Server struct {
 	drivers router.Drivers
 	log     *slog.Logger
 	now     func() time.Time
-	limiter *rate.Limiter
 	mux     *http.ServeMux
+
+	limMu   sync.Mutex
+	limiter *rate.Limiter // nil: no intake limit
+	limRate float64       // the server.intake_per_second it was built for
 }
 
 // NewServer builds the handler. The tokens, body limit and intake rate are
 // read from the engine's config on every request, so a reload applies.
 func NewServer(svc *router.Service, drivers router.Drivers, log *slog.Logger) *Server {
 	s := &Server{svc: svc, drivers: drivers, log: log, now: time.Now, mux: http.NewServeMux()}
-	if ips := svc.Config().Server.IntakePerSecond; ips > 0 {
-		s.limiter = rate.NewLimiter(rate.Limit(ips), max(1, int(ips)))
-	}
 	s.route("/v1/messages", map[string]http.HandlerFunc{"POST": s.submit, "GET": s.list})
 	s.route("/v1/messages/{id}", map[string]http.HandlerFunc{"GET": s.status})
 	s.route("/v1/messages/{id}/recall", map[string]http.HandlerFunc{"POST": s.recall})
@@ -138,8 +139,23 @@ func (s *Server) readAnnouncement(w http.ResponseWriter, r *http.Request) (*grou
 	return a, true
 }
 
+// allowIntake applies server.intake_per_second as it stands (a reload may
+// change it): a token bucket with a burst of one second's worth.
+func (s *Server) allowIntake() bool {
+	ips := s.svc.Config().Server.IntakePerSecond
+	s.limMu.Lock()
+	defer s.limMu.Unlock()
+	if ips != s.limRate {
+		s.limRate, s.limiter = ips, nil
+		if ips > 0 {
+			s.limiter = rate.NewLimiter(rate.Limit(ips), max(1, int(ips)))
+		}
+	}
+	return s.limiter == nil || s.limiter.Allow()
+}
+
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
-	if s.limiter != nil && !s.limiter.Allow() {
+	if !s.allowIntake() {
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, "rate_limited", "", "intake is over server.intake_per_second; retry shortly")
 		return

@@ -134,7 +134,9 @@ func (s *subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		case <-ctx.Done():
 			// Not taken: JetStream redelivers it after AckWait.
 		}
-	}, jetstream.PullMaxMessages(2*s.concurrency),
+	}, // Pull no more than the workers take: a message waiting in a buffer
+		// would reach its AckWait without a progress signal.
+		jetstream.PullMaxMessages(max(s.concurrency, 2)),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if ctx.Err() == nil && !errors.Is(err, jetstream.ErrNoHeartbeat) {
 				s.log.Debug("consume", "consumer", s.durable, "err", err)
