@@ -29,6 +29,10 @@ var (
 // storeRetry is how soon a message is tried again after the store failed.
 const storeRetry = time.Second
 
+// orderWait is how long a due target waits for an earlier-accepted one of
+// the same account to go first.
+const orderWait = 20 * time.Millisecond
+
 // poisonPanics turns a recovered panic into a poison error, so one bad
 // message is parked instead of crashing or wedging its account.
 func poisonPanics(h message.HandlerFunc) message.HandlerFunc {
@@ -78,6 +82,12 @@ func (s *Service) update(ctx context.Context, id, key string, change func(*store
 	})
 	if err != nil {
 		return t, err
+	}
+	switch {
+	case t.State == groupcast.StateDeferred && t.NotBefore != nil:
+		s.order.set(t.Account, id+"/"+key, t.AcceptedAt, *t.NotBefore)
+	case from == groupcast.StateDeferred:
+		s.order.remove(t.Account, id+"/"+key)
 	}
 	if from != t.State {
 		s.metrics.transition(t.Platform, t.Account, from, t.State)
@@ -157,12 +167,22 @@ func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMs
 		return ignoreUnchanged(err)
 	}
 	if t.NotBefore != nil && t.NotBefore.After(now) {
+		if t.State == groupcast.StateDeferred {
+			s.order.set(accountName, d.ID+"/"+d.Key, t.AcceptedAt, *t.NotBefore)
+		}
 		return s.deferTo(msg, *t.NotBefore)
 	}
 	a := s.account(accountName)
 	if a == nil {
 		// Removed by a reload while this was queued: wait for it to return.
 		return s.deferTo(msg, now.Add(s.opts.MaxDeferWait))
+	}
+	if t.State == groupcast.StateDeferred && !a.pacer.unlimited() &&
+		s.order.earlierDue(accountName, d.ID+"/"+d.Key, t.AcceptedAt, now) {
+		// An earlier-accepted target of this account is due too: it goes
+		// first. A short real wait, not a clock time: it is about order.
+		retryIn(msg, orderWait)
+		return errRetry
 	}
 	if until, reason, err := s.paused(ctx, a); err != nil {
 		return err

@@ -66,4 +66,3 @@ func BenchmarkPlan(b *testing.B) {
 		_ = router.Plan(cfg, a)
 	}
 }
-

@@ -224,6 +224,7 @@ func TestWindowOpeningBurstStaysUnderRate(t *testing.T) {
 	const n = 200
 	for i := range n {
 		submit(t, h, fmt.Sprintf("---\nid: b-%d\ntitle: 第%d条\n---\n正文", i, i))
+		clock.Sleep(context.Background(), time.Second) // distinct acceptance times
 	}
 	for i := range n {
 		h.waitFor(fmt.Sprintf("b-%d", i), "deferred", allIn(groupcast.StateDeferred))
@@ -254,4 +255,22 @@ func TestWindowOpeningBurstStaysUnderRate(t *testing.T) {
 		t.Errorf("%d sends within one 60 s window, limit 20", worst)
 	}
 	t.Logf("200 deferred targets released at 12:00: at most %d in any 60 s; last at %s", worst, times[n-1].In(shanghai).Format("15:04:05"))
+	s.mu.Lock()
+	inversions := 0
+	prev := -1
+	for _, m := range s.sent {
+		var k int
+		fmt.Sscanf(m.Announcement.ID, "b-%d", &k)
+		if k < prev {
+			inversions++
+			if inversions < 4 {
+				t.Logf("inversion: %d after %d", k, prev)
+			}
+		}
+		prev = k
+	}
+	s.mu.Unlock()
+	if inversions > 0 {
+		t.Errorf("released out of acceptance order: %d inversions among %d", inversions, n)
+	}
 }

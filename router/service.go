@@ -67,6 +67,7 @@ type Service struct {
 
 	cfg      atomic.Pointer[configs.Config]
 	policies policyCache
+	order    releaseOrder
 
 	mu       sync.Mutex
 	checks   map[string]func() error
