@@ -29,9 +29,12 @@ var (
 // storeRetry is how soon a message is tried again after the store failed.
 const storeRetry = time.Second
 
-// orderWait is how long a due target waits for an earlier-accepted one of
-// the same account to go first.
-const orderWait = 20 * time.Millisecond
+// orderWait is how long a due target waits for each earlier-accepted one of
+// the same account to go first, up to maxOrderWait.
+const (
+	orderWait    = 20 * time.Millisecond
+	maxOrderWait = 5 * time.Second
+)
 
 // poisonPanics turns a recovered panic into a poison error, so one bad
 // message is parked instead of crashing or wedging its account.
@@ -177,12 +180,20 @@ func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMs
 		// Removed by a reload while this was queued: wait for it to return.
 		return s.deferTo(msg, now.Add(s.opts.MaxDeferWait))
 	}
-	if t.State == groupcast.StateDeferred && !a.pacer.unlimited() &&
-		s.order.earlierDue(accountName, d.ID+"/"+d.Key, t.AcceptedAt, now) {
-		// An earlier-accepted target of this account is due too: it goes
-		// first. A short real wait, not a clock time: it is about order.
-		retryIn(msg, orderWait)
-		return errRetry
+	if t.State == groupcast.StateDeferred && t.NotBefore != nil && !a.pacer.unlimited() {
+		// Due now. An earlier-accepted target of this account that is due
+		// too goes first: wait a moment (real time: this is about order).
+		// The wait grows with the number ahead, so a long queue is not
+		// looked at over and over while the first ones go.
+		k := d.ID + "/" + d.Key
+		if s.order.firstDue(accountName, k, t.AcceptedAt, *t.NotBefore) {
+			retryIn(msg, orderWait)
+			return errRetry
+		}
+		if ahead := s.order.earlierDue(accountName, k, t.AcceptedAt, now); ahead > 0 {
+			retryIn(msg, min(time.Duration(ahead)*orderWait, maxOrderWait))
+			return errRetry
+		}
 	}
 	if until, reason, err := s.paused(ctx, a); err != nil {
 		return err

@@ -22,6 +22,7 @@ type releaseOrder struct {
 type waiting struct {
 	accepted  time.Time
 	notBefore time.Time
+	due       bool // seen due once: it has waited for the others to show up
 }
 
 func (o *releaseOrder) set(account, key string, accepted, notBefore time.Time) {
@@ -44,18 +45,41 @@ func (o *releaseOrder) remove(account, key string) {
 	delete(o.accounts[account], key)
 }
 
-// earlierDue reports whether another target of the account, accepted
-// before this one, is also due at now and not sent yet.
-func (o *releaseOrder) earlierDue(account, key string, accepted, now time.Time) bool {
+// firstDue records that a target was found due, and reports whether this is
+// the first time: then it waits one round so that every target falling due
+// at the same moment (after a restart too) is known before one goes.
+func (o *releaseOrder) firstDue(account, key string, accepted, notBefore time.Time) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.accounts == nil {
+		o.accounts = map[string]map[string]waiting{}
+	}
+	m := o.accounts[account]
+	if m == nil {
+		m = map[string]waiting{}
+		o.accounts[account] = m
+	}
+	w, ok := m[key]
+	if ok && w.due && w.notBefore.Equal(notBefore) {
+		return false
+	}
+	m[key] = waiting{accepted: accepted, notBefore: notBefore, due: true}
+	return true
+}
+
+// earlierDue counts the other targets of the account, accepted before this
+// one, that are also due at now and not sent yet.
+func (o *releaseOrder) earlierDue(account, key string, accepted, now time.Time) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
 	for k, w := range o.accounts[account] {
 		if k == key || w.notBefore.After(now) {
 			continue
 		}
 		if w.accepted.Before(accepted) || (w.accepted.Equal(accepted) && k < key) {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }

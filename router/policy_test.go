@@ -220,7 +220,9 @@ func TestRejectAndExpire(t *testing.T) {
 func TestWindowOpeningBurstStaysUnderRate(t *testing.T) {
 	clock := &fakeClock{now: at("2026-11-26 10:00")}
 	cfg := strings.Replace(fmt.Sprintf(policyConfig, ", rate: {per_minute: 20}"), "daily_cap: {new: 3, mature: 8}", "", 1)
-	h := startWithClock(t, cfg, store.DriverMemory, "", clock)
+	// 200 deferred targets looked at every 100 ms would keep the one worker
+	// of a paced account busy under the race detector.
+	h := startWith(t, cfg, store.DriverMemory, "", clock, time.Second)
 	const n = 200
 	for i := range n {
 		submit(t, h, fmt.Sprintf("---\nid: b-%d\ntitle: 第%d条\n---\n正文", i, i))

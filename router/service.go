@@ -46,10 +46,10 @@ type Options struct {
 	// unacknowledged message (default 30s). In-flight sends of a killed
 	// process come back after it.
 	AckWait time.Duration
-	// MaxDeferWait is the longest single redelivery delay (default 5m): a
+	// MaxDeferWait is the longest single redelivery delay (default 1h): a
 	// target deferred for longer is looked at again after this, and
-	// deferred again. It bounds how stale a decision can get (a clock
-	// change, a reload).
+	// deferred again. It bounds how stale a wait can get (a clock step);
+	// tests with a fake clock set it short.
 	MaxDeferWait time.Duration
 	// Workers is the number of messages in flight for the plan handler and
 	// for accounts without a rate (default 16).
@@ -109,7 +109,7 @@ func New(o Options) (*Service, error) {
 		o.AckWait = 30 * time.Second
 	}
 	if o.MaxDeferWait <= 0 {
-		o.MaxDeferWait = 5 * time.Minute
+		o.MaxDeferWait = time.Hour
 	}
 	if o.Workers <= 0 {
 		o.Workers = 16

@@ -115,6 +115,13 @@ func start(t *testing.T, yaml, driver, dir string) *harness {
 
 func startWithClock(t *testing.T, yaml, driver, dir string, clock router.Clock) *harness {
 	t.Helper()
+	return startWith(t, yaml, driver, dir, clock, 100*time.Millisecond)
+}
+
+// startWith takes MaxDeferWait: how often deferred targets are looked at
+// again, which is how soon a test's clock change is noticed.
+func startWith(t *testing.T, yaml, driver, dir string, clock router.Clock, maxDefer time.Duration) *harness {
+	t.Helper()
 	cfg := loadConfig(t, yaml)
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.Open(ctx, store.Options{Driver: driver, Dir: dir})
@@ -122,7 +129,7 @@ func startWithClock(t *testing.T, yaml, driver, dir string, clock router.Clock) 
 		t.Fatal(err)
 	}
 	svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: drivers, Clock: clock,
-		AckWait: 2 * time.Second, MaxDeferWait: 100 * time.Millisecond})
+		AckWait: 2 * time.Second, MaxDeferWait: maxDefer})
 	if err != nil {
 		t.Fatal(err)
 	}
