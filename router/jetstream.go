@@ -107,7 +107,7 @@ type subscriber struct {
 
 	mu     sync.Mutex
 	closed bool
-	stops  []func()
+	stops  []context.CancelFunc
 }
 
 func (s *subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
@@ -126,57 +126,93 @@ func (s *subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		return nil, fmt.Errorf("consumer %s: %w", s.durable, err)
 	}
 	out := make(chan *message.Message)
-	work := make(chan jetstream.Msg)
 	ctx, cancel := context.WithCancel(ctx)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		select {
-		case work <- m:
-		case <-ctx.Done():
-			// Not taken: JetStream redelivers it after AckWait.
-		}
-	}, // Pull no more than the workers take: a message waiting in a buffer
-		// would reach its AckWait without a progress signal.
-		jetstream.PullMaxMessages(max(s.concurrency, 2)),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if ctx.Err() == nil && !errors.Is(err, jetstream.ErrNoHeartbeat) {
-				s.log.Debug("consume", "consumer", s.durable, "err", err)
-			}
-		}))
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("consume %s: %w", s.durable, err)
-	}
 	var wg sync.WaitGroup
-	for range s.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case m := <-work:
-					s.process(ctx, m, out)
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
-	stop := func() { cancel(); cc.Stop() }
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.fetchLoop(ctx, cons, out)
+	}()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		stop()
+		cancel()
 		return nil, errors.New("subscriber closed")
 	}
-	s.stops = append(s.stops, stop)
+	s.stops = append(s.stops, cancel)
 	s.mu.Unlock()
 	go func() {
 		<-ctx.Done()
-		cc.Stop()
 		wg.Wait()
 		close(out)
 	}()
 	return out, nil
+}
+
+// fetchLoop pulls as many messages as there are free workers, with an
+// explicit fetch each time: a message is only taken from JetStream when a
+// worker is free to start on it (so none waits in a buffer past its
+// AckWait), and no pull state can get lost between client and server.
+func (s *subscriber) fetchLoop(ctx context.Context, cons jetstream.Consumer, out chan<- *message.Message) {
+	slots := make(chan struct{}, s.concurrency)
+	var workers sync.WaitGroup
+	defer workers.Wait()
+	for ctx.Err() == nil {
+		select { // wait for one free worker, then count the others
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		free := 1
+		for free < s.concurrency {
+			select {
+			case slots <- struct{}{}:
+				free++
+				continue
+			default:
+			}
+			break
+		}
+		batch, err := cons.Fetch(free, jetstream.FetchMaxWait(fetchWait))
+		if err != nil {
+			for range free {
+				<-slots
+			}
+			if ctx.Err() == nil {
+				s.log.Debug("fetch", "consumer", s.durable, "err", err)
+				sleepCtx(ctx, 100*time.Millisecond)
+			}
+			continue
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			workers.Add(1)
+			go func() {
+				defer workers.Done()
+				defer func() { <-slots }()
+				s.process(ctx, m, out)
+			}()
+		}
+		for range free - got {
+			<-slots
+		}
+		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) {
+			s.log.Debug("fetch", "consumer", s.durable, "err", err)
+		}
+	}
+}
+
+// fetchWait is how long one fetch waits for messages before asking again.
+const fetchWait = 5 * time.Second
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // process hands one message to the router and settles it in JetStream when

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -172,7 +173,11 @@ func (h *harness) waitFor(id string, what string, ok func(groupcast.Status) bool
 			return st
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("%s: timed out waiting for %s; last status %+v (err %v)", id, what, st, err)
+			if p := os.Getenv("GC_STACKS"); p != "" {
+				buf := make([]byte, 8<<20)
+				os.WriteFile(p, buf[:runtime.Stack(buf, true)], 0o644)
+			}
+			h.t.Fatalf("%s: timed out waiting for %s; last status %+v (err %v)\n%s", id, what, st, err, h.consumers())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -497,4 +502,25 @@ routes:
 	if _, err := h.svc.Recall(ctx, "nope"); !errors.Is(err, groupcast.ErrNotFound) {
 		t.Errorf("unknown id: %v", err)
 	}
+}
+
+// consumers describes the delivery consumers, for a test that times out.
+func (h *harness) consumers() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := h.st.JetStream().Stream(ctx, store.StreamDeliver)
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for name := range s.ConsumerNames(ctx).Name() {
+		c, err := s.Consumer(ctx, name)
+		if err != nil {
+			continue
+		}
+		i := c.CachedInfo()
+		fmt.Fprintf(&b, "consumer %s: pending %d, ack pending %d, redelivered %d, waiting %d, delivered %d/%d\n",
+			name, i.NumPending, i.NumAckPending, i.NumRedelivered, i.NumWaiting, i.Delivered.Consumer, i.Delivered.Stream)
+	}
+	return b.String()
 }

@@ -173,4 +173,3 @@ func BenchmarkRecord(b *testing.B) {
 		})
 	}
 }
-
