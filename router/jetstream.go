@@ -173,8 +173,10 @@ func (s *subscriber) fetchLoop(ctx context.Context, cons jetstream.Consumer, out
 			}
 			break
 		}
-		batch, err := cons.Fetch(free, jetstream.FetchMaxWait(fetchWait))
+		fctx, cancel := context.WithTimeout(ctx, fetchWait) // shutdown ends a waiting fetch
+		batch, err := cons.Fetch(free, jetstream.FetchContext(fctx))
 		if err != nil {
+			cancel()
 			for range free {
 				<-slots
 			}
@@ -194,10 +196,12 @@ func (s *subscriber) fetchLoop(ctx context.Context, cons jetstream.Consumer, out
 				s.process(ctx, m, out)
 			}()
 		}
+		cancel()
 		for range free - got {
 			<-slots
 		}
-		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) {
+		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) &&
+			!errors.Is(err, context.DeadlineExceeded) {
 			s.log.Debug("fetch", "consumer", s.durable, "err", err)
 		}
 	}
