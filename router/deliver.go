@@ -136,7 +136,7 @@ func (s *Service) deliverFor(accountName string) message.NoPublishHandlerFunc {
 
 func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMsg) error {
 	ctx := msg.Context()
-	rec, err := s.st.Record(ctx, d.ID)
+	rec, err := s.records.get(ctx, s.st, d.ID)
 	if errors.Is(err, groupcast.ErrNotFound) {
 		return fmt.Errorf("%w: delivery for unknown announcement %q", errPoison, d.ID)
 	}
@@ -155,8 +155,9 @@ func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMs
 	switch {
 	case t.State.Terminal(), t.State == groupcast.StateHeld:
 		return nil // done, or waiting for a person: approval queues it again
-	case t.State == groupcast.StateSending && t.Owner == s.instance:
-		// Another copy is being sent by this process right now.
+	case t.State == groupcast.StateSending && t.Owner == s.instance && s.sendingNow(d):
+		// Another copy is being sent by this process right now. (One left
+		// sending by a store failure, or by a killed process, is sent again.)
 		return s.deferTo(msg, now.Add(s.opts.AckWait))
 	}
 	if exp := rec.Announcement.ExpiresAt; exp != nil && !now.Before(*exp) {
@@ -253,6 +254,8 @@ func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMs
 	if err != nil {
 		return err
 	}
+	s.inflight.Store(d, struct{}{})
+	defer s.inflight.Delete(d)
 	receipt, sendErr := a.sender.Send(ctx, groupcast.Outgoing{
 		DeliveryID: d.ID + "/" + d.Key, Announcement: &rec.Announcement, Group: dest.Group,
 		Destination: dest, Rendered: rendered,
@@ -390,6 +393,12 @@ func (s *Service) setPause(ctx context.Context, a *account, until time.Time, rea
 	a.mu.Unlock()
 	s.log.Warn("account paused", "account", a.cfg.Name, "until", until.Format(time.RFC3339), "reason", reason)
 	return nil
+}
+
+// sendingNow reports whether this process is sending d at this moment.
+func (s *Service) sendingNow(d deliveryMsg) bool {
+	_, ok := s.inflight.Load(d)
+	return ok
 }
 
 func findDestination(rec *store.Record, key string) (groupcast.Destination, bool) {

@@ -66,11 +66,17 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 		s.metrics.accepted.Inc()
 		s.log.Info("accepted", "announcement", a.ID, "targets", len(dests), "title", a.Title)
 	}
+	if !existing {
+		// Nothing is planned yet: the answer is the plan, without reading
+		// the store again (the announcement is stored; a failed read here
+		// must not turn into an error answer).
+		return groupcast.Accepted{Status: s.statusOf(stored, nil)}, nil
+	}
 	st, err := s.status(ctx, stored)
 	if err != nil {
 		return groupcast.Accepted{}, err
 	}
-	return groupcast.Accepted{Status: st, Existing: existing}, nil
+	return groupcast.Accepted{Status: st, Existing: true}, nil
 }
 
 func (s *Service) queuePlan(ctx context.Context, id string) error {
@@ -167,6 +173,12 @@ func (s *Service) status(ctx context.Context, rec *store.Record) (groupcast.Stat
 	if err != nil {
 		return groupcast.Status{}, err
 	}
+	return s.statusOf(rec, stored), nil
+}
+
+// statusOf merges the stored targets into the plan; a destination with no
+// stored target is not planned yet.
+func (s *Service) statusOf(rec *store.Record, stored []*store.TargetRecord) groupcast.Status {
 	byKey := make(map[string]*store.TargetRecord, len(stored))
 	for _, t := range stored {
 		byKey[t.Key] = t
@@ -189,7 +201,7 @@ func (s *Service) status(ctx context.Context, rec *store.Record) (groupcast.Stat
 		st.Targets = append(st.Targets, t)
 	}
 	st.State = groupcast.MessageState(st.Targets)
-	return st, nil
+	return st
 }
 
 // List answers the newest announcements first, optionally only those in

@@ -1,6 +1,8 @@
 package router
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -16,11 +18,15 @@ type Metrics struct {
 	targets    *prometheus.GaugeVec
 	ruleHits   *prometheus.CounterVec
 	throttled  *prometheus.CounterVec
+
+	mu   sync.Mutex
+	seen map[groupcast.State]int
 }
 
 // NewMetrics registers the groupcast series and the Go runtime's.
 func NewMetrics() *Metrics {
 	m := &Metrics{
+		seen:     map[groupcast.State]int{},
 		Registry: prometheus.NewRegistry(),
 		accepted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "groupcast_messages_accepted_total", Help: "Announcements accepted (durably stored)."}),
@@ -49,13 +55,20 @@ func NewMetrics() *Metrics {
 }
 
 // transition moves one target between states in the gauges and counters.
+// The gauge counts what this process saw: a target that entered its state
+// before a restart is not subtracted when it leaves it (so it never goes
+// below zero).
 func (m *Metrics) transition(platform, account string, from, to groupcast.State) {
 	if from == to {
 		return
 	}
-	if from != "" {
+	m.mu.Lock()
+	if from != "" && m.seen[from] > 0 {
+		m.seen[from]--
 		m.targets.WithLabelValues(string(from)).Dec()
 	}
+	m.seen[to]++
+	m.mu.Unlock()
 	m.targets.WithLabelValues(string(to)).Inc()
 	m.deliveries.WithLabelValues(platform, account, string(to)).Inc()
 }

@@ -68,6 +68,8 @@ type Service struct {
 	cfg      atomic.Pointer[configs.Config]
 	policies policyCache
 	order    releaseOrder
+	inflight sync.Map // deliveryMsg → struct{}: sends under way in this process
+	records  recordCache
 
 	mu       sync.Mutex
 	checks   map[string]func() error
@@ -163,7 +165,6 @@ func (s *Service) Run(ctx context.Context) error {
 		<-s.router.Running()
 		s.running.Store(true)
 	}()
-	go s.seedGauges(ctx)
 	err := s.router.Run(ctx)
 	s.running.Store(false)
 	s.mu.Lock()
@@ -376,21 +377,5 @@ func stopHandler(h *message.Handler) {
 	case <-h.Started():
 		h.Stop()
 	default:
-	}
-}
-
-// seedGauges adds the targets already in the store to groupcast_targets, in
-// the background so a large ledger does not delay readiness. Transitions
-// counted while it reads stay counted as changes.
-func (s *Service) seedGauges(ctx context.Context) {
-	counts, err := s.st.CountStates(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Warn("groupcast_targets not seeded from the store", "err", err)
-		}
-		return
-	}
-	for state, n := range counts {
-		s.metrics.targets.WithLabelValues(string(state)).Add(float64(n))
 	}
 }

@@ -277,31 +277,3 @@ func splitHostPort(addr string) (string, int, error) {
 	}
 	return host, port, nil
 }
-
-// CountStates counts the stored targets in each state (one pass over the
-// ledger; the metrics seed their gauges with it at start).
-func (s *Store) CountStates(ctx context.Context) (map[groupcast.State]int, error) {
-	w, err := s.ledger.Watch(ctx, prefixTarget+">", jetstream.IgnoreDeletes())
-	if err != nil {
-		return nil, fmt.Errorf("store: count states: %w", err)
-	}
-	defer w.Stop()
-	out := map[groupcast.State]int{}
-	var probe struct {
-		State groupcast.State `json:"state"`
-	}
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok || e == nil {
-				return out, nil
-			}
-			probe.State = ""
-			if json.Unmarshal(e.Value(), &probe) == nil {
-				out[probe.State]++
-			}
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
