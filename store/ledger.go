@@ -144,7 +144,32 @@ func (s *Store) Target(ctx context.Context, id, key string) (*TargetRecord, uint
 	if err := json.Unmarshal(e.Value(), &t); err != nil {
 		return nil, 0, fmt.Errorf("store: decode target %s/%s: %w", id, key, err)
 	}
+	s.remember(targetKey(id, key), &t, e.Revision())
 	return &t, e.Revision(), nil
+}
+
+// targetHint is the last version of a target this process read or wrote.
+type targetHint struct {
+	t   TargetRecord
+	rev uint64
+}
+
+func (h targetHint) record() *TargetRecord {
+	t := h.t
+	t.PlatformMessageIDs = append([]string(nil), h.t.PlatformMessageIDs...)
+	return &t
+}
+
+// remember keeps the version of a target that is still moving; a finished
+// one is forgotten, so the hints stay as few as the targets in flight.
+func (s *Store) remember(k string, t *TargetRecord, rev uint64) {
+	if t.State.Terminal() {
+		s.hints.Delete(k)
+		return
+	}
+	h := targetHint{t: *t, rev: rev}
+	h.t.PlatformMessageIDs = append([]string(nil), t.PlatformMessageIDs...)
+	s.hints.Store(k, h)
 }
 
 // ErrUnchanged may be returned by an UpdateTarget function to write nothing.
@@ -155,9 +180,16 @@ var ErrUnchanged = errors.New("store: unchanged")
 // ErrUnchanged to leave the record as it is (UpdateTarget then returns the
 // current record and ErrUnchanged).
 func (s *Store) UpdateTarget(ctx context.Context, id, key string, change func(*TargetRecord) error) (*TargetRecord, error) {
-	for range 50 {
-		t, rev, err := s.Target(ctx, id, key)
-		if err != nil {
+	for attempt := range 50 {
+		var t *TargetRecord
+		var rev uint64
+		var err error
+		if h, ok := s.hints.Load(targetKey(id, key)); ok && attempt == 0 {
+			// The version this process wrote or read last: usually still
+			// current, which saves a read; compare-and-set catches it if not.
+			hint := h.(targetHint)
+			t, rev = hint.record(), hint.rev
+		} else if t, rev, err = s.Target(ctx, id, key); err != nil {
 			return nil, err
 		}
 		if err := change(t); err != nil {
@@ -167,12 +199,15 @@ func (s *Store) UpdateTarget(ctx context.Context, id, key string, change func(*T
 		if err != nil {
 			return nil, fmt.Errorf("store: encode target: %w", err)
 		}
-		if _, err := s.ledger.Update(ctx, targetKey(id, key), b, rev); err != nil {
+		next, err := s.ledger.Update(ctx, targetKey(id, key), b, rev)
+		if err != nil {
+			s.hints.Delete(targetKey(id, key))
 			if isConflict(err) {
 				continue
 			}
 			return nil, fmt.Errorf("store: update target %s/%s: %w", id, key, err)
 		}
+		s.remember(targetKey(id, key), t, next)
 		return t, nil
 	}
 	return nil, fmt.Errorf("%w: %s/%s", ErrConflict, id, key)

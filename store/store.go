@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,6 +74,7 @@ type Store struct {
 	counts jetstream.KeyValue
 	log    *slog.Logger
 	closed atomic.Bool
+	hints  sync.Map // target key → targetHint
 }
 
 // Open starts (or connects to) the NATS server, and creates the streams and
