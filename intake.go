@@ -13,6 +13,8 @@ var (
 	ErrConflict = errors.New("id exists with different content")
 	// ErrNotReady: the store is not ready or the daemon is shutting down.
 	ErrNotReady = errors.New("not ready")
+	// ErrBusy: more is queued than server.max_backlog; try again shortly.
+	ErrBusy = errors.New("backlog full")
 )
 
 // Status is one announcement and the state of each of its targets.

@@ -301,6 +301,9 @@ func writeErr(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "not_found", "id", "no announcement with this id")
 	case errors.Is(err, groupcast.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", "id", "an announcement with this id and different content exists")
+	case errors.Is(err, groupcast.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "backlog", "", err.Error())
 	case errors.Is(err, groupcast.ErrNotReady):
 		writeError(w, http.StatusServiceUnavailable, "not_ready", "", err.Error())
 	default:

@@ -22,6 +22,7 @@ const (
 	DefaultListen          = "127.0.0.1:8780"
 	DefaultMaxBody         = ByteSize(1 << 20)
 	DefaultShutdownTimeout = 10 * time.Second
+	DefaultMaxBacklog      = 20000
 	DefaultStoreDriver     = "embedded"
 	DefaultStoreDir        = "./data"
 	DefaultReplicas        = 1
@@ -112,6 +113,12 @@ func (v *validator) top() {
 	}
 	if s.MaxBody == 0 {
 		s.MaxBody = DefaultMaxBody
+	}
+	if s.MaxBacklog == 0 && !v.raw("server", "max_backlog") {
+		s.MaxBacklog = DefaultMaxBacklog
+	}
+	if s.MaxBacklog < 0 {
+		c.add("server.max_backlog", "must be 0 (no bound) or more")
 	}
 	if s.IntakePerSecond < 0 {
 		c.add("server.intake_per_second", "must be 0 (no limit) or more")
@@ -213,6 +220,14 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// raw reports whether section.key is present in the file (0 set on purpose
+// differs from a default).
+func (v *validator) raw(section, key string) bool {
+	m, _ := v.tree[section].(map[string]any)
+	_, ok := m[key]
+	return ok
 }
 
 // rawItem returns the keys present in the file for list[i] (after

@@ -35,6 +35,11 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 		a.ID = ulid.Make().String()
 	}
 	cfg := s.cfg.Load()
+	if max := cfg.Server.MaxBacklog; max > 0 {
+		if n := s.backlog(ctx); n > max {
+			return groupcast.Accepted{}, fmt.Errorf("%w: %d targets queued, server.max_backlog is %d", groupcast.ErrBusy, n, max)
+		}
+	}
 	dests := Plan(cfg, a)
 	if len(dests) == 0 {
 		return groupcast.Accepted{}, &groupcast.InputError{Code: "no_route", Fields: []*groupcast.FieldError{{
@@ -235,4 +240,20 @@ func (s *Service) List(ctx context.Context, state string, limit int) ([]groupcas
 		}
 	}
 	return out, nil
+}
+
+// backlog is the store's backlog, read at most every 250 ms: intake checks
+// it on every request.
+func (s *Service) backlog(ctx context.Context) int {
+	s.backlogMu.Lock()
+	defer s.backlogMu.Unlock()
+	if time.Since(s.backlogAt) < 250*time.Millisecond {
+		return s.backlogN
+	}
+	n, err := s.st.Backlog(ctx)
+	if err != nil {
+		return s.backlogN // keep the last answer; the store's own errors surface elsewhere
+	}
+	s.backlogN, s.backlogAt = n, time.Now()
+	return n
 }

@@ -71,6 +71,10 @@ type Service struct {
 	inflight sync.Map // deliveryMsg → struct{}: sends under way in this process
 	records  recordCache
 
+	backlogMu sync.Mutex
+	backlogN  int
+	backlogAt time.Time
+
 	mu       sync.Mutex
 	checks   map[string]func() error
 	accounts map[string]*account

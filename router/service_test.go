@@ -524,3 +524,36 @@ func (h *harness) consumers() string {
 	}
 	return b.String()
 }
+
+func TestBacklogRefusesIntake(t *testing.T) {
+	release := make(chan struct{})
+	scripts.Store("s1", script(func(n int, m groupcast.Outgoing) error {
+		<-release // the one sender is stuck: deliveries queue up
+		return nil
+	}))
+	t.Cleanup(func() { scripts.Delete("s1") })
+	cfg := strings.Replace(scriptedConfig(", rate: {per_minute: 600}"), "store: {driver: memory}",
+		"store: {driver: memory}\nserver: {max_backlog: 3}", 1)
+	h := start(t, cfg, store.DriverMemory, "")
+	defer close(release)
+	ctx := context.Background()
+	for i := range 4 {
+		if _, err := h.svc.Submit(ctx, parse(t, fmt.Sprintf("---\nid: bl-%d\ntitle: t\n---\nbody", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := h.svc.Submit(ctx, parse(t, "---\ntitle: one more\n---\nbody"))
+		if errors.Is(err, groupcast.ErrBusy) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("intake never refused with 8 targets queued and max_backlog 3")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -257,3 +257,20 @@ func (s *Store) shutdownServer() {
 		_ = os.RemoveAll(s.srv.StoreDir())
 	}
 }
+
+// Backlog counts the messages waiting to be taken: announcements not yet
+// planned, and deliveries no sender has taken yet. Deliveries deferred
+// (taken and asked back later) do not count.
+func (s *Store) Backlog(ctx context.Context) (int, error) {
+	n := 0
+	for _, name := range []string{StreamIntake, StreamDeliver} {
+		st, err := s.js.Stream(ctx, name)
+		if err != nil {
+			return 0, fmt.Errorf("store: backlog: %w", err)
+		}
+		for info := range st.ListConsumers(ctx).Info() {
+			n += int(info.NumPending)
+		}
+	}
+	return n, nil
+}
