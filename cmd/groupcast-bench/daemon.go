@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/groupcast/groupcast/adapters/registry"
+	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/transform"
+)
+
+// buildBinary compiles cmd/groupcast into dir. It must run inside the
+// module (go run ./cmd/groupcast-bench from the repository does).
+func buildBinary(ctx context.Context, dir string) (string, error) {
+	out := filepath.Join(dir, "groupcast")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/groupcast/groupcast/cmd/groupcast")
+	msg, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build (run from the repository, or pass --binary): %w\n%s", err, msg)
+	}
+	return out, nil
+}
+
+// freeLoopback picks a free TCP port on 127.0.0.1.
+func freeLoopback() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// defaultConfig is the config the project's targets are stated for: the
+// embedded durable store, three file targets per announcement, no policy.
+func defaultConfig(dir, addr, driver string) string {
+	return fmt.Sprintf(`# written by groupcast-bench
+timezone: Asia/Shanghai
+org: groupcast 压测
+server:
+  listen: %[1]q
+store:
+  driver: %[3]s
+  dir: %[2]q
+accounts:
+  - {name: bench-dingtalk, platform: dingtalk, driver: file, path: %[4]q}
+  - {name: bench-wechat, platform: wechat, driver: file, path: %[5]q}
+  - {name: bench-qq, platform: qq, driver: file, path: %[6]q}
+routes:
+  - name: all
+    targets:
+      - {account: bench-dingtalk}
+      - {account: bench-wechat, groups: ["运维通知群"]}
+      - {account: bench-qq, groups: ["123456789"]}
+`, addr, filepath.Join(dir, "data"), driver,
+		filepath.Join(dir, "dingtalk.jsonl"), filepath.Join(dir, "wechat.jsonl"), filepath.Join(dir, "qq.jsonl"))
+}
+
+// target is what the bench needs to know of a config: where the daemon
+// listens, its token, and the file each file-driver account writes.
+type target struct {
+	addr      string
+	token     string
+	filePaths map[string]string // account → path
+	driver    string
+}
+
+func loadTarget(path string) (*target, error) {
+	cfg, err := configs.Load(path, configs.Options{Catalog: registry.Catalog, CheckTemplate: transform.CheckTemplate})
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	host, _, err := net.SplitHostPort(cfg.Server.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: server.listen: %w", path, err)
+	}
+	ip := net.ParseIP(host)
+	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("config %s: server.listen %s is not a loopback address; the bench only drives 127.0.0.1", path, cfg.Server.Listen)
+	}
+	t := &target{addr: cfg.Server.Listen, filePaths: map[string]string{}, driver: cfg.Store.Driver}
+	if len(cfg.Server.Tokens) > 0 {
+		t.token = cfg.Server.Tokens[0].Reveal() // goes on the wire only
+	}
+	for _, a := range cfg.Accounts {
+		if a.Driver == "file" {
+			p := a.Path
+			if !filepath.IsAbs(p) {
+				// The daemon runs in the bench's working directory.
+				if abs, err := filepath.Abs(p); err == nil {
+					p = abs
+				}
+			}
+			t.filePaths[a.Name] = p
+		}
+	}
+	return t, nil
+}
+
+// daemon is one run of `groupcast serve`.
+type daemon struct {
+	bin, cfg, logPath string
+	base              string
+	cmd               *exec.Cmd
+	logf              *os.File
+	exited            chan struct{}
+	waitErr           error
+}
+
+// start launches the daemon and waits until /readyz answers 200; it
+// returns how long that took from the exec.
+func (d *daemon) start(ctx context.Context, readyTimeout time.Duration, level string) (time.Duration, error) {
+	logf, err := os.OpenFile(d.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	d.logf = logf
+	d.cmd = exec.Command(d.bin, "serve", "--config", d.cfg, "--log-format", "json", "--log-level", level)
+	d.cmd.Stdout, d.cmd.Stderr = logf, logf
+	// Own process group (a Ctrl-C reaches the bench, which kills the daemon
+	// deliberately), and killed by the kernel if the bench dies first.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	started := time.Now()
+	if err := d.cmd.Start(); err != nil {
+		logf.Close()
+		return 0, fmt.Errorf("start %s: %w", d.bin, err)
+	}
+	d.exited = make(chan struct{})
+	go func() {
+		d.waitErr = d.cmd.Wait()
+		close(d.exited)
+	}()
+	hc := &http.Client{Timeout: time.Second}
+	deadline := time.NewTimer(readyTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if ready(ctx, hc, d.base) {
+			return time.Since(started), nil
+		}
+		select {
+		case <-tick.C:
+		case <-d.exited:
+			return 0, fmt.Errorf("daemon exited before it was ready (%v); log:\n%s", d.waitErr, d.logTail(4096))
+		case <-deadline.C:
+			d.kill()
+			return 0, fmt.Errorf("daemon not ready after %s; log:\n%s", readyTimeout, d.logTail(4096))
+		case <-ctx.Done():
+			d.kill()
+			return 0, ctx.Err()
+		}
+	}
+}
+
+func ready(ctx context.Context, hc *http.Client, base string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func (d *daemon) pid() int {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return 0
+	}
+	return d.cmd.Process.Pid
+}
+
+func (d *daemon) running() bool {
+	if d.exited == nil {
+		return false
+	}
+	select {
+	case <-d.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop sends sig and waits up to limit for the exit, then kills. It
+// returns how long the exit took.
+func (d *daemon) stop(sig syscall.Signal, limit time.Duration) (time.Duration, error) {
+	if !d.running() {
+		return 0, errors.New("daemon is not running")
+	}
+	t0 := time.Now()
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		return 0, err
+	}
+	select {
+	case <-d.exited:
+	case <-time.After(limit):
+		d.kill()
+		return time.Since(t0), fmt.Errorf("daemon still running %s after %s; killed", limit, sig)
+	}
+	took := time.Since(t0)
+	d.logf.Close()
+	if sig != syscall.SIGKILL && d.waitErr != nil {
+		return took, fmt.Errorf("daemon exit after %s: %v; log:\n%s", sig, d.waitErr, d.logTail(2048))
+	}
+	return took, nil
+}
+
+// kill ends the daemon at once; safe to call at any time, more than once.
+func (d *daemon) kill() {
+	if !d.running() {
+		return
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-d.exited:
+	case <-time.After(10 * time.Second):
+	}
+	if d.logf != nil {
+		d.logf.Close()
+	}
+}
+
+// logTail returns the last n bytes of the daemon's log.
+func (d *daemon) logTail(n int64) string {
+	f, err := os.Open(d.logPath)
+	if err != nil {
+		return "(no log)"
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "(no log)"
+	}
+	off := max(fi.Size()-n, 0)
+	b := make([]byte, fi.Size()-off)
+	_, _ = f.ReadAt(b, off)
+	if off > 0 {
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	return strings.TrimRight(string(b), "\n")
+}
