@@ -69,6 +69,12 @@ func (l lockedBuffer) Write(p []byte) (int, error) {
 
 func startDaemon(t *testing.T, cfgPath, addr string) *daemon {
 	t.Helper()
+	return startDaemonWait(t, cfgPath, addr, "/readyz")
+}
+
+// startDaemonWait starts the daemon and waits for path to answer 200.
+func startDaemonWait(t *testing.T, cfgPath, addr, path string) *daemon {
+	t.Helper()
 	d := &daemon{t: t, addr: addr, log: &bytes.Buffer{}, mu: &sync.Mutex{}}
 	d.cmd = exec.Command(binary, "serve", "--config", cfgPath, "--log-format", "json")
 	d.cmd.Stdout = lockedBuffer{d.mu, d.log}
@@ -79,7 +85,7 @@ func startDaemon(t *testing.T, cfgPath, addr string) *daemon {
 	t.Cleanup(func() { d.kill() })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
+		resp, err := http.Get("http://" + addr + path)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
