@@ -72,6 +72,10 @@ type Store struct {
 	Replicas int `mapstructure:"replicas"`
 	// MaxBytes caps the embedded store's disk use (default 1GiB).
 	MaxBytes ByteSize `mapstructure:"max_bytes"`
+	// Retention is how long an announcement and its targets' states are
+	// kept after their last change (default 720h, 30 days); older ones are
+	// removed from the ledger, so the store does not fill up.
+	Retention time.Duration `mapstructure:"retention"`
 	// SyncAlways fsyncs every write (driver embedded). Safer against power
 	// loss, about ten times slower. Default false: writes reach the OS
 	// before the API answers, so a killed process loses nothing.

@@ -28,6 +28,7 @@ const (
 	DefaultReplicas        = 1
 	MaxReplicas            = 5
 	DefaultStoreMaxBytes   = ByteSize(1 << 30)
+	DefaultRetention       = 30 * 24 * time.Hour
 	DefaultMaxAttempts     = 10
 	DefaultBackoff         = time.Second
 	DefaultMaxBackoff      = 5 * time.Minute
@@ -160,6 +161,12 @@ func (v *validator) top() {
 	}
 	if st.MaxBytes == 0 {
 		st.MaxBytes = DefaultStoreMaxBytes
+	}
+	if st.Retention == 0 {
+		st.Retention = DefaultRetention
+	}
+	if st.Retention < 24*time.Hour {
+		c.add("store.retention", "must be at least 24h: a deferred target must outlive its wait")
 	}
 	if st.Listen != "" {
 		v.hostPort("store.listen", st.Listen)

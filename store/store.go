@@ -59,6 +59,9 @@ type Options struct {
 	MaxBytes   int64  // embedded: disk cap (0: 1 GiB)
 	SyncAlways bool   // embedded: fsync every write
 	Listen     string // embedded: also listen on this host:port (debugging)
+	// Retention is how long ledger entries live after their last write
+	// (default 30 days).
+	Retention time.Duration
 	// DuplicateWindow is how long JetStream remembers message ids (default 10m).
 	DuplicateWindow time.Duration
 	Logger          *slog.Logger
@@ -88,6 +91,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = 1 << 30
+	}
+	if o.Retention <= 0 {
+		o.Retention = 30 * 24 * time.Hour
 	}
 	if o.DuplicateWindow <= 0 {
 		o.DuplicateWindow = 10 * time.Minute
@@ -202,7 +208,7 @@ func (s *Store) provision(ctx context.Context) error {
 	}
 	var err error
 	s.ledger, err = s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: bucketLedger, History: 1, Storage: st, Replicas: r,
+		Bucket: bucketLedger, History: 1, Storage: st, Replicas: r, TTL: s.opts.Retention,
 		Description: "announcements and target states"})
 	if err != nil {
 		return fmt.Errorf("store: bucket %s: %w", bucketLedger, err)

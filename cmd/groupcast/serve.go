@@ -95,7 +95,8 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 	st, err := store.Open(ctx, store.Options{
 		Driver: cfg.Store.Driver, Dir: cfg.Store.Dir, URL: cfg.Store.URL, Replicas: cfg.Store.Replicas,
 		MaxBytes: int64(cfg.Store.MaxBytes), SyncAlways: cfg.Store.SyncAlways, Listen: cfg.Store.Listen,
-		Logger: log.With("component", "store"),
+		Retention: cfg.Store.Retention,
+		Logger:    log.With("component", "store"),
 	})
 	if err != nil {
 		return &exitError{code: exitRuntime, err: err}
