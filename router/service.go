@@ -93,6 +93,7 @@ type account struct {
 	pacer   *pacer
 	cancel  context.CancelFunc // stops Start
 	handler *message.Handler
+	removed bool // gone from the config; kept for what was accepted before
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -252,8 +253,9 @@ func (s *Service) account(name string) *account {
 
 // Apply installs a new configuration: routes and policies for
 // announcements accepted from now on, and accounts — new ones start, changed
-// ones get a new sender, removed ones stop taking messages (their queued
-// targets wait, untouched, until the account comes back).
+// ones get a new sender, removed ones keep sending what was accepted before
+// the reload until the next restart (after a restart, targets of an account
+// no longer configured wait, untouched, until it comes back).
 func (s *Service) Apply(cfg *configs.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -270,7 +272,11 @@ func (s *Service) Apply(cfg *configs.Config) error {
 	var changed []change
 	for name, ac := range want {
 		old, ok := s.accounts[name]
-		if !ok || accountEqual(old.cfg, ac) {
+		if !ok {
+			continue
+		}
+		if accountEqual(old.cfg, ac) {
+			old.removed = false // back in the config
 			continue
 		}
 		d, ok := s.opts.Drivers(ac.Platform, ac.Driver)
@@ -297,13 +303,11 @@ func (s *Service) Apply(cfg *configs.Config) error {
 		}
 	}
 	for name, a := range s.accounts {
-		if _, ok := want[name]; !ok {
-			if a.cancel != nil {
-				a.cancel()
-			}
-			stopHandler(a.handler)
-			delete(s.accounts, name)
-			s.log.Info("account removed; its queued targets wait for it", "account", name)
+		if _, ok := want[name]; !ok && !a.removed {
+			// Announcements accepted before the reload keep the accounts
+			// they were planned to: the sender stays until a restart.
+			a.removed = true
+			s.log.Info("account removed from the config: it still sends what was accepted before, until the next restart", "account", name)
 		}
 	}
 	var added bool
@@ -368,18 +372,4 @@ func (s *Service) NotReady() []string {
 		}
 	}
 	return out
-}
-
-// stopHandler stops a Watermill handler if it has started (Stop panics
-// otherwise); one that has not started never will once the router knows
-// it is gone.
-func stopHandler(h *message.Handler) {
-	if h == nil {
-		return
-	}
-	select {
-	case <-h.Started():
-		h.Stop()
-	default:
-	}
 }
