@@ -286,14 +286,17 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func statusCmd(g *globals) *cobra.Command {
+// idCmd is a command that takes an announcement id, asks the daemon
+// something about it, and prints the status that comes back.
+func idCmd(g *globals, use, short, long string, call func(ctx context.Context, c *api.Client, id string) (groupcast.Status, error)) *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
-		Use:   "status ID",
-		Short: "Show the status of one announcement, target by target",
+		Use:   use,
+		Short: short,
+		Long:  long,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := f.client().Status(cmd.Context(), args[0])
+			st, err := call(cmd.Context(), f.client(), args[0])
 			if err != nil {
 				return clientErr(err)
 			}
@@ -308,29 +311,21 @@ func statusCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+func statusCmd(g *globals) *cobra.Command {
+	return idCmd(g, "status ID", "Show the status of one announcement, target by target", "",
+		func(ctx context.Context, c *api.Client, id string) (groupcast.Status, error) {
+			return c.Status(ctx, id)
+		})
+}
+
 func recallCmd(g *globals) *cobra.Command {
-	var f clientFlags
-	cmd := &cobra.Command{
-		Use:   "recall ID",
-		Short: "Recall an announcement everywhere it was delivered, and cancel the rest",
-		Long: `Recall an announcement: targets not yet sent are cancelled; delivered ones
+	return idCmd(g, "recall ID", "Recall an announcement everywhere it was delivered, and cancel the rest",
+		`Recall an announcement: targets not yet sent are cancelled; delivered ones
 are recalled where the platform allows it, and otherwise stay delivered with
 reason "recall_unsupported: …".`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := f.client().Recall(cmd.Context(), args[0])
-			if err != nil {
-				return clientErr(err)
-			}
-			if f.asJSON {
-				return printJSON(g.stdout, st)
-			}
-			printStatus(g.stdout, st)
-			return nil
-		},
-	}
-	f.add(cmd)
-	return cmd
+		func(ctx context.Context, c *api.Client, id string) (groupcast.Status, error) {
+			return c.Recall(ctx, id)
+		})
 }
 
 func reviewCmd(g *globals) *cobra.Command {
