@@ -238,7 +238,12 @@ func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMs
 	}
 
 	// Claim the target: only one sender, and a record of the attempt
-	// before anything goes out.
+	// before anything goes out. Two copies of one delivery in this process
+	// (after a crash both may be queued) never send at once.
+	if _, busy := s.inflight.LoadOrStore(d, struct{}{}); busy {
+		return s.deferTo(msg, now.Add(s.opts.AckWait))
+	}
+	defer s.inflight.Delete(d)
 	t, err = s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
 		if t.State.Terminal() || t.State == groupcast.StateHeld {
 			return store.ErrUnchanged
@@ -254,8 +259,6 @@ func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMs
 	if err != nil {
 		return err
 	}
-	s.inflight.Store(d, struct{}{})
-	defer s.inflight.Delete(d)
 	receipt, sendErr := a.sender.Send(ctx, groupcast.Outgoing{
 		DeliveryID: d.ID + "/" + d.Key, Announcement: &rec.Announcement, Group: dest.Group,
 		Destination: dest, Rendered: rendered,
