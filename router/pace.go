@@ -36,6 +36,14 @@ func newPacer(account string, rate configs.Rate, clock Clock, st *store.Store) *
 	return &pacer{account: account, rate: rate, clock: clock, st: st}
 }
 
+// reset makes the next Wait read the send log from the store again (another
+// replica may have sent for the account meanwhile).
+func (p *pacer) reset() {
+	p.mu.Lock()
+	p.loaded = false
+	p.mu.Unlock()
+}
+
 func (p *pacer) unlimited() bool {
 	return p.rate.PerMinute <= 0 && p.rate.MinGap <= 0 && p.rate.MaxGap <= 0
 }

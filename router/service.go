@@ -54,6 +54,10 @@ type Options struct {
 	// Workers is the number of messages in flight for the plan handler and
 	// for accounts without a rate (default 16).
 	Workers int
+	// LeaseTTL is how long a replica owns an account without renewing
+	// (default 15s; driver nats only): a lost replica's accounts move to
+	// another within it.
+	LeaseTTL time.Duration
 }
 
 // Service is the running engine.
@@ -78,6 +82,9 @@ type Service struct {
 	mu       sync.Mutex
 	checks   map[string]func() error
 	accounts map[string]*account
+	owned    map[string]*ownership // account name → this replica's hold on it
+	stopping bool                  // Run's ctx ended: take nothing more
+	starting sync.WaitGroup        // takes whose handler runHandlers has not started yet
 	gen      int
 	router   *message.Router
 	runCtx   context.Context
@@ -92,8 +99,7 @@ type account struct {
 	sender  groupcast.Sender
 	pacer   *pacer
 	cancel  context.CancelFunc // stops Start
-	handler *message.Handler
-	removed bool // gone from the config; kept for what was accepted before
+	removed bool               // gone from the config; kept for what was accepted before
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -121,12 +127,16 @@ func New(o Options) (*Service, error) {
 	if o.Workers <= 0 {
 		o.Workers = 16
 	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 15 * time.Second
+	}
 	var id [6]byte
 	_, _ = rand.Read(id[:])
 	s := &Service{
 		opts: o, st: o.Store, log: o.Logger, clock: o.Clock, metrics: o.Metrics,
 		instance: hex.EncodeToString(id[:]),
 		accounts: map[string]*account{},
+		owned:    map[string]*ownership{},
 		pub:      &publisher{js: o.Store.JetStream(), timeout: 5 * time.Second},
 	}
 	s.cfg.Store(o.Config)
@@ -162,12 +172,30 @@ func New(o Options) (*Service, error) {
 func (s *Service) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.runCtx = ctx
-	for _, a := range s.accounts {
-		s.startAccount(ctx, a)
-	}
 	s.mu.Unlock()
 	go func() {
-		<-s.router.Running()
+		<-ctx.Done()
+		s.mu.Lock()
+		s.stopping = true // no more takes
+		s.mu.Unlock()
+		s.starting.Wait()
+		_ = s.router.Close() // stops the handlers, which outlive ctx
+	}()
+	go func() {
+		select {
+		case <-s.router.Running():
+		case <-ctx.Done():
+			return
+		}
+		s.mu.Lock()
+		names := make([]string, 0, len(s.accounts))
+		for name := range s.accounts {
+			names = append(names, name)
+		}
+		s.mu.Unlock()
+		for _, name := range names {
+			s.hold(ctx, name)
+		}
 		s.running.Store(true)
 	}()
 	err := s.router.Run(ctx)
@@ -182,7 +210,8 @@ func (s *Service) Run(ctx context.Context) error {
 	return err
 }
 
-// Running is closed once every handler runs.
+// Running is closed once the engine runs. Accounts start sending right
+// after, as this replica takes them.
 func (s *Service) Running() chan struct{} { return s.router.Running() }
 
 // Shutdown stops taking announcements; Run's ctx ending stops the rest.
@@ -205,17 +234,133 @@ func (s *Service) addAccount(ac configs.Account) error {
 		return fmt.Errorf("accounts %s: %w", ac.Name, err)
 	}
 	a.sender = sender
+	s.accounts[ac.Name] = a
+	return nil
+}
+
+// ownership is this replica's hold on one account: while it owns the
+// account, the account's deliver handler and its login (Starter) run here.
+type ownership struct {
+	held    bool
+	handler *message.Handler
+}
+
+// take starts sending for an account this replica now owns; s.mu is held.
+// It reports whether it added a handler, which the caller then starts with
+// runHandlers once it has let go of s.mu.
+func (s *Service) take(ctx context.Context, name string) bool {
+	a := s.accounts[name]
+	o := s.owned[name]
+	if a == nil || o == nil || o.held || s.stopping {
+		return false
+	}
+	// What another replica did meanwhile is in the store: read it again.
+	a.pacer.reset()
+	a.mu.Lock()
+	a.pauseLoaded = false
+	a.mu.Unlock()
 	workers := 1 // a paced account sends one message at a time, in order
 	if a.pacer.unlimited() {
 		workers = s.opts.Workers
 	}
-	sub := &subscriber{js: s.st.JetStream(), stream: store.StreamDeliver, durable: "deliver_" + ac.Name,
+	sub := &subscriber{js: s.st.JetStream(), stream: store.StreamDeliver, durable: "deliver_" + name,
 		concurrency: workers, ackWait: s.opts.AckWait, log: s.log}
 	s.gen++
-	name := fmt.Sprintf("deliver-%s-%d", ac.Name, s.gen)
-	a.handler = s.router.AddConsumerHandler(name, store.DeliverSubject(ac.Name), sub, s.deliverFor(ac.Name))
-	s.accounts[ac.Name] = a
-	return nil
+	s.starting.Add(1)
+	o.handler = s.router.AddConsumerHandler(fmt.Sprintf("deliver-%s-%d", name, s.gen), store.DeliverSubject(name), sub, s.deliverFor(name))
+	o.held = true
+	s.startAccount(ctx, a)
+	return true
+}
+
+// runHandlers starts the handlers added since the router started, once per
+// take that added one. It is called without s.mu: the router takes its own
+// locks. The handlers' context outlives Run's: a handler added but never
+// run would keep the router from closing, so Run closes the router itself,
+// after the last take has run its handler.
+func (s *Service) runHandlers(ctx context.Context) {
+	defer s.starting.Done()
+	if err := s.router.RunHandlers(context.WithoutCancel(ctx)); err != nil {
+		s.log.Error("handlers not started", "err", err)
+	}
+}
+
+// drop stops sending for an account another replica took over.
+func (s *Service) drop(name string) {
+	o := s.owned[name]
+	if o == nil || !o.held {
+		return
+	}
+	o.held = false
+	if a := s.accounts[name]; a != nil && a.cancel != nil {
+		a.cancel()
+	}
+	if o.handler != nil {
+		select {
+		case <-o.handler.Started():
+			o.handler.Stop()
+		default:
+		}
+		o.handler = nil
+	}
+}
+
+// hold keeps an account owned: at once on a store no one else uses, and
+// with a lease renewed every third of LeaseTTL on a shared one.
+func (s *Service) hold(ctx context.Context, name string) {
+	s.mu.Lock()
+	if _, ok := s.owned[name]; ok {
+		s.mu.Unlock()
+		return
+	}
+	s.owned[name] = &ownership{}
+	if !s.st.Shared() {
+		added := s.take(ctx, name)
+		s.mu.Unlock()
+		if added {
+			s.runHandlers(ctx)
+		}
+		return
+	}
+	s.mu.Unlock()
+	go func() {
+		key := store.LeaseKey(name)
+		tick := time.NewTicker(s.opts.LeaseTTL / 3)
+		defer tick.Stop()
+		for {
+			ok, err := s.st.AcquireLease(ctx, key, s.instance, s.opts.LeaseTTL)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("lease not renewed", "account", name, "err", err)
+			}
+			s.mu.Lock()
+			was, added := s.owned[name].held, false
+			switch {
+			case ok && !was:
+				s.log.Info("account owned by this replica", "account", name)
+				added = s.take(ctx, name)
+			case !ok && was && err == nil:
+				s.log.Warn("account taken over by another replica", "account", name)
+				s.drop(name)
+			}
+			s.mu.Unlock()
+			if added {
+				s.runHandlers(ctx)
+			}
+			select {
+			case <-ctx.Done():
+				s.mu.Lock()
+				held := s.owned[name].held
+				s.mu.Unlock()
+				if held {
+					rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+					_ = s.st.ReleaseLease(rctx, key, s.instance)
+					cancel()
+				}
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 }
 
 func (s *Service) env(ac configs.Account, p adapters.Pacer) adapters.Env {
@@ -296,9 +441,9 @@ func (s *Service) Apply(cfg *configs.Config) error {
 		if a.cancel != nil {
 			a.cancel()
 		}
-		na := &account{cfg: want[c.name], sender: c.sender, pacer: c.pacer, handler: a.handler}
+		na := &account{cfg: want[c.name], sender: c.sender, pacer: c.pacer}
 		s.accounts[c.name] = na
-		if s.runCtx != nil {
+		if o := s.owned[c.name]; o != nil && o.held && s.runCtx != nil {
 			s.startAccount(s.runCtx, na)
 		}
 	}
@@ -310,7 +455,7 @@ func (s *Service) Apply(cfg *configs.Config) error {
 			s.log.Info("account removed from the config: it still sends what was accepted before, until the next restart", "account", name)
 		}
 	}
-	var added bool
+	var added []string
 	for name, ac := range want {
 		if _, ok := s.accounts[name]; ok {
 			continue
@@ -319,20 +464,27 @@ func (s *Service) Apply(cfg *configs.Config) error {
 			s.log.Error("account not added", "account", name, "err", err)
 			continue
 		}
-		if s.runCtx != nil {
-			s.startAccount(s.runCtx, s.accounts[name])
-		}
-		added = true
+		added = append(added, name)
 	}
-	if added && s.runCtx != nil && s.running.Load() {
-		if err := s.router.RunHandlers(s.runCtx); err != nil {
-			return fmt.Errorf("start handlers: %w", err)
-		}
+	if ctx := s.runCtx; ctx != nil && s.running.Load() {
+		go func() { // hold takes s.mu
+			for _, name := range added {
+				s.hold(ctx, name)
+			}
+		}()
 	}
 	return nil
 }
 
 func accountEqual(a, b configs.Account) bool { return a == b }
+
+// Owns reports whether this replica sends for the account now.
+func (s *Service) Owns(account string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.owned[account]
+	return o != nil && o.held
+}
 
 // AddCheck adds a readiness check shown in /readyz (a source, say).
 func (s *Service) AddCheck(name string, ready func() error) {
@@ -365,6 +517,9 @@ func (s *Service) NotReady() []string {
 		}
 	}
 	for name, a := range s.accounts {
+		if o := s.owned[name]; o == nil || !o.held {
+			continue // another replica sends for it (or it is not taken yet)
+		}
 		if r, ok := a.sender.(groupcast.Readier); ok {
 			if err := r.Ready(); err != nil {
 				out = append(out, "account "+name+": "+err.Error())

@@ -130,3 +130,71 @@ func (s *Store) Release(ctx context.Context, key string, n int64) error {
 func FirstKey(dest string) string   { return "first." + dest }
 func HistoryKey(dest string) string { return "mix." + dest }
 func CapKey(key string) string      { return "cap." + key }
+
+// Lease is who owns an account, until when. In scale-out (driver nats)
+// each account is sent by exactly one replica at a time, so that logins
+// and paces are never shared.
+type Lease struct {
+	Owner string    `json:"owner"`
+	Until time.Time `json:"until"`
+}
+
+// LeaseKey names an account's lease.
+func LeaseKey(account string) string { return "lease." + account }
+
+// AcquireLease takes or renews the lease on key for owner until now+ttl, if
+// it is free, expired or already owner's. The write is a compare-and-set,
+// so two replicas never both win.
+func (s *Store) AcquireLease(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
+	now := time.Now()
+	b, _ := json.Marshal(Lease{Owner: owner, Until: now.Add(ttl)})
+	e, err := s.counts.Get(ctx, key)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		if _, err := s.counts.Create(ctx, key, b); err != nil {
+			if isExists(err) {
+				return false, nil
+			}
+			return false, fmt.Errorf("store: lease %s: %w", key, err)
+		}
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("store: lease %s: %w", key, err)
+	}
+	var cur Lease
+	if json.Unmarshal(e.Value(), &cur) == nil && cur.Owner != owner && now.Before(cur.Until) {
+		return false, nil
+	}
+	if _, err := s.counts.Update(ctx, key, b, e.Revision()); err != nil {
+		if isConflict(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("store: lease %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// ReleaseLease gives the lease up if owner holds it, so another replica can
+// take the account at once.
+func (s *Store) ReleaseLease(ctx context.Context, key, owner string) error {
+	e, err := s.counts.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: lease %s: %w", key, err)
+	}
+	var cur Lease
+	if json.Unmarshal(e.Value(), &cur) != nil || cur.Owner != owner {
+		return nil
+	}
+	b, _ := json.Marshal(Lease{Owner: "", Until: time.Time{}})
+	if _, err := s.counts.Update(ctx, key, b, e.Revision()); err != nil && !isConflict(err) {
+		return fmt.Errorf("store: lease %s: %w", key, err)
+	}
+	return nil
+}
+
+// Shared reports whether other processes may use the same store (driver
+// nats): then accounts need leases.
+func (s *Store) Shared() bool { return s.opts.Driver == DriverNATS }
