@@ -70,6 +70,9 @@ func TestDingTalkThrottleDefersAndPausesRobot(t *testing.T) {
 	if n := fake.Count(130101); n != 1 {
 		t.Errorf("the fake answered 130101 %d times: the paused robot was hammered", n)
 	}
+	if v := counterValue(t, h, "groupcast_throttled_total", "account", "robot"); v != 1 {
+		t.Errorf("groupcast_throttled_total{account=robot} = %v, want 1", v)
+	}
 	fake.SetForceCode(0)
 	clock.Sleep(context.Background(), 10*time.Minute)
 	h.waitFor("dt1", "delivered after the pause", allIn(groupcast.StateDelivered))
@@ -203,4 +206,26 @@ routes:
 	if v := fake.GapViolations(); v != 0 {
 		t.Errorf("%d sends closer than the minimum gap", v)
 	}
+}
+
+// counterValue reads one series of a counter from the engine's registry.
+func counterValue(t *testing.T, h *harness, name, label, value string) float64 {
+	t.Helper()
+	fams, err := h.svc.Metrics().Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
