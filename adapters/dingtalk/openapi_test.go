@@ -12,6 +12,7 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/adapterstest"
 	"github.com/groupcast/groupcast/adapters/dingtalk/dingtalkfake"
 	"github.com/groupcast/groupcast/configs"
 )
@@ -23,19 +24,19 @@ const (
 
 type openAPIRig struct {
 	fake  *dingtalkfake.OpenAPI
-	clock *fakeClock
-	logs  *logBuffer
+	clock *adapterstest.Clock
+	logs  *adapterstest.LogBuffer
 	o     *OpenAPI
 }
 
 func newOpenAPIRig(t *testing.T, secret string) *openAPIRig {
 	t.Helper()
-	clock := newClock()
+	clock := adapterstest.NewClock(adapterstest.Epoch)
 	fake := dingtalkfake.NewOpenAPI(t)
 	fake.SetNow(clock.Now)
 	fake.AddApp(dingtalkfake.App{AppKey: "dingappkey", AppSecret: canaryAppSecret, RobotCode: "dingrobot"})
 	fake.AddConversation(testConv)
-	logs := &logBuffer{}
+	logs := &adapterstest.LogBuffer{}
 	o, err := NewOpenAPI(configs.Account{Name: "ent-robot", Platform: "dingtalk", Driver: "openapi",
 		AppKey: "dingappkey", AppSecret: configs.Secret(secret), RobotCode: "dingrobot", BaseURL: fake.URL},
 		testEnv(clock, logs, adapters.NoPace{}))
@@ -43,9 +44,9 @@ func newOpenAPIRig(t *testing.T, secret string) *openAPIRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		assertNoSecret(t, "logs", logs.String(), canaryAppSecret, secret)
+		adapterstest.AssertNoSecret(t, "logs", logs.String(), canaryAppSecret, secret)
 		for _, m := range fake.Messages() {
-			assertNoSecret(t, "message", m.MsgParam, canaryAppSecret)
+			adapterstest.AssertNoSecret(t, "message", m.MsgParam, canaryAppSecret)
 		}
 	})
 	return &openAPIRig{fake: fake, clock: clock, logs: logs, o: o}
@@ -205,8 +206,8 @@ func TestOpenAPIErrors(t *testing.T) {
 			m := toConv("e-1", formal("正文"))
 			m.Group = tt.group
 			_, err := rig.o.Send(context.Background(), m)
-			wantClass(t, err, tt.class, tt.code)
-			assertNoSecret(t, "error", err.Error(), canaryAppSecret, tt.secret)
+			adapterstest.WantClass(t, err, tt.class, tt.code)
+			adapterstest.AssertNoSecret(t, "error", err.Error(), canaryAppSecret, tt.secret)
 		})
 	}
 }

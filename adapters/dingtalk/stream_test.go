@@ -11,6 +11,7 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/adapterstest"
 	"github.com/groupcast/groupcast/adapters/dingtalk/dingtalkfake"
 	"github.com/groupcast/groupcast/configs"
 )
@@ -87,7 +88,7 @@ type streamRig struct {
 	gw     *dingtalkfake.Gateway
 	intake *fakeIntake
 	s      *Stream
-	logs   *logBuffer
+	logs   *adapterstest.LogBuffer
 	done   chan error
 	cancel context.CancelFunc
 }
@@ -100,10 +101,10 @@ func newStreamRig(t *testing.T, senders []string, before func(*dingtalkfake.Gate
 		before(gw)
 	}
 	intake := newFakeIntake()
-	logs := &logBuffer{}
+	logs := &adapterstest.LogBuffer{}
 	src := configs.Source{Name: "dt-admin", Driver: StreamDriver, ClientID: "dingclientid", ClientSecret: canaryClientSecret,
 		Conversations: []string{adminConv}, Senders: senders, BaseURL: gw.URL}
-	s, err := NewStream(src, intake, adapters.Env{Logger: logs.logger()})
+	s, err := NewStream(src, intake, adapters.Env{Logger: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func newStreamRig(t *testing.T, senders []string, before func(*dingtalkfake.Gate
 		case <-time.After(10 * time.Second):
 			t.Error("Run did not return after cancel")
 		}
-		assertNoSecret(t, "logs", logs.String(), canaryClientSecret)
+		adapterstest.AssertNoSecret(t, "logs", logs.String(), canaryClientSecret)
 	})
 	return rig
 }
@@ -133,25 +134,12 @@ func waitCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// eventually polls cond until it holds; the stream's state changes on its
-// own goroutine and has no event to wait on.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func (r *streamRig) connected(t *testing.T, opens int) {
 	t.Helper()
 	if err := r.gw.WaitConnected(waitCtx(t), opens); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Ready", func() bool { return r.s.Ready() == nil })
+	adapterstest.Eventually(t, "Ready", func() bool { return r.s.Ready() == nil })
 }
 
 func (r *streamRig) say(t *testing.T, sender, conv, text string) string {
@@ -312,11 +300,11 @@ func TestStreamStatusCommand(t *testing.T) {
 
 func TestStreamReconnectsAndReportsReadiness(t *testing.T) {
 	rig := newStreamRig(t, nil, func(gw *dingtalkfake.Gateway) { gw.SetOpenStatus(http.StatusServiceUnavailable) })
-	eventually(t, "a failed connection", func() bool {
+	adapterstest.Eventually(t, "a failed connection", func() bool {
 		err := rig.s.Ready()
 		return err != nil && strings.Contains(err.Error(), "disconnected")
 	})
-	assertNoSecret(t, "Ready", rig.s.Ready().Error(), canaryClientSecret)
+	adapterstest.AssertNoSecret(t, "Ready", rig.s.Ready().Error(), canaryClientSecret)
 	rig.gw.SetOpenStatus(0)
 	rig.connected(t, 1)
 
@@ -347,7 +335,7 @@ func TestStreamRunReturnsOnCancel(t *testing.T) {
 	if rig.s.Ready() == nil {
 		t.Error("ready after Run returned")
 	}
-	eventually(t, "the connection to close", func() bool { return rig.gw.Connections() == 0 })
+	adapterstest.Eventually(t, "the connection to close", func() bool { return rig.gw.Connections() == 0 })
 }
 
 func TestNewStreamValidates(t *testing.T) {
@@ -355,7 +343,7 @@ func TestNewStreamValidates(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "client_id") || !strings.Contains(err.Error(), "conversations") {
 		t.Fatalf("got %v", err)
 	}
-	assertNoSecret(t, "error", err.Error(), canaryClientSecret)
+	adapterstest.AssertNoSecret(t, "error", err.Error(), canaryClientSecret)
 }
 
 func TestDescribeError(t *testing.T) {

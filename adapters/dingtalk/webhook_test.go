@@ -16,6 +16,7 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/adapterstest"
 	"github.com/groupcast/groupcast/adapters/dingtalk/dingtalkfake"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/transform"
@@ -31,18 +32,18 @@ const (
 // webhookRig is a webhook driver wired to a strict fake with a fake clock.
 type webhookRig struct {
 	fake  *dingtalkfake.Webhook
-	clock *fakeClock
-	logs  *logBuffer
+	clock *adapterstest.Clock
+	logs  *adapterstest.LogBuffer
 	w     *Webhook
 }
 
-func newWebhookRig(t *testing.T, robot dingtalkfake.Robot, pacer func(*fakeClock) adapters.Pacer, rt http.RoundTripper) *webhookRig {
+func newWebhookRig(t *testing.T, robot dingtalkfake.Robot, pacer func(*adapterstest.Clock) adapters.Pacer, rt http.RoundTripper) *webhookRig {
 	t.Helper()
-	clock := newClock()
+	clock := adapterstest.NewClock(adapterstest.Epoch)
 	fake := dingtalkfake.NewWebhook(t)
 	fake.SetNow(clock.Now)
 	fake.AddRobot(robot)
-	logs := &logBuffer{}
+	logs := &adapterstest.LogBuffer{}
 	var p adapters.Pacer = adapters.NoPace{}
 	if pacer != nil {
 		p = pacer(clock)
@@ -56,13 +57,13 @@ func newWebhookRig(t *testing.T, robot dingtalkfake.Robot, pacer func(*fakeClock
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { assertNoSecret(t, "logs", logs.String(), robot.Token, robot.Secret) })
+	t.Cleanup(func() { adapterstest.AssertNoSecret(t, "logs", logs.String(), robot.Token, robot.Secret) })
 	return &webhookRig{fake: fake, clock: clock, logs: logs, w: w}
 }
 
-func paced(perMinute int) func(*fakeClock) adapters.Pacer {
-	return func(c *fakeClock) adapters.Pacer {
-		return &windowPacer{clock: c, perMinute: perMinute, gap: 100 * time.Millisecond}
+func paced(perMinute int) func(*adapterstest.Clock) adapters.Pacer {
+	return func(c *adapterstest.Clock) adapters.Pacer {
+		return adapterstest.NewPacer(c, configs.Rate{PerMinute: perMinute, MinGap: 100 * time.Millisecond, MaxGap: 100 * time.Millisecond})
 	}
 }
 
@@ -141,9 +142,7 @@ func TestWebhookSigning(t *testing.T) {
 			rig := newWebhookRig(t, tt.robot, nil, rt)
 			// A timestamp whose signature has '+' and '=': both must be
 			// percent-encoded exactly once.
-			rig.clock.mu.Lock()
-			rig.clock.t = time.UnixMilli(1764032400000)
-			rig.clock.mu.Unlock()
+			rig.clock.Set(time.UnixMilli(1764032400000))
 			rec, err := rig.w.Send(context.Background(), outgoing("sign-1", formal("各位同事：\n\n今晚 22:00 演练。")))
 			if err != nil {
 				t.Fatalf("Send: %v", err)
@@ -174,22 +173,22 @@ func TestWebhookWrongSecretIsPermanentAfterOneAttempt(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = w.Send(context.Background(), outgoing("wrong-1", formal("正文")))
-	wantClass(t, err, groupcast.ClassPermanent, "310000")
+	adapterstest.WantClass(t, err, groupcast.ClassPermanent, "310000")
 	if !strings.Contains(err.Error(), "sign not match") {
 		t.Errorf("error lacks the platform message: %v", err)
 	}
 	if n := len(rig.fake.Requests()); n != 1 {
 		t.Errorf("%d requests, want exactly 1", n)
 	}
-	assertNoSecret(t, "error", err.Error(), canaryToken, canarySecret, "SECwrong-secret-canary")
-	assertNoSecret(t, "logs", rig.logs.String(), "SECwrong-secret-canary")
+	adapterstest.AssertNoSecret(t, "error", err.Error(), canaryToken, canarySecret, "SECwrong-secret-canary")
+	adapterstest.AssertNoSecret(t, "logs", rig.logs.String(), "SECwrong-secret-canary")
 }
 
 func TestWebhookTimestampOutsideWindow(t *testing.T) {
 	rig := newWebhookRig(t, dingtalkfake.Robot{Token: canaryToken, Secret: canarySecret}, nil, nil)
 	rig.fake.SetNow(func() time.Time { return rig.clock.Now().Add(61 * time.Minute) }) // DingTalk's clock is ahead
 	_, err := rig.w.Send(context.Background(), outgoing("skew-1", formal("正文")))
-	wantClass(t, err, groupcast.ClassPermanent, "310000")
+	adapterstest.WantClass(t, err, groupcast.ClassPermanent, "310000")
 	if !strings.Contains(err.Error(), "invalid timestamp") {
 		t.Errorf("error: %v", err)
 	}
@@ -201,7 +200,7 @@ func TestWebhookTimestampOutsideWindow(t *testing.T) {
 func TestWebhookBurstIsPaced(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
-		pacer     func(*fakeClock) adapters.Pacer
+		pacer     func(*adapterstest.Clock) adapters.Pacer
 		throttled bool
 	}{
 		{"paced 20/min", paced(WebhookDriver.DefaultRate.PerMinute), false},
@@ -256,7 +255,7 @@ func TestWebhookThrottleAnswers(t *testing.T) {
 			rig := newWebhookRig(t, dingtalkfake.Robot{Token: canaryToken, Secret: canarySecret}, nil, nil)
 			tt.setup(rig.fake)
 			_, err := rig.w.Send(context.Background(), outgoing("thr-1", formal("正文")))
-			if pause := wantClass(t, err, groupcast.ClassThrottled, tt.code); pause != 10*time.Minute {
+			if pause := adapterstest.WantClass(t, err, groupcast.ClassThrottled, tt.code); pause != 10*time.Minute {
 				t.Errorf("pause %s, want 10m", pause)
 			}
 			if n := len(rig.fake.Requests()); n != 1 {
@@ -277,10 +276,10 @@ func TestWebhookRateLimitLocksRobot(t *testing.T) {
 		}
 	}
 	_, err := rig.w.Send(context.Background(), outgoing("r-20", formal("x")))
-	wantClass(t, err, groupcast.ClassThrottled, "130101")
+	adapterstest.WantClass(t, err, groupcast.ClassThrottled, "130101")
 	rig.clock.Advance(9 * time.Minute)
 	_, err = rig.w.Send(context.Background(), outgoing("r-21", formal("x")))
-	wantClass(t, err, groupcast.ClassThrottled, "130101")
+	adapterstest.WantClass(t, err, groupcast.ClassThrottled, "130101")
 	rig.clock.Advance(61 * time.Second)
 	if _, err := rig.w.Send(context.Background(), outgoing("r-22", formal("x"))); err != nil {
 		t.Fatalf("after the lock: %v", err)
@@ -397,8 +396,8 @@ func TestWebhookMsgUUIDStableAcrossRetry(t *testing.T) {
 			rig := newWebhookRig(t, dingtalkfake.Robot{Token: canaryToken, Secret: canarySecret}, paced(20), rt)
 			m := outgoing("retry-1", formal(longText()))
 			_, err := rig.w.Send(context.Background(), m)
-			wantClass(t, err, groupcast.ClassTemporary, "network")
-			assertNoSecret(t, "error", err.Error(), canaryToken, canarySecret)
+			adapterstest.WantClass(t, err, groupcast.ClassTemporary, "network")
+			adapterstest.AssertNoSecret(t, "error", err.Error(), canaryToken, canarySecret)
 			rec, err := rig.w.Send(context.Background(), m) // the router's retry
 			if err != nil {
 				t.Fatalf("retry: %v", err)
@@ -459,9 +458,9 @@ func TestWebhookErrors(t *testing.T) {
 			rig := newWebhookRig(t, dingtalkfake.Robot{Token: canaryToken, Secret: canarySecret}, nil, nil)
 			tt.setup(rig)
 			_, err := rig.w.Send(context.Background(), outgoing("err-1", formal("正文")))
-			wantClass(t, err, tt.class, tt.code)
-			assertNoSecret(t, "error", err.Error(), canaryToken, canarySecret, "tok-unknown-canary")
-			assertNoSecret(t, "logs", rig.logs.String(), "tok-unknown-canary")
+			adapterstest.WantClass(t, err, tt.class, tt.code)
+			adapterstest.AssertNoSecret(t, "error", err.Error(), canaryToken, canarySecret, "tok-unknown-canary")
+			adapterstest.AssertNoSecret(t, "logs", rig.logs.String(), "tok-unknown-canary")
 		})
 	}
 }
@@ -490,7 +489,7 @@ func TestWebhookRecallUnsupported(t *testing.T) {
 func TestWebhookEmptyTextIsPermanent(t *testing.T) {
 	rig := newWebhookRig(t, dingtalkfake.Robot{Token: canaryToken}, nil, nil)
 	_, err := rig.w.Send(context.Background(), outgoing("empty", formal("  \n ")))
-	wantClass(t, err, groupcast.ClassPermanent, "content")
+	adapterstest.WantClass(t, err, groupcast.ClassPermanent, "content")
 }
 
 func TestCheckWebhookAccount(t *testing.T) {
@@ -508,7 +507,7 @@ func TestCheckWebhookAccount(t *testing.T) {
 		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 			t.Errorf("check(%+v) = %q, want %q", tt.acc.BaseURL, got, tt.want)
 		}
-		assertNoSecret(t, "check", got, "notsec")
+		adapterstest.AssertNoSecret(t, "check", got, "notsec")
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/adapterstest"
 	"github.com/groupcast/groupcast/adapters/qq"
 	"github.com/groupcast/groupcast/adapters/qq/qqfake"
 	"github.com/groupcast/groupcast/configs"
@@ -24,9 +25,9 @@ const passwordCanary = "pw-CANARY-51e0"
 
 type miraiRig struct {
 	fake   *qqfake.Mirai
-	clock  *clock
-	pacer  *pacer
-	logs   *logBuffer
+	clock  *adapterstest.Clock
+	pacer  *adapterstest.Pacer
+	logs   *adapterstest.LogBuffer
 	bot    *qq.MiraiGo
 	dir    string
 	images *httptest.Server
@@ -38,7 +39,7 @@ type miraiRig struct {
 
 func newMiraiRig(t *testing.T, mutate func(*configs.Account)) *miraiRig {
 	t.Helper()
-	c := newClock()
+	c := adapterstest.NewClock(adapterstest.Epoch)
 	fake := qqfake.NewMirai()
 	fake.Now = c.Now
 	fake.MinGap = qq.MiraiGoMinGap
@@ -56,8 +57,8 @@ func newMiraiRig(t *testing.T, mutate func(*configs.Account)) *miraiRig {
 		_, _ = w.Write([]byte("\x89PNG fake image " + r.URL.Path))
 	}))
 	t.Cleanup(images.Close)
-	p := newPacer(c, qq.MiraiGoDriver.DefaultRate)
-	log, logs := newLogger()
+	p := adapterstest.NewPacer(c, qq.MiraiGoDriver.DefaultRate)
+	log, logs := adapterstest.NewLogger()
 	bot, err := qq.NewMiraiGoWith(acc, adapters.Env{Logger: log, Now: c.Now, Pacer: p}, fake)
 	if err != nil {
 		t.Fatal(err)
@@ -107,13 +108,11 @@ func (r *miraiRig) waitState(t *testing.T, want string) error {
 func (r *miraiRig) noSecrets(t *testing.T, errs ...error) {
 	t.Helper()
 	for _, err := range errs {
-		if err != nil && strings.Contains(err.Error(), passwordCanary) {
-			t.Errorf("the password leaked into an error: %v", err)
+		if err != nil {
+			adapterstest.AssertNoSecret(t, "error", err.Error(), passwordCanary)
 		}
 	}
-	if strings.Contains(r.logs.String(), passwordCanary) {
-		t.Error("the password leaked into the log")
-	}
+	adapterstest.AssertNoSecret(t, "log", r.logs.String(), passwordCanary)
 }
 
 // Splitting under MiraiGo's ceiling: 20,000 characters (about 60 KB), an
@@ -425,9 +424,7 @@ func TestMiraiGoImageErrors(t *testing.T) {
 	m := outgoing("123456789", "通知")
 	m.Rendered.Images = []groupcast.Image{{URL: r.images.URL + "/missing.png"}}
 	_, err := r.bot.Send(context.Background(), m)
-	if class, code, _ := classOf(err); class != groupcast.ClassPermanent || code != "image_http_404" {
-		t.Fatalf("got %v (%v %s)", err, class, code)
-	}
+	adapterstest.WantClass(t, err, groupcast.ClassPermanent, "image_http_404")
 	if len(r.fake.Sent()) != 0 {
 		t.Fatal("sent without its image")
 	}

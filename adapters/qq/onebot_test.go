@@ -14,6 +14,7 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/adapterstest"
 	"github.com/groupcast/groupcast/adapters/qq"
 	"github.com/groupcast/groupcast/adapters/qq/qqfake"
 	"github.com/groupcast/groupcast/configs"
@@ -23,15 +24,15 @@ const canary = "tok-CANARY-7f3a9c" // the access token: must never show up in er
 
 type oneBotRig struct {
 	fake  *qqfake.OneBot
-	clock *clock
-	pacer *pacer
-	logs  *logBuffer
+	clock *adapterstest.Clock
+	pacer *adapterstest.Pacer
+	logs  *adapterstest.LogBuffer
 	bot   *qq.OneBot
 }
 
 func newOneBotRig(t *testing.T, stringIDs bool, mutate func(*configs.Account)) *oneBotRig {
 	t.Helper()
-	c := newClock()
+	c := adapterstest.NewClock(adapterstest.Epoch)
 	fake := qqfake.NewOneBot(canary)
 	t.Cleanup(fake.Close)
 	fake.Now = c.Now
@@ -42,8 +43,8 @@ func newOneBotRig(t *testing.T, stringIDs bool, mutate func(*configs.Account)) *
 	if mutate != nil {
 		mutate(&acc)
 	}
-	p := newPacer(c, qq.OneBotDriver.DefaultRate)
-	log, logs := newLogger()
+	p := adapterstest.NewPacer(c, qq.OneBotDriver.DefaultRate)
+	log, logs := adapterstest.NewLogger()
 	sender, err := qq.OneBotDriver.New(acc, adapters.Env{Logger: log, Now: c.Now, Pacer: p, Org: "运维中心",
 		HTTPClient: &http.Client{Timeout: 5 * time.Second}})
 	if err != nil {
@@ -55,13 +56,11 @@ func newOneBotRig(t *testing.T, stringIDs bool, mutate func(*configs.Account)) *
 func (r *oneBotRig) noSecrets(t *testing.T, errs ...error) {
 	t.Helper()
 	for _, err := range errs {
-		if err != nil && strings.Contains(err.Error(), canary) {
-			t.Errorf("the token leaked into an error: %v", err)
+		if err != nil {
+			adapterstest.AssertNoSecret(t, "error", err.Error(), canary)
 		}
 	}
-	if strings.Contains(r.logs.String(), canary) {
-		t.Errorf("the token leaked into the log:\n%s", r.logs.String())
-	}
+	adapterstest.AssertNoSecret(t, "log", r.logs.String(), canary)
 }
 
 func outgoing(group, text string) groupcast.Outgoing {
@@ -139,7 +138,7 @@ func TestOneBotPacesDeliveryAcrossGroups(t *testing.T) {
 
 // The same fan-out without a pacer is caught by the fake: the check can fail.
 func TestOneBotFakeCatchesBursts(t *testing.T) {
-	c := newClock()
+	c := adapterstest.NewClock(adapterstest.Epoch)
 	fake := qqfake.NewOneBot(canary)
 	defer fake.Close()
 	fake.Now = c.Now
@@ -316,9 +315,7 @@ func TestOneBotRecallDeletesEveryPart(t *testing.T) {
 				// Recalling again: the fake says they are gone; the error is
 				// permanent and names the code.
 				err = r.bot.Recall(context.Background(), "333333333", rc)
-				if class, code, _ := classOf(err); class != groupcast.ClassPermanent || code != "retcode_100" {
-					t.Fatalf("second recall: %v (%v %s)", err, class, code)
-				}
+				adapterstest.WantClass(t, err, groupcast.ClassPermanent, "retcode_100")
 			})
 		}
 	}
@@ -336,10 +333,7 @@ func TestOneBotAuthFailuresArePermanent(t *testing.T) {
 		t.Run(tc.code, func(t *testing.T) {
 			r := newOneBotRig(t, false, func(a *configs.Account) { a.AccessToken = tc.token })
 			_, err := r.bot.Send(context.Background(), outgoing("111111111", longText(5000)))
-			class, code, _ := classOf(err)
-			if class != groupcast.ClassPermanent || code != tc.code {
-				t.Fatalf("got %v (%v %s), want permanent %s", err, class, code, tc.code)
-			}
+			adapterstest.WantClass(t, err, groupcast.ClassPermanent, tc.code)
 			if n := len(r.fake.Requests()); n != 1 {
 				t.Fatalf("%d requests, want exactly one attempt", n)
 			}
@@ -451,9 +445,7 @@ func TestOneBotUnknownGroupIsPermanent(t *testing.T) {
 		t.Fatalf("got %v (%v %s)", err, class, code)
 	}
 	_, err = r.bot.Send(context.Background(), outgoing("12ab", "通知"))
-	if class, code, _ := classOf(err); class != groupcast.ClassPermanent || code != "bad_group" {
-		t.Fatalf("got %v (%v %s)", err, class, code)
-	}
+	adapterstest.WantClass(t, err, groupcast.ClassPermanent, "bad_group")
 }
 
 func TestOneBotHonoursContext(t *testing.T) {
@@ -477,9 +469,7 @@ func TestOneBotUnreachableIsTemporary(t *testing.T) {
 	r := newOneBotRig(t, false, nil)
 	r.fake.Close()
 	_, err := r.bot.Send(context.Background(), outgoing("111111111", "通知"))
-	if class, code, _ := classOf(err); class != groupcast.ClassTemporary || code != "network" {
-		t.Fatalf("got %v (%v %s)", err, class, code)
-	}
+	adapterstest.WantClass(t, err, groupcast.ClassTemporary, "network")
 	if strings.Contains(err.Error(), "http://") {
 		t.Errorf("error carries the request URL: %v", err)
 	}

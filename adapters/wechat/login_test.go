@@ -11,6 +11,7 @@ import (
 	"rsc.io/qr"
 
 	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/adapterstest"
 	"github.com/groupcast/groupcast/configs"
 )
 
@@ -18,15 +19,15 @@ func TestLoginDrawsQRAndStoresSession(t *testing.T) {
 	fake := newWireFake(t)
 	dir := filepath.Join(t.TempDir(), "state", "wechat") // does not exist yet
 	acc := configs.Account{Name: "wx-ops", Platform: "wechat", Driver: "openwechat", SessionFile: filepath.Join(dir, "wx-ops.json")}
-	log, _ := testLogger()
+	log, _ := adapterstest.NewLogger()
 	env := adapters.Env{Logger: log, HTTPClient: fake.Client()}
-	out := &syncBuffer{}
+	out := &adapterstest.LogBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- Login(ctx, acc, out, env) }()
 
-	eventually(t, "a QR code on the terminal", func() bool {
+	adapterstest.Eventually(t, "a QR code on the terminal", func() bool {
 		return len(fake.QRCodes()) == 1 && strings.Contains(out.String(), "If the code does not scan")
 	})
 	uuid := fake.QRCodes()[0]
@@ -36,7 +37,7 @@ func TestLoginDrawsQRAndStoresSession(t *testing.T) {
 	if err := fake.Scan(uuid); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the scan reported", func() bool { return strings.Contains(out.String(), "Confirm the login on the phone") })
+	adapterstest.Eventually(t, "the scan reported", func() bool { return strings.Contains(out.String(), "Confirm the login on the phone") })
 	if err := fake.Confirm(uuid); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestLoginDrawsQRAndStoresSession(t *testing.T) {
 
 	// serve then logs in from that file without a scan and can send.
 	rig := startWire(t, fake, raw)
-	eventually(t, "hot login from the stored session", func() bool { return rig.w.Ready() == nil })
+	adapterstest.Eventually(t, "hot login from the stored session", func() bool { return rig.w.Ready() == nil })
 	if _, err := rig.w.Send(context.Background(), wxOut("运维通知群", "登录后的第一条")); err != nil {
 		t.Fatal(err)
 	}
@@ -80,10 +81,10 @@ func TestLoginCancelled(t *testing.T) {
 	fake := newWireFake(t)
 	acc := configs.Account{Name: "wx-ops", SessionFile: filepath.Join(t.TempDir(), "s.json")}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &adapterstest.LogBuffer{}
 	errc := make(chan error, 1)
 	go func() { errc <- Login(ctx, acc, out, adapters.Env{HTTPClient: fake.Client()}) }()
-	eventually(t, "a QR code", func() bool { return len(fake.QRCodes()) == 1 })
+	adapterstest.Eventually(t, "a QR code", func() bool { return len(fake.QRCodes()) == 1 })
 	cancel()
 	select {
 	case err := <-errc:

@@ -18,12 +18,13 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/adapterstest"
 	"github.com/groupcast/groupcast/configs"
 )
 
 // fakeSession is the interface fake of a logged-in account.
 type fakeSession struct {
-	clock *fakeClock
+	clock *adapterstest.Clock
 
 	mu        sync.Mutex
 	groups    []Group
@@ -43,7 +44,7 @@ type fakeSend struct {
 	Sent     Sent
 }
 
-func newFakeSession(clock *fakeClock, groups ...Group) *fakeSession {
+func newFakeSession(clock *adapterstest.Clock, groups ...Group) *fakeSession {
 	return &fakeSession{clock: clock, groups: groups, done: make(chan struct{})}
 }
 
@@ -157,9 +158,9 @@ func (c *fakeConn) newLogin(s *fakeSession) {
 }
 
 type wxRig struct {
-	clock *fakeClock
-	pacer *testPacer
-	logs  *syncBuffer
+	clock *adapterstest.Clock
+	pacer *adapterstest.Pacer
+	logs  *adapterstest.LogBuffer
 	conn  *fakeConn
 	sess  *fakeSession
 	w     *OpenWeChat
@@ -180,9 +181,9 @@ var testGroups = []Group{
 // runs and a session with testGroups is ready.
 func newWxRig(t *testing.T, acc configs.Account, loggedIn bool, env adapters.Env) *wxRig {
 	t.Helper()
-	clock := newClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
-	log, buf := testLogger()
-	pacer := newTestPacer(clock, OpenWeChatDriver.DefaultRate)
+	clock := adapterstest.NewClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	log, buf := adapterstest.NewLogger()
+	pacer := adapterstest.NewPacer(clock, OpenWeChatDriver.DefaultRate)
 	env.Logger, env.Now, env.Pacer = log, clock.Now, pacer
 	if acc.Name == "" {
 		acc.Name = "wx-ops"
@@ -212,7 +213,7 @@ func newWxRig(t *testing.T, acc configs.Account, loggedIn bool, env adapters.Env
 	t.Cleanup(func() { cancel(); <-done })
 	rig := &wxRig{clock: clock, pacer: pacer, logs: buf, conn: conn, sess: sess, w: w, stop: cancel, done: done}
 	if loggedIn {
-		eventually(t, "ready", func() bool { return w.Ready() == nil })
+		adapterstest.Eventually(t, "ready", func() bool { return w.Ready() == nil })
 	}
 	return rig
 }
@@ -371,7 +372,7 @@ func TestOpenWeChatRecallWindow(t *testing.T) {
 
 func TestOpenWeChatNotReadyUntilLogin(t *testing.T) {
 	rig := newWxRig(t, configs.Account{Name: "wx-ops"}, false, adapters.Env{})
-	eventually(t, "not ready reported", func() bool {
+	adapterstest.Eventually(t, "not ready reported", func() bool {
 		err := rig.w.Ready()
 		return err != nil && strings.Contains(err.Error(), "run groupcast login wechat wx-ops")
 	})
@@ -385,7 +386,7 @@ func TestOpenWeChatNotReadyUntilLogin(t *testing.T) {
 	// The operator logs in: the session file changes and the account
 	// becomes ready without a restart.
 	rig.conn.newLogin(rig.sess)
-	eventually(t, "ready after login", func() bool { return rig.w.Ready() == nil })
+	adapterstest.Eventually(t, "ready after login", func() bool { return rig.w.Ready() == nil })
 	if _, err := rig.w.Send(context.Background(), wxOut("运维通知群", "hi")); err != nil {
 		t.Fatal(err)
 	}
@@ -405,11 +406,11 @@ func TestOpenWeChatNeverBlocksOtherAccounts(t *testing.T) {
 func TestOpenWeChatKickDetected(t *testing.T) {
 	rig := newWxRig(t, configs.Account{}, true, adapters.Env{})
 	rig.sess.end(&RetError{Ret: retLoginCheck})
-	eventually(t, "logout reported", func() bool {
+	adapterstest.Eventually(t, "logout reported", func() bool {
 		err := rig.w.Ready()
 		return err != nil && strings.Contains(err.Error(), "logged out") && strings.Contains(err.Error(), "groupcast login wechat")
 	})
-	eventually(t, "logout logged", func() bool { return strings.Contains(rig.logs.String(), "logged out or kicked") })
+	adapterstest.Eventually(t, "logout logged", func() bool { return strings.Contains(rig.logs.String(), "logged out or kicked") })
 }
 
 func TestOpenWeChatSendErrors(t *testing.T) {
@@ -466,7 +467,7 @@ func TestOpenWeChatDailyLimit(t *testing.T) {
 	}
 	// A restart does not reset the count.
 	again := newWxRig(t, configs.Account{DailyLimit: 3}, true, adapters.Env{Location: shanghai, DataDir: dir})
-	again.clock.Advance(rig.clock.Now().Sub(again.clock.Now()))
+	again.clock.Set(rig.clock.Now())
 	if _, err := again.w.Send(context.Background(), wxOut("运维通知群", "hi")); err == nil {
 		t.Fatal("the daily count was lost in a restart")
 	}

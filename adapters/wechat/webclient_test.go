@@ -17,6 +17,7 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/adapterstest"
 	"github.com/groupcast/groupcast/adapters/wechat/wechatfake"
 	"github.com/groupcast/groupcast/configs"
 )
@@ -38,7 +39,7 @@ var (
 type wireRig struct {
 	fake *wechatfake.Web
 	w    *OpenWeChat
-	logs *syncBuffer
+	logs *adapterstest.LogBuffer
 	path string
 }
 
@@ -54,7 +55,7 @@ func startWire(t *testing.T, fake *wechatfake.Web, session []byte) *wireRig {
 			t.Fatal(err)
 		}
 	}
-	log, buf := testLogger()
+	log, buf := adapterstest.NewLogger()
 	env := adapters.Env{Logger: log, HTTPClient: fake.Client(), Pacer: adapters.NoPace{}}
 	acc := configs.Account{Name: "wx-ops", Platform: "wechat", Driver: "openwechat", SessionFile: path}
 	s, err := OpenWeChatDriver.New(acc, env)
@@ -82,7 +83,7 @@ func newWireFake(t *testing.T) *wechatfake.Web {
 func TestWireHotLoginGroupsTextAndRevoke(t *testing.T) {
 	fake := newWireFake(t)
 	rig := startWire(t, fake, fake.StoredSession())
-	eventually(t, "hot login", func() bool { return rig.w.Ready() == nil })
+	adapterstest.Eventually(t, "hot login", func() bool { return rig.w.Ready() == nil })
 
 	if n := fake.Count("/jslogin"); n != 0 {
 		t.Fatalf("a QR code was requested (%d) although the session was valid", n)
@@ -128,7 +129,7 @@ func TestWireImageAfterHotReload(t *testing.T) {
 	defer img.Close()
 	fake := newWireFake(t)
 	rig := startWire(t, fake, fake.StoredSession())
-	eventually(t, "hot login", func() bool { return rig.w.Ready() == nil })
+	adapterstest.Eventually(t, "hot login", func() bool { return rig.w.Ready() == nil })
 	m := wxOut("运维通知群", "见附图")
 	m.Rendered.Images = []groupcast.Image{{URL: img.URL + "/a.png"}}
 	rec, err := rig.w.Send(context.Background(), m)
@@ -144,9 +145,9 @@ func TestWireImageAfterHotReload(t *testing.T) {
 func TestWireKickIsReported(t *testing.T) {
 	fake := newWireFake(t)
 	rig := startWire(t, fake, fake.StoredSession())
-	eventually(t, "hot login", func() bool { return rig.w.Ready() == nil })
+	adapterstest.Eventually(t, "hot login", func() bool { return rig.w.Ready() == nil })
 	fake.Kick()
-	eventually(t, "logout reported", func() bool {
+	adapterstest.Eventually(t, "logout reported", func() bool {
 		err := rig.w.Ready()
 		return err != nil && strings.Contains(err.Error(), "logged out") && strings.Contains(err.Error(), "groupcast login wechat wx-ops")
 	})
@@ -165,7 +166,7 @@ func TestWireExpiredSessionNeedsLogin(t *testing.T) {
 	other.Close()
 	fake := newWireFake(t)
 	rig := startWire(t, fake, stale)
-	eventually(t, "not ready", func() bool {
+	adapterstest.Eventually(t, "not ready", func() bool {
 		err := rig.w.Ready()
 		return err != nil && strings.Contains(err.Error(), "run groupcast login wechat wx-ops")
 	})
@@ -177,7 +178,7 @@ func TestWireExpiredSessionNeedsLogin(t *testing.T) {
 func TestWireMissingSessionFile(t *testing.T) {
 	fake := newWireFake(t)
 	rig := startWire(t, fake, nil)
-	eventually(t, "not ready", func() bool {
+	adapterstest.Eventually(t, "not ready", func() bool {
 		err := rig.w.Ready()
 		return err != nil && strings.Contains(err.Error(), "no session file")
 	})
@@ -249,7 +250,7 @@ func TestWireRestartReusesRewrittenSession(t *testing.T) {
 	// new QR scan.
 	fake := newWireFake(t)
 	first := startWire(t, fake, fake.StoredSession())
-	eventually(t, "first hot login", func() bool { return first.w.Ready() == nil })
+	adapterstest.Eventually(t, "first hot login", func() bool { return first.w.Ready() == nil })
 	raw, err := os.ReadFile(first.path)
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +259,7 @@ func TestWireRestartReusesRewrittenSession(t *testing.T) {
 		t.Fatalf("the rewritten session lost its cookies: %s", raw)
 	}
 	second := startWire(t, fake, raw)
-	eventually(t, "hot login after a restart", func() bool { return second.w.Ready() == nil })
+	adapterstest.Eventually(t, "hot login after a restart", func() bool { return second.w.Ready() == nil })
 	if _, err := second.w.Send(context.Background(), wxOut("运维通知群", "hi")); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,59 @@
+// Package adapterstest holds test helpers for driver packages: a fake
+// clock, a pacer on that clock with the router's pacing rules, a log
+// capture, and assertions about error classes and leaked secrets.
+//
+// It is imported only by the drivers' _test.go files. It depends on the
+// standard library and the groupcast, configs and adapters packages only,
+// so that any driver package can use it without an import cycle.
+package adapterstest
+
+import (
+	"sync"
+	"time"
+)
+
+// Epoch is the fake time a driver test starts at unless it needs another:
+// 09:00 on Wednesday 25 November 2026, China Standard Time.
+var Epoch = time.Date(2026, 11, 25, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+// Clock is a fake clock that a test moves by hand. Its Now method fits
+// adapters.Env.Now and the platform fakes' clocks. It is safe for
+// concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock that stands at t until it is moved.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock by d (backwards when d is negative).
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Set puts the clock at t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// advanceTo moves the clock forward to t; a clock already at or past t
+// stays where it is.
+func (c *Clock) advanceTo(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.t) {
+		c.t = t
+	}
+}
