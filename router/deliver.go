@@ -14,7 +14,6 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/policy"
 	"github.com/groupcast/groupcast/store"
-	"github.com/groupcast/groupcast/transform"
 )
 
 var (
@@ -136,7 +135,7 @@ func (s *Service) deliverFor(accountName string) message.NoPublishHandlerFunc {
 
 func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMsg) error {
 	ctx := msg.Context()
-	rec, err := s.records.get(ctx, s.st, d.ID)
+	rec, doc, err := s.records.get(ctx, s.st, d.ID)
 	if errors.Is(err, groupcast.ErrNotFound) {
 		return fmt.Errorf("%w: delivery for unknown announcement %q", errPoison, d.ID)
 	}
@@ -211,7 +210,7 @@ func (s *Service) deliver(msg *message.Message, accountName string, d deliveryMs
 		return s.deferTo(msg, until)
 	}
 
-	rendered, err := transform.Render(&rec.Announcement, dest, now)
+	rendered, err := doc.Render(dest, now)
 	if err != nil {
 		_, uerr := s.update(ctx, d.ID, d.Key, func(t *store.TargetRecord) error {
 			t.State, t.Reason, t.NotBefore = groupcast.StateFailed, "render: "+err.Error(), nil

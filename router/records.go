@@ -5,33 +5,41 @@ import (
 	"sync"
 
 	"github.com/groupcast/groupcast/store"
+	"github.com/groupcast/groupcast/transform"
 )
 
-// recordCache keeps announcements read from the ledger: a record is
-// written once and never changes, and every target of it reads it.
+// recordCache keeps announcements read from the ledger, with their body
+// parsed once: a record is written once and never changes, and every
+// target of it reads it and renders it.
 type recordCache struct {
 	mu sync.Mutex
-	m  map[string]*store.Record
+	m  map[string]cached
+}
+
+type cached struct {
+	rec *store.Record
+	doc *transform.Doc
 }
 
 const recordCacheSize = 4096
 
-func (c *recordCache) get(ctx context.Context, st *store.Store, id string) (*store.Record, error) {
+func (c *recordCache) get(ctx context.Context, st *store.Store, id string) (*store.Record, *transform.Doc, error) {
 	c.mu.Lock()
-	r, ok := c.m[id]
+	e, ok := c.m[id]
 	c.mu.Unlock()
 	if ok {
-		return r, nil
+		return e.rec, e.doc, nil
 	}
 	r, err := st.Record(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	e = cached{rec: r, doc: transform.Parse(&r.Announcement)}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= recordCacheSize {
-		c.m = make(map[string]*store.Record, recordCacheSize) // simple and bounded
+		c.m = make(map[string]cached, recordCacheSize) // simple and bounded
 	}
-	c.m[id] = r
+	c.m[id] = e
 	c.mu.Unlock()
-	return r, nil
+	return e.rec, e.doc, nil
 }
