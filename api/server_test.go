@@ -200,8 +200,16 @@ func TestTokens(t *testing.T) {
 
 func TestReadyAndMetrics(t *testing.T) {
 	srv := newServer(t, "")
-	if a := call(t, srv, "GET", "/readyz", "", ""); a.status != 200 {
-		t.Errorf("readyz = %d %v", a.status, a.body)
+	// Ready once the accounts are taken, right after the engine runs.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		a := call(t, srv, "GET", "/readyz", "", "")
+		if a.status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz = %d %v", a.status, a.body)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	call(t, srv, "POST", "/v1/messages", "text/markdown", md)
 	want := []string{"groupcast_messages_accepted_total 1",
