@@ -3,25 +3,25 @@ module github.com/groupcast/groupcast
 go 1.26.0
 
 require (
-	github.com/Mrs4s/MiraiGo v0.0.0-20240226124653-54bdd873e3fe
-	github.com/ThreeDotsLabs/watermill v1.5.1
+	github.com/Mrs4s/MiraiGo v0.0.0-20240226124653-54bdd873e3fe // qq miraigo driver (legacy, unmaintained upstream: see README)
+	github.com/ThreeDotsLabs/watermill v1.5.1 // router only; its NATS Pub/Sub is our own (router/jetstream.go), not watermill-nats
 	github.com/eatmoreapple/openwechat v1.4.10
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/go-viper/mapstructure/v2 v2.5.0
-	github.com/gorilla/websocket v1.5.3
-	github.com/mdp/qrterminal/v3 v3.2.1
-	github.com/nats-io/nats-server/v2 v2.15.2
+	github.com/gorilla/websocket v1.5.3 // the fake DingTalk stream gateway in tests (the SDK uses it too)
+	github.com/mdp/qrterminal/v3 v3.2.1 // groupcast login wechat: the QR code in the terminal (half blocks fit 80x24)
+	github.com/nats-io/nats-server/v2 v2.15.2 // the embedded store: JetStream in-process, no port (needs Go 1.26)
 	github.com/nats-io/nats.go v1.55.0
 	github.com/oklog/ulid/v2 v2.1.2
-	github.com/open-dingtalk/dingtalk-stream-sdk-go v0.9.2-beta.1
+	github.com/open-dingtalk/dingtalk-stream-sdk-go v0.9.2-beta.1 // not v0.9.1: it panics on reconnect
 	github.com/prometheus/client_golang v1.25.0
-	github.com/rivo/uniseg v0.4.7
+	github.com/rivo/uniseg v0.4.7 // grapheme clusters and emoji properties for splitting and the formal style
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/viper v1.21.0
 	github.com/yuin/goldmark v1.8.7
-	golang.org/x/time v0.16.0
+	golang.org/x/time v0.16.0 // the intake rate limit (server.intake_per_second)
 	gopkg.in/yaml.v3 v3.0.1
-	rsc.io/qr v0.2.0
+	rsc.io/qr v0.2.0 // decodes the drawn QR code back in the login test
 )
 
 require (
