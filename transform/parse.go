@@ -145,6 +145,15 @@ func strayDelimiters(s string) string {
 }
 
 // textValue is what a Text node says.
+// plainValue is a text node as plain text: its value, without the emphasis
+// delimiters CommonMark left in it (raw text is kept as it is).
+func (d *Doc) plainValue(t *ast.Text) string {
+	if t.IsRaw() {
+		return d.textValue(t)
+	}
+	return strayDelimiters(d.textValue(t))
+}
+
 func (d *Doc) textValue(t *ast.Text) string {
 	v := t.Value(d.src)
 	if t.IsRaw() {

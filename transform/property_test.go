@@ -190,11 +190,7 @@ func sourceTexts(d *Doc) []string {
 			if n.Parent() != nil && n.Parent().Kind() == ast.KindCodeSpan {
 				return ast.WalkContinue, nil
 			}
-			if n.IsRaw() {
-				out = append(out, strings.TrimSpace(d.textValue(n)))
-			} else {
-				out = append(out, strings.TrimSpace(strayDelimiters(d.textValue(n))))
-			}
+			out = append(out, strings.TrimSpace(d.plainValue(n)))
 		case *ast.CodeSpan:
 			out = append(out, strings.TrimSpace(codeSpanText(d, n)))
 			return ast.WalkSkipChildren, nil

@@ -393,11 +393,7 @@ func (w *shortWriter) inline(b *strings.Builder, n ast.Node) {
 	d := w.d
 	switch n := n.(type) {
 	case *ast.Text:
-		if n.IsRaw() {
-			b.WriteString(d.textValue(n))
-		} else {
-			b.WriteString(strayDelimiters(d.textValue(n)))
-		}
+		b.WriteString(d.plainValue(n))
 		if n.SoftLineBreak() || n.HardLineBreak() {
 			b.WriteString(softBreak)
 		}
