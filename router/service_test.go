@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -61,12 +60,6 @@ func (s *scripted) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Re
 }
 
 func (s *scripted) Recall(context.Context, string, groupcast.Receipt) error { return nil }
-
-func (s *scripted) sends() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sent)
-}
 
 var scriptedDriver = adapters.Driver{
 	Name:       "scripted",
@@ -173,10 +166,6 @@ func (h *harness) waitFor(id string, what string, ok func(groupcast.Status) bool
 			return st
 		}
 		if time.Now().After(deadline) {
-			if p := os.Getenv("GC_STACKS"); p != "" {
-				buf := make([]byte, 8<<20)
-				os.WriteFile(p, buf[:runtime.Stack(buf, true)], 0o644)
-			}
 			h.t.Fatalf("%s: timed out waiting for %s; last status %+v (err %v)\n%s", id, what, st, err, h.consumers())
 		}
 		time.Sleep(20 * time.Millisecond)
