@@ -305,3 +305,29 @@ func TestIntakeRateLimit(t *testing.T) {
 		t.Error("5 posts at once under intake_per_second 1: no 429")
 	}
 }
+
+func TestListNewestFirstAndReviewEndpoints(t *testing.T) {
+	srv := newServer(t, "")
+	for _, id := range []string{"old", "new"} {
+		if a := call(t, srv, "POST", "/v1/messages", "application/json",
+			`{"id":"`+id+`","title":"t","body":"b","tags":["ops"]}`); a.status != 202 {
+			t.Fatalf("POST %s = %d", id, a.status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	l := call(t, srv, "GET", "/v1/messages?limit=2", "", "")
+	msgs, _ := l.body["messages"].([]any)
+	if l.status != 200 || len(msgs) != 2 || msgs[0].(map[string]any)["id"] != "new" {
+		t.Fatalf("list = %d %v, want newest first", l.status, l.body)
+	}
+	r := call(t, srv, "GET", "/v1/review", "", "")
+	if list, ok := r.body["reviews"].([]any); r.status != 200 || !ok || len(list) != 0 {
+		t.Errorf("review queue = %d %v, want an empty list", r.status, r.body)
+	}
+	if a := call(t, srv, "POST", "/v1/review/nope/approve", "", ""); a.status != 404 {
+		t.Errorf("approve unknown = %d", a.status)
+	}
+	if a := call(t, srv, "POST", "/v1/review/old/reject", "application/json", `{"by":"ops","colour":1}`); a.status != 400 {
+		t.Errorf("reject with an unknown field = %d, want 400", a.status)
+	}
+}

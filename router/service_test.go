@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -544,5 +545,17 @@ func TestBacklogRefusesIntake(t *testing.T) {
 			t.Fatal("intake never refused with 8 targets queued and max_backlog 3")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestShuttingDownRefusesIntake(t *testing.T) {
+	h := start(t, scriptedConfig(""), store.DriverMemory, "")
+	h.svc.Shutdown()
+	_, err := h.svc.Submit(context.Background(), parse(t, "---\ntitle: t\n---\nbody"))
+	if !errors.Is(err, groupcast.ErrNotReady) {
+		t.Fatalf("err = %v, want ErrNotReady (503)", err)
+	}
+	if nr := h.svc.NotReady(); !slices.Contains(nr, "shutting down") {
+		t.Errorf("NotReady = %v, want it to say shutting down", nr)
 	}
 }
