@@ -15,6 +15,9 @@ var (
 	ErrNotReady = errors.New("not ready")
 	// ErrBusy: more is queued than server.max_backlog; try again shortly.
 	ErrBusy = errors.New("backlog full")
+	// ErrTooLarge: the announcement is more than the store takes in one
+	// message; it can never be stored as it is.
+	ErrTooLarge = errors.New("too large to store")
 )
 
 // Status is one announcement and the state of each of its targets.

@@ -29,12 +29,35 @@ type Rendered struct {
 // one group of its account. DeliveryID is stable across retries of the same
 // target, so drivers whose platform offers an idempotency key derive it
 // from DeliveryID and the part number.
+//
+// A multi-part send resumes: Done holds the platform message ids of the
+// parts an earlier attempt delivered (part i+1 at index i), and the driver
+// sends from part len(Done)+1 on. Progress, when set, is called after each
+// part is delivered and before the next is sent, so the part is stored
+// with the target: a retry, a pause, a restart or a lease move then never
+// sends it again. An error from Progress ends the send with that error.
+// The receipt lists the ids of every part, Done's included.
 type Outgoing struct {
 	DeliveryID   string
 	Announcement *Announcement
 	Group        string
 	Destination  Destination // the whole plan entry (route, style, options)
 	Rendered     Rendered
+	Done         []string
+	Progress     func(ctx context.Context, part, parts int, messageID string) error
+}
+
+// Resume is where a multi-part send starts: the first part not delivered
+// yet (counted from 0), or parts when all are.
+func (m Outgoing) Resume(parts int) int { return min(len(m.Done), parts) }
+
+// Delivered records part i (from 0) of parts as delivered with id: it
+// calls Progress for every part but the last (the receipt records that).
+func (m Outgoing) Delivered(ctx context.Context, i, parts int, id string) error {
+	if m.Progress == nil || i+1 >= parts {
+		return nil
+	}
+	return m.Progress(ctx, i+1, parts, id)
 }
 
 // Receipt is what the platform gave back for a delivered target.

@@ -94,18 +94,38 @@ func (d Destination) Key() string {
 
 // Target is the API's view of one destination and its state (SPEC §4).
 type Target struct {
-	Route              string     `json:"route"`
-	Platform           string     `json:"platform"`
-	Account            string     `json:"account"`
-	Group              string     `json:"group"`
-	Style              string     `json:"style"`
-	State              State      `json:"state"`
-	Reason             string     `json:"reason,omitempty"`
-	NotBefore          *time.Time `json:"not_before,omitempty"`
-	Attempts           int        `json:"attempts"`
-	Parts              int        `json:"parts"`
-	PlatformMessageIDs []string   `json:"platform_message_ids"`
-	UpdatedAt          time.Time  `json:"updated_at"`
+	Route     string     `json:"route"`
+	Platform  string     `json:"platform"`
+	Account   string     `json:"account"`
+	Group     string     `json:"group"`
+	Style     string     `json:"style"`
+	State     State      `json:"state"`
+	Reason    string     `json:"reason,omitempty"`
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	Attempts  int        `json:"attempts"`
+	Parts     int        `json:"parts"`
+	// PartsSent counts the parts already delivered of a multi-part send
+	// under way (a retry resumes after them); PlatformMessageIDs holds
+	// their ids.
+	PartsSent          int             `json:"parts_sent,omitempty"`
+	PlatformMessageIDs []string        `json:"platform_message_ids"`
+	Recall             *RecallProgress `json:"recall,omitempty"`
+	UpdatedAt          time.Time       `json:"updated_at"`
+}
+
+// Recall states of one target.
+const (
+	RecallPending     = "pending"     // requested, not done yet (retried through outages)
+	RecallDone        = "done"        // taken back: the target is recalled
+	RecallFailed      = "failed"      // the platform refused for good
+	RecallUnsupported = "unsupported" // the platform or driver cannot take it back
+)
+
+// RecallProgress is where the recall of one delivered target stands.
+type RecallProgress struct {
+	State    string `json:"state"`
+	Reason   string `json:"reason,omitempty"`
+	Attempts int    `json:"attempts,omitempty"`
 }
 
 // MessageState derives an announcement's state from its targets: delivered

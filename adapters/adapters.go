@@ -28,6 +28,9 @@ type Env struct {
 	// Pacer paces this account's requests; drivers call Pacer.Wait before
 	// each one.
 	Pacer Pacer
+	// RecallPacer paces recall requests (revokes): shorter than Pacer, so
+	// that a recall of many groups fits the platform's recall window.
+	RecallPacer Pacer
 	// DataDir is the store directory, for drivers that keep files.
 	DataDir string
 }
@@ -55,6 +58,9 @@ func (env Env) WithDefaults() Env {
 	}
 	if env.Pacer == nil {
 		env.Pacer = NoPace{}
+	}
+	if env.RecallPacer == nil {
+		env.RecallPacer = NoPace{}
 	}
 	if env.Location == nil {
 		env.Location = time.Local

@@ -134,7 +134,15 @@ type Rate struct {
 	// duration between them (jitter against burst detection).
 	MinGap time.Duration `mapstructure:"min_gap"`
 	MaxGap time.Duration `mapstructure:"max_gap"`
+	// Margin is added to the platform's 60-second window (default 1s when
+	// per_minute is set): the platform counts by its own clock after network
+	// delay, so a send exactly 60 s after the first of a full window can
+	// still be counted inside it.
+	Margin time.Duration `mapstructure:"margin"`
 }
+
+// DefaultRateMargin is Rate.Margin's default.
+const DefaultRateMargin = time.Second
 
 // Source is an intake channel besides HTTP.
 type Source struct {

@@ -440,6 +440,9 @@ func (v *validator) rate(p string, a *Account, spec DriverSpec, known bool) {
 	if r.MaxGap > 0 && r.MinGap > r.MaxGap {
 		c.add(p+".rate.min_gap", "must not exceed rate.max_gap (%s)", r.MaxGap)
 	}
+	if r.Margin < 0 || r.Margin > 30*time.Second {
+		c.add(p+".rate.margin", "must be between 0s and 30s (default 1s)")
+	}
 	if !known {
 		return
 	}
@@ -455,6 +458,9 @@ func (v *validator) rate(p string, a *Account, spec DriverSpec, known bool) {
 	}
 	if r.MaxGap == 0 {
 		r.MaxGap = r.MinGap
+	}
+	if r.Margin == 0 && r.PerMinute > 0 {
+		r.Margin = DefaultRateMargin
 	}
 }
 

@@ -2,44 +2,35 @@ package router
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/store"
 )
 
 var _ groupcast.Intake = (*Service)(nil)
 
 // Submit accepts an announcement: it plans the targets under the routes in
-// force, stores the announcement (the id is the idempotency key), queues it
-// for the plan handler, and answers once both writes are acknowledged by the
-// store. A crash before the answer loses nothing the caller was told about;
-// the caller retries with the same id and gets the stored one (200).
+// force and stores the announcement with its plan, in one write (the id is
+// the idempotency key). That write is the acceptance: each account's sender
+// follows the ledger's records in their order, so the answer comes once the
+// store has it, and a crash before the answer loses nothing the caller was
+// told about (the caller retries with the same id and gets the stored one).
 func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupcast.Accepted, error) {
-	if s.closing.Load() {
-		return groupcast.Accepted{}, fmt.Errorf("%w: shutting down", groupcast.ErrNotReady)
+	if err := s.Busy(ctx); err != nil {
+		return groupcast.Accepted{}, err
 	}
-	if err := s.st.Ready(); err != nil {
-		return groupcast.Accepted{}, fmt.Errorf("%w: %v", groupcast.ErrNotReady, err)
-	}
-	now := s.clock.Now()
 	if a.ID == "" {
 		a.ID = ulid.Make().String()
 	}
 	cfg := s.cfg.Load()
-	if max := cfg.Server.MaxBacklog; max > 0 {
-		if n := s.backlog(ctx); n > max {
-			return groupcast.Accepted{}, fmt.Errorf("%w: %d targets queued, server.max_backlog is %d", groupcast.ErrBusy, n, max)
-		}
-	}
 	dests := Plan(cfg, a)
 	if len(dests) == 0 {
 		return groupcast.Accepted{}, &groupcast.InputError{Code: "no_route", Fields: []*groupcast.FieldError{{
@@ -47,121 +38,55 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 				a.Category, a.Priority, strings.Join(a.Tags, ", ")),
 		}}}
 	}
-	rec := &store.Record{Announcement: *a, Digest: a.Digest(), AcceptedAt: now.UTC(), Destinations: dests,
-		Policies: policiesFor(cfg, dests), Timezone: cfg.Timezone}
-	stored, err := s.st.CreateRecord(ctx, rec)
+	// Acceptance order is the ledger's order: the time and the write go
+	// together, so accepted_at, the answers and the senders agree.
+	s.submitMu.Lock()
+	rec := newRecord(cfg, a, dests, s.clock.Now())
+	stored, seq, err := s.st.CreateRecord(ctx, rec)
+	s.submitMu.Unlock()
 	existing := errors.Is(err, store.ErrExists)
 	switch {
 	case existing && stored.Digest != rec.Digest:
 		return groupcast.Accepted{}, groupcast.ErrConflict
 	case existing:
-		// Queue again in case the first attempt stopped between the two
-		// writes; the plan handler is idempotent.
-		if planned, err := s.planned(ctx, stored); err != nil || !planned {
-			if err := s.queuePlan(ctx, stored.Announcement.ID); err != nil {
-				return groupcast.Accepted{}, err
-			}
-		}
-	case err != nil:
-		return groupcast.Accepted{}, fmt.Errorf("%w: %v", groupcast.ErrNotReady, err)
-	default:
-		if err := s.queuePlan(ctx, a.ID); err != nil {
+		st, err := s.status(ctx, stored)
+		if err != nil {
 			return groupcast.Accepted{}, err
 		}
-		s.metrics.accepted.Inc()
-		s.log.Info("accepted", "announcement", a.ID, "targets", len(dests), "title", a.Title)
+		return groupcast.Accepted{Status: st, Existing: true}, nil
+	case errors.Is(err, store.ErrTooLarge):
+		return groupcast.Accepted{}, fmt.Errorf("%w: %v", groupcast.ErrTooLarge, err)
+	case err != nil:
+		return groupcast.Accepted{}, fmt.Errorf("%w: %v", groupcast.ErrNotReady, err)
 	}
-	if !existing {
-		// Nothing is planned yet: the answer is the plan, without reading
-		// the store again (the announcement is stored; a failed read here
-		// must not turn into an error answer).
-		return groupcast.Accepted{Status: s.statusOf(stored, nil)}, nil
-	}
-	st, err := s.status(ctx, stored)
-	if err != nil {
-		return groupcast.Accepted{}, err
-	}
-	return groupcast.Accepted{Status: st, Existing: true}, nil
+	s.records.put(rec, seq)
+	s.metrics.accepted.Inc()
+	s.log.Info("accepted", "announcement", a.ID, "targets", len(dests), "title", a.Title)
+	return groupcast.Accepted{Status: s.statusOf(rec, nil, false)}, nil
 }
 
-func (s *Service) queuePlan(ctx context.Context, id string) error {
-	m := message.NewMessage(id, []byte(id))
-	m.SetContext(ctx)
-	if err := s.pub.Publish(store.SubjectIntake, m); err != nil {
+// newRecord is an announcement as accepted at now under cfg.
+func newRecord(cfg *configs.Config, a *groupcast.Announcement, dests []groupcast.Destination, now time.Time) *store.Record {
+	return &store.Record{Announcement: *a, Digest: a.Digest(), AcceptedAt: now.UTC(), Destinations: dests,
+		Policies: policiesFor(cfg, dests), Timezone: cfg.Timezone}
+}
+
+// Busy answers why no announcement can be taken now, before anyone parses
+// a body: shutting down, the store not ready, or more queued than
+// server.max_backlog.
+func (s *Service) Busy(ctx context.Context) error {
+	if s.closing.Load() {
+		return fmt.Errorf("%w: shutting down", groupcast.ErrNotReady)
+	}
+	if err := s.st.Ready(); err != nil {
 		return fmt.Errorf("%w: %v", groupcast.ErrNotReady, err)
 	}
+	if max := s.cfg.Load().Server.MaxBacklog; max > 0 {
+		if n := s.backlog(ctx); n > max {
+			return fmt.Errorf("%w: %d announcements queued, server.max_backlog is %d", groupcast.ErrBusy, n, max)
+		}
+	}
 	return nil
-}
-
-func (s *Service) planned(ctx context.Context, r *store.Record) (bool, error) {
-	if len(r.Destinations) == 0 {
-		return true, nil
-	}
-	_, _, err := s.st.Target(ctx, r.Announcement.ID, r.Destinations[len(r.Destinations)-1].Key())
-	if errors.Is(err, groupcast.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// deliveryMsg is the payload of a delivery: which target of which
-// announcement. Everything else is read from the ledger.
-type deliveryMsg struct {
-	ID  string `json:"id"`
-	Key string `json:"key"`
-}
-
-// plan writes every destination of an announcement queued (or scheduled)
-// and returns one delivery per destination; the router publishes them
-// before it acknowledges the intake message.
-func (s *Service) plan(msg *message.Message) ([]*message.Message, error) {
-	ctx := msg.Context()
-	id := string(msg.Payload)
-	rec, err := s.st.Record(ctx, id)
-	if errors.Is(err, groupcast.ErrNotFound) {
-		return nil, fmt.Errorf("%w: intake names unknown announcement %q", errPoison, id)
-	}
-	if err != nil {
-		retryIn(msg, storeRetry)
-		return nil, errRetry
-	}
-	out := make([]*message.Message, 0, len(rec.Destinations))
-	for _, d := range rec.Destinations {
-		t := &store.TargetRecord{
-			Target: groupcast.Target{
-				Route: d.Route, Platform: d.Platform, Account: d.Account, Group: d.Group, Style: d.Style,
-				State: groupcast.StateQueued, UpdatedAt: s.clock.Now(), PlatformMessageIDs: []string{},
-			},
-			Key:        d.Key(),
-			AcceptedAt: rec.AcceptedAt,
-		}
-		if sa := rec.Announcement.SendAt; sa != nil && sa.After(rec.AcceptedAt) {
-			t.State, t.NotBefore = groupcast.StateScheduled, sa
-			t.Reason = "send_at"
-		}
-		got, err := s.st.CreateTarget(ctx, id, t)
-		if err != nil {
-			retryIn(msg, storeRetry)
-			return nil, errRetry
-		}
-		if got == t {
-			s.metrics.transition(d.Platform, d.Account, "", t.State)
-			attrs := []any{"announcement", id, "account", d.Account, "group", d.Group, "state", t.State}
-			if t.NotBefore != nil {
-				attrs = append(attrs, "reason", t.Reason, "not_before", t.NotBefore.Format(time.RFC3339))
-			}
-			s.log.Info("state", attrs...)
-		}
-		out = append(out, deliveryMessage(id, d))
-	}
-	return out, nil
-}
-
-func deliveryMessage(id string, d groupcast.Destination) *message.Message {
-	b, _ := json.Marshal(deliveryMsg{ID: id, Key: d.Key()})
-	m := message.NewMessage(id+"/"+d.Key(), b)
-	m.Metadata.Set(metaSubject, store.DeliverSubject(d.Account))
-	return m
 }
 
 // Status reads one announcement and the state of each target.
@@ -174,36 +99,45 @@ func (s *Service) Status(ctx context.Context, id string) (groupcast.Status, erro
 }
 
 func (s *Service) status(ctx context.Context, rec *store.Record) (groupcast.Status, error) {
-	stored, err := s.st.Targets(ctx, rec.Announcement.ID)
+	keys := make([]string, len(rec.Destinations))
+	for i, d := range rec.Destinations {
+		keys[i] = d.Key()
+	}
+	stored, err := s.st.Targets(ctx, rec.Announcement.ID, keys)
 	if err != nil {
 		return groupcast.Status{}, err
 	}
-	return s.statusOf(rec, stored), nil
+	_, err = s.st.Recall(ctx, rec.Announcement.ID)
+	recalling := err == nil
+	if err != nil && !errors.Is(err, groupcast.ErrNotFound) {
+		return groupcast.Status{}, err
+	}
+	return s.statusOf(rec, stored, recalling), nil
 }
 
-// statusOf merges the stored targets into the plan; a destination with no
-// stored target is not planned yet.
-func (s *Service) statusOf(rec *store.Record, stored []*store.TargetRecord) groupcast.Status {
+// statusOf merges the stored targets into the plan; a destination with
+// nothing stored is where its record puts it. With a recall requested, a
+// target whose recall has not run yet shows it pending.
+func (s *Service) statusOf(rec *store.Record, stored []*store.TargetRecord, recalling bool) groupcast.Status {
 	byKey := make(map[string]*store.TargetRecord, len(stored))
 	for _, t := range stored {
 		byKey[t.Key] = t
 	}
-	st := groupcast.Status{ID: rec.Announcement.ID, Title: rec.Announcement.Title, AcceptedAt: rec.AcceptedAt}
+	st := groupcast.Status{ID: rec.Announcement.ID, Title: rec.Announcement.Title, AcceptedAt: rec.AcceptedAt,
+		Targets: make([]groupcast.Target, 0, len(rec.Destinations))}
 	for _, d := range rec.Destinations {
-		if t, ok := byKey[d.Key()]; ok {
-			if t.PlatformMessageIDs == nil {
-				t.PlatformMessageIDs = []string{}
-			}
-			st.Targets = append(st.Targets, t.Target)
-			continue
+		t, ok := byKey[d.Key()]
+		if !ok {
+			t = implied(rec, d)
 		}
-		// Accepted, not planned yet.
-		t := groupcast.Target{Route: d.Route, Platform: d.Platform, Account: d.Account, Group: d.Group,
-			Style: d.Style, State: groupcast.StateQueued, UpdatedAt: rec.AcceptedAt, PlatformMessageIDs: []string{}}
-		if sa := rec.Announcement.SendAt; sa != nil && sa.After(rec.AcceptedAt) {
-			t.State, t.NotBefore, t.Reason = groupcast.StateScheduled, sa, "send_at"
+		tt := t.Target
+		if tt.PlatformMessageIDs == nil {
+			tt.PlatformMessageIDs = []string{}
 		}
-		st.Targets = append(st.Targets, t)
+		if recalling && tt.Recall == nil && (tt.State == groupcast.StateDelivered || !tt.State.Terminal()) {
+			tt.Recall = &groupcast.RecallProgress{State: groupcast.RecallPending}
+		}
+		st.Targets = append(st.Targets, tt)
 	}
 	st.State = groupcast.MessageState(st.Targets)
 	return st

@@ -12,7 +12,9 @@ import (
 )
 
 // pacer keeps one account within its rate: at most PerMinute requests in
-// any 60 seconds, and a random gap between MinGap and MaxGap between two
+// any 60 seconds plus Margin (the platform counts by its own clock, after
+// network delay: a request exactly 60 s after the first of a full window can
+// land inside it), and a random gap between MinGap and MaxGap between two
 // requests. The times of the recent requests are written to the store
 // before each request goes out, so a restart resumes the pace instead of
 // bursting.
@@ -90,7 +92,7 @@ func (p *pacer) earliest() time.Time {
 		at = p.sends[n-1].Add(p.nextGap)
 	}
 	if pm := p.rate.PerMinute; pm > 0 && len(p.sends) >= pm {
-		if t := p.sends[len(p.sends)-pm].Add(time.Minute); t.After(at) {
+		if t := p.sends[len(p.sends)-pm].Add(time.Minute + p.rate.Margin); t.After(at) {
 			at = t
 		}
 	}
@@ -106,4 +108,38 @@ func (p *pacer) gap() time.Duration {
 		return lo
 	}
 	return lo + time.Duration(rand.Int64N(int64(hi-lo)+1))
+}
+
+// recallPacer spaces the requests of a recall: not the account's send pace
+// (a WeChat revoke must land within two minutes of the send, and a recall
+// of a hundred groups behind a 3–5 s pace would not), but a short random
+// gap so that a burst of revokes does not look like a script.
+type recallPacer struct {
+	clock Clock
+	mu    sync.Mutex
+	last  time.Time
+}
+
+// RecallGap bounds the random gap between two recall requests of one
+// account.
+const (
+	RecallMinGap = 300 * time.Millisecond
+	RecallMaxGap = 700 * time.Millisecond
+)
+
+func newRecallPacer(c Clock) *recallPacer { return &recallPacer{clock: c} }
+
+func (p *recallPacer) Wait(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	gap := RecallMinGap + time.Duration(rand.Int64N(int64(RecallMaxGap-RecallMinGap)+1))
+	if !p.last.IsZero() {
+		if d := p.last.Add(gap).Sub(p.clock.Now()); d > 0 {
+			if err := p.clock.Sleep(ctx, d); err != nil {
+				return err
+			}
+		}
+	}
+	p.last = p.clock.Now()
+	return ctx.Err()
 }

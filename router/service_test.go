@@ -414,31 +414,36 @@ func TestSendAtScheduledThenDelivered(t *testing.T) {
 	}
 }
 
-func TestPoisonMessageDoesNotWedge(t *testing.T) {
+// A record that cannot be read does not wedge the senders (it is logged
+// and skipped), and a sender that panics on a target three times ends it
+// failed with the reason instead of retrying it for ever.
+func TestPoisonDoesNotWedge(t *testing.T) {
+	scripts.Store("s1", script(func(n int, m groupcast.Outgoing) error {
+		if m.Announcement.ID == "panics" {
+			panic("driver bug")
+		}
+		return nil
+	}))
+	t.Cleanup(func() { scripts.Delete("s1") })
 	h := start(t, scriptedConfig(""), store.DriverMemory, "")
-	js := h.st.JetStream()
 	ctx := context.Background()
-	if _, err := js.Publish(ctx, store.DeliverSubject("s1"), []byte("{not json")); err != nil {
+	kv, err := h.st.JetStream().KeyValue(ctx, "groupcast_ledger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "m.garbage", []byte("{not json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Submit(ctx, parse(t, "---\nid: panics\ntitle: t\n---\nbody")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.svc.Submit(ctx, parse(t, "---\nid: after-poison\ntitle: t\n---\nbody")); err != nil {
 		t.Fatal(err)
 	}
 	h.waitFor("after-poison", "delivered", allIn(groupcast.StateDelivered))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s, err := js.Stream(ctx, store.StreamPoison)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.CachedInfo().State.Msgs == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("poison stream holds %d messages, want 1", s.CachedInfo().State.Msgs)
-		}
-		time.Sleep(20 * time.Millisecond)
-		_, _ = s.Info(ctx)
+	st := h.waitFor("panics", "failed", allIn(groupcast.StateFailed))
+	if r := st.Targets[0].Reason; !strings.Contains(r, "poison") || !strings.Contains(r, "driver bug") {
+		t.Errorf("reason %q, want the panic named", r)
 	}
 }
 
@@ -466,6 +471,19 @@ routes:
 		t.Fatal(err)
 	}
 	for _, tg := range st.Targets {
+		if tg.Recall == nil || tg.Recall.State != groupcast.RecallPending {
+			t.Errorf("answer: %+v, want the recall pending", tg)
+		}
+	}
+	st = h.waitFor("rc1", "recall done", func(st groupcast.Status) bool {
+		for _, tg := range st.Targets {
+			if tg.Recall == nil || tg.Recall.State == groupcast.RecallPending {
+				return false
+			}
+		}
+		return true
+	})
+	for _, tg := range st.Targets {
 		switch tg.Account {
 		case "s1":
 			if tg.State != groupcast.StateRecalled {
@@ -482,13 +500,10 @@ routes:
 		t.Fatal(err)
 	}
 	h.waitFor("rc2", "scheduled", allIn(groupcast.StateScheduled))
-	st, err = h.svc.Recall(ctx, "rc2")
-	if err != nil {
+	if _, err = h.svc.Recall(ctx, "rc2"); err != nil {
 		t.Fatal(err)
 	}
-	if !allIn(groupcast.StateRecalled)(st) {
-		t.Errorf("pending targets not cancelled: %+v", st.Targets)
-	}
+	h.waitFor("rc2", "cancelled", allIn(groupcast.StateRecalled))
 	if _, err := h.svc.Recall(ctx, "nope"); !errors.Is(err, groupcast.ErrNotFound) {
 		t.Errorf("unknown id: %v", err)
 	}
@@ -498,7 +513,7 @@ routes:
 func (h *harness) consumers() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	s, err := h.st.JetStream().Stream(ctx, store.StreamDeliver)
+	s, err := h.st.JetStream().Stream(ctx, store.LedgerStream)
 	if err != nil {
 		return err.Error()
 	}

@@ -198,3 +198,88 @@ func (s *Store) ReleaseLease(ctx context.Context, key, owner string) error {
 // Shared reports whether other processes may use the same store (driver
 // nats): then accounts need leases.
 func (s *Store) Shared() bool { return s.opts.Driver == DriverNATS }
+
+// GroupStateKey names a group's policy state (policy.GroupState).
+func GroupStateKey(destKey string) string { return "group." + destKey }
+
+// docHint is the last version of a counters document this process read
+// or wrote: a single owner usually writes it next, which saves a read.
+type docHint struct {
+	value []byte
+	rev   uint64
+}
+
+// ModifyJSON reads the JSON document at key into v (left as it is when
+// absent), calls change, and writes v back with compare-and-set, reading
+// and calling again on a concurrent write. change answers whether to
+// write at all.
+func (s *Store) ModifyJSON(ctx context.Context, key string, v any, reset func(), change func() (bool, error)) error {
+	for attempt := range 100 {
+		reset()
+		var rev uint64
+		if h, ok := s.docs.Load(key); ok && attempt == 0 {
+			d := h.(docHint)
+			if err := json.Unmarshal(d.value, v); err != nil {
+				return fmt.Errorf("store: decode %s: %w", key, err)
+			}
+			rev = d.rev
+		} else {
+			e, err := s.counts.Get(ctx, key)
+			switch {
+			case errors.Is(err, jetstream.ErrKeyNotFound):
+			case err != nil:
+				return fmt.Errorf("store: %s: %w", key, err)
+			default:
+				if err := json.Unmarshal(e.Value(), v); err != nil {
+					return fmt.Errorf("store: decode %s: %w", key, err)
+				}
+				rev = e.Revision()
+			}
+		}
+		write, err := change()
+		if err != nil || !write {
+			return err
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("store: encode %s: %w", key, err)
+		}
+		var next uint64
+		if rev == 0 {
+			next, err = s.counts.Create(ctx, key, b)
+		} else {
+			next, err = s.counts.Update(ctx, key, b, rev)
+		}
+		if err != nil {
+			s.docs.Delete(key)
+			if isExists(err) {
+				continue
+			}
+			return fmt.Errorf("store: %s: %w", key, err)
+		}
+		s.docs.Store(key, docHint{value: b, rev: next})
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrConflict, key)
+}
+
+// ReadJSON reads the document at key into v, from this process's last
+// version when it has one (a single owner writes it), else from the store.
+func (s *Store) ReadJSON(ctx context.Context, key string, v any) error {
+	if h, ok := s.docs.Load(key); ok {
+		return json.Unmarshal(h.(docHint).value, v)
+	}
+	e, err := s.counts.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", key, err)
+	}
+	s.docs.Store(key, docHint{value: e.Value(), rev: e.Revision()})
+	return json.Unmarshal(e.Value(), v)
+}
+
+// ForgetHints drops what this process remembers of documents (another
+// replica may have written them: an account just taken over).
+func (s *Store) ForgetHints() { s.docs.Clear() }

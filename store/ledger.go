@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,14 +19,45 @@ import (
 
 // Ledger keys:
 //
-//	m.<id>         Record: the announcement and its planned destinations (written once)
-//	t.<id>.<key>   TargetRecord: one destination's state (key = Destination.Key())
+//	m.<id>         Record: the announcement and its planned destinations (written once).
+//	               Writing it is accepting the announcement: each account's
+//	               sender consumes these keys' subject in write order.
+//	t.<id>.<key>   TargetRecord: one destination's state (key = Destination.Key()),
+//	               written only when it leaves the state the record implies
+//	c.<id>         RecallRequest: the announcement is to be taken back
 //	r.<id>         Review: who approved or rejected the announcement, and when
 const (
 	prefixMessage = "m."
 	prefixTarget  = "t."
+	prefixRecall  = "c."
 	prefixReview  = "r."
 )
+
+// The subjects of ledger writes, for consumers that follow them.
+var (
+	// RecordSubjects is every record's subject: the intake.
+	RecordSubjects = kvSubject(bucketLedger, prefixMessage+">")
+	// RecallSubjects is every recall request's subject.
+	RecallSubjects = kvSubject(bucketLedger, prefixRecall+">")
+	// ReviewSubjects is every review decision's subject.
+	ReviewSubjects = kvSubject(bucketLedger, prefixReview+">")
+)
+
+// LedgerStream is the stream that holds the ledger.
+const LedgerStream = "KV_" + bucketLedger
+
+func kvSubject(bucket, key string) string { return "$KV." + bucket + "." + key }
+
+// KeyOf answers what a ledger subject is about: "m", "c" or "r", and the
+// announcement id.
+func KeyOf(subject string) (kind, id string, ok bool) {
+	rest, ok := strings.CutPrefix(subject, "$KV."+bucketLedger+".")
+	if !ok {
+		return "", "", false
+	}
+	kind, id, ok = strings.Cut(rest, ".")
+	return kind, id, ok && id != ""
+}
 
 // Record is an accepted announcement with the destinations it was planned
 // to when it was accepted.
@@ -45,15 +77,17 @@ type Record struct {
 type TargetRecord struct {
 	groupcast.Target
 	Key string `json:"key"`
-	// Owner is the instance sending this target while State is sending;
-	// another instance finding it there knows the sender crashed.
-	Owner       string             `json:"owner,omitempty"`
+	// Fence is the lease revision of the replica that wrote a sending
+	// state (driver nats): the claim of a replica whose lease has moved on
+	// is refused.
+	Fence       uint64             `json:"fence,omitempty"`
 	Receipt     *groupcast.Receipt `json:"receipt,omitempty"`
 	AcceptedAt  time.Time          `json:"accepted_at"`
 	DeliveredAt *time.Time         `json:"delivered_at,omitempty"`
 	Masked      bool               `json:"masked,omitempty"`
-	// Reserved is the daily-cap counter this target holds a slot in (so a
-	// retry does not take a second one, and a final failure gives it back).
+	// Reserved is the group state day this target holds a daily-cap slot
+	// in (so a retry does not take a second one, and a final failure gives
+	// it back).
 	Reserved string `json:"reserved,omitempty"`
 	// HitsCounted: the content rule hits of this target are in the metrics.
 	HitsCounted bool `json:"hits_counted,omitempty"`
@@ -67,6 +101,11 @@ type Review struct {
 	At       time.Time `json:"at"`
 }
 
+// RecallRequest records that an announcement is to be taken back.
+type RecallRequest struct {
+	At time.Time `json:"at"`
+}
+
 // ErrExists is returned by CreateRecord when the id is taken; the existing
 // record comes back with it.
 var ErrExists = errors.New("store: exists")
@@ -75,63 +114,112 @@ var ErrExists = errors.New("store: exists")
 // read and write more times than it retries.
 var ErrConflict = errors.New("store: concurrent update")
 
-// CreateRecord stores an announcement under its id, once. If the id exists
-// it returns the stored record and ErrExists.
-func (s *Store) CreateRecord(ctx context.Context, r *Record) (*Record, error) {
-	b, err := json.Marshal(r)
-	if err != nil {
+// ErrTooLarge is returned by CreateRecord when the encoded record is more
+// than the store takes in one message.
+var ErrTooLarge = errors.New("store: too large")
+
+// EncodeRecord is the record's stored form (HTML is not escaped: a body
+// full of < and > stays the size it is).
+func EncodeRecord(r *Record) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
 		return nil, fmt.Errorf("store: encode record: %w", err)
 	}
-	if _, err := s.ledger.Create(ctx, prefixMessage+r.Announcement.ID, b); err != nil {
-		if isExists(err) {
-			old, err2 := s.Record(ctx, r.Announcement.ID)
-			if err2 != nil {
-				return nil, err2
-			}
-			return old, ErrExists
-		}
-		return nil, fmt.Errorf("store: create record %s: %w", r.Announcement.ID, err)
-	}
-	return r, nil
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
-// Record reads an announcement; groupcast.ErrNotFound if unknown.
-func (s *Store) Record(ctx context.Context, id string) (*Record, error) {
-	if !groupcast.ValidID(id) {
-		return nil, groupcast.ErrNotFound
-	}
-	e, err := s.ledger.Get(ctx, prefixMessage+id)
-	if err != nil {
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil, groupcast.ErrNotFound
-		}
-		return nil, fmt.Errorf("store: read record %s: %w", id, err)
-	}
+// DecodeRecord reads a stored record.
+func DecodeRecord(b []byte) (*Record, error) {
 	var r Record
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return nil, fmt.Errorf("store: decode record %s: %w", id, err)
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("store: decode record: %w", err)
+	}
+	if r.Announcement.ID == "" {
+		return nil, errors.New("store: decode record: no id")
 	}
 	return &r, nil
 }
 
-// CreateTarget writes a destination's first state. If it exists already (a
-// plan redelivered after a crash) the stored one is kept and returned.
+// CreateRecord stores an announcement under its id, once, and answers its
+// sequence in the ledger (the acceptance order). If the id exists it
+// returns the stored record and ErrExists.
+func (s *Store) CreateRecord(ctx context.Context, r *Record) (*Record, uint64, error) {
+	b, err := EncodeRecord(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	if max := s.MaxRecordBytes(); len(b) > max {
+		return nil, 0, fmt.Errorf("%w: the announcement takes %d bytes stored; the store takes at most %d in one message (its max_payload)",
+			ErrTooLarge, len(b), max)
+	}
+	rev, err := s.ledger.Create(ctx, prefixMessage+r.Announcement.ID, b)
+	if err != nil {
+		if isExists(err) {
+			old, rev, err2 := s.RecordAt(ctx, r.Announcement.ID)
+			if err2 != nil {
+				return nil, 0, err2
+			}
+			return old, rev, ErrExists
+		}
+		return nil, 0, fmt.Errorf("store: create record %s: %w", r.Announcement.ID, err)
+	}
+	return r, rev, nil
+}
+
+// MaxRecordBytes is the largest record the store takes in one message,
+// less room for the headers.
+func (s *Store) MaxRecordBytes() int {
+	return int(s.nc.MaxPayload()) - 4096
+}
+
+// Record reads an announcement; groupcast.ErrNotFound if unknown.
+func (s *Store) Record(ctx context.Context, id string) (*Record, error) {
+	r, _, err := s.RecordAt(ctx, id)
+	return r, err
+}
+
+// RecordAt reads an announcement and its sequence in the ledger.
+func (s *Store) RecordAt(ctx context.Context, id string) (*Record, uint64, error) {
+	if !groupcast.ValidID(id) {
+		return nil, 0, groupcast.ErrNotFound
+	}
+	e, err := s.ledger.Get(ctx, prefixMessage+id)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, 0, groupcast.ErrNotFound
+		}
+		return nil, 0, fmt.Errorf("store: read record %s: %w", id, err)
+	}
+	r, err := DecodeRecord(e.Value())
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", id, err)
+	}
+	return r, e.Revision(), nil
+}
+
+// CreateTarget writes a destination's first state. If it exists already
+// the stored one is kept and returned.
 func (s *Store) CreateTarget(ctx context.Context, id string, t *TargetRecord) (*TargetRecord, error) {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return nil, fmt.Errorf("store: encode target: %w", err)
 	}
-	if _, err := s.ledger.Create(ctx, targetKey(id, t.Key), b); err != nil {
+	rev, err := s.ledger.Create(ctx, targetKey(id, t.Key), b)
+	if err != nil {
 		if isExists(err) {
 			old, _, err := s.Target(ctx, id, t.Key)
 			return old, err
 		}
 		return nil, fmt.Errorf("store: create target %s/%s: %w", id, t.Key, err)
 	}
+	s.remember(targetKey(id, t.Key), t, rev)
 	return t, nil
 }
 
-// Target reads one target and its revision.
+// Target reads one target and its revision; groupcast.ErrNotFound when
+// nothing was written for it yet (it is where its record puts it).
 func (s *Store) Target(ctx context.Context, id, key string) (*TargetRecord, uint64, error) {
 	e, err := s.ledger.Get(ctx, targetKey(id, key))
 	if err != nil {
@@ -157,13 +245,17 @@ type targetHint struct {
 func (h targetHint) record() *TargetRecord {
 	t := h.t
 	t.PlatformMessageIDs = append([]string(nil), h.t.PlatformMessageIDs...)
+	if h.t.Recall != nil {
+		r := *h.t.Recall
+		t.Recall = &r
+	}
 	return &t
 }
 
 // remember keeps the version of a target that is still moving; a finished
 // one is forgotten, so the hints stay as few as the targets in flight.
 func (s *Store) remember(k string, t *TargetRecord, rev uint64) {
-	if t.State.Terminal() {
+	if t.State.Terminal() && (t.Recall == nil || t.Recall.State != groupcast.RecallPending) {
 		s.hints.Delete(k)
 		return
 	}
@@ -176,20 +268,26 @@ func (s *Store) remember(k string, t *TargetRecord, rev uint64) {
 var ErrUnchanged = errors.New("store: unchanged")
 
 // UpdateTarget applies change to the stored target with compare-and-set,
-// re-reading and re-applying on a concurrent write. change may return
-// ErrUnchanged to leave the record as it is (UpdateTarget then returns the
-// current record and ErrUnchanged).
-func (s *Store) UpdateTarget(ctx context.Context, id, key string, change func(*TargetRecord) error) (*TargetRecord, error) {
+// re-reading and re-applying on a concurrent write. When nothing was
+// written for the target yet, change gets initial (a copy) and the write
+// is a create. change may return ErrUnchanged to leave the record as it is
+// (UpdateTarget then returns the current record and ErrUnchanged).
+func (s *Store) UpdateTarget(ctx context.Context, id, key string, initial *TargetRecord, change func(*TargetRecord) error) (*TargetRecord, error) {
+	k := targetKey(id, key)
 	for attempt := range 50 {
 		var t *TargetRecord
 		var rev uint64
 		var err error
-		if h, ok := s.hints.Load(targetKey(id, key)); ok && attempt == 0 {
+		if h, ok := s.hints.Load(k); ok && attempt == 0 {
 			// The version this process wrote or read last: usually still
 			// current, which saves a read; compare-and-set catches it if not.
 			hint := h.(targetHint)
 			t, rev = hint.record(), hint.rev
-		} else if t, rev, err = s.Target(ctx, id, key); err != nil {
+		} else if t, rev, err = s.Target(ctx, id, key); errors.Is(err, groupcast.ErrNotFound) && initial != nil {
+			c := *initial
+			c.PlatformMessageIDs = append([]string{}, initial.PlatformMessageIDs...)
+			t, rev = &c, 0
+		} else if err != nil {
 			return nil, err
 		}
 		if err := change(t); err != nil {
@@ -199,43 +297,40 @@ func (s *Store) UpdateTarget(ctx context.Context, id, key string, change func(*T
 		if err != nil {
 			return nil, fmt.Errorf("store: encode target: %w", err)
 		}
-		next, err := s.ledger.Update(ctx, targetKey(id, key), b, rev)
+		var next uint64
+		if rev == 0 {
+			next, err = s.ledger.Create(ctx, k, b)
+		} else {
+			next, err = s.ledger.Update(ctx, k, b, rev)
+		}
 		if err != nil {
-			s.hints.Delete(targetKey(id, key))
+			s.hints.Delete(k)
 			if isConflict(err) {
 				continue
 			}
 			return nil, fmt.Errorf("store: update target %s/%s: %w", id, key, err)
 		}
-		s.remember(targetKey(id, key), t, next)
+		s.remember(k, t, next)
 		return t, nil
 	}
 	return nil, fmt.Errorf("%w: %s/%s", ErrConflict, id, key)
 }
 
-// Targets reads every stored target of an announcement.
-func (s *Store) Targets(ctx context.Context, id string) ([]*TargetRecord, error) {
-	w, err := s.ledger.Watch(ctx, prefixTarget+id+".>", jetstream.IgnoreDeletes())
-	if err != nil {
-		return nil, fmt.Errorf("store: list targets %s: %w", id, err)
-	}
-	defer w.Stop()
-	var out []*TargetRecord
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok || e == nil {
-				return out, nil
-			}
-			var t TargetRecord
-			if err := json.Unmarshal(e.Value(), &t); err != nil {
-				return nil, fmt.Errorf("store: decode target %s: %w", e.Key(), err)
-			}
-			out = append(out, &t)
-		case <-ctx.Done():
-			return nil, ctx.Err()
+// Targets reads the stored state of the given destinations of an
+// announcement; a destination with nothing stored is left out.
+func (s *Store) Targets(ctx context.Context, id string, keys []string) ([]*TargetRecord, error) {
+	out := make([]*TargetRecord, 0, len(keys))
+	for _, key := range keys {
+		t, _, err := s.Target(ctx, id, key)
+		if errors.Is(err, groupcast.ErrNotFound) {
+			continue
 		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
 	}
+	return out, nil
 }
 
 // IDs lists announcement ids, oldest accepted first (the ledger's write
@@ -267,18 +362,52 @@ func (s *Store) PutReview(ctx context.Context, id string, r Review) error {
 
 // Review reads a review decision; groupcast.ErrNotFound if none.
 func (s *Store) Review(ctx context.Context, id string) (*Review, error) {
-	e, err := s.ledger.Get(ctx, prefixReview+id)
+	var r Review
+	found, err := s.getLedgerJSON(ctx, prefixReview+id, &r)
 	if err != nil {
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil, groupcast.ErrNotFound
-		}
 		return nil, fmt.Errorf("store: review %s: %w", id, err)
 	}
-	var r Review
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return nil, fmt.Errorf("store: decode review %s: %w", id, err)
+	if !found {
+		return nil, groupcast.ErrNotFound
 	}
 	return &r, nil
+}
+
+// RequestRecall records that an announcement is to be taken back. It
+// reports false when a recall was requested before (nothing is written).
+func (s *Store) RequestRecall(ctx context.Context, id string, at time.Time) (bool, error) {
+	b, _ := json.Marshal(RecallRequest{At: at})
+	if _, err := s.ledger.Create(ctx, prefixRecall+id, b); err != nil {
+		if isExists(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("store: recall %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// Recall reads a recall request; groupcast.ErrNotFound if none.
+func (s *Store) Recall(ctx context.Context, id string) (*RecallRequest, error) {
+	var r RecallRequest
+	found, err := s.getLedgerJSON(ctx, prefixRecall+id, &r)
+	if err != nil {
+		return nil, fmt.Errorf("store: recall %s: %w", id, err)
+	}
+	if !found {
+		return nil, groupcast.ErrNotFound
+	}
+	return &r, nil
+}
+
+func (s *Store) getLedgerJSON(ctx context.Context, key string, v any) (bool, error) {
+	e, err := s.ledger.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, json.Unmarshal(e.Value(), v)
 }
 
 func targetKey(id, key string) string { return prefixTarget + id + "." + key }

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,20 +36,9 @@ const (
 // Subjects and stream names. Every name starts with "groupcast" so the
 // project can share a cluster with others.
 const (
-	StreamIntake  = "GROUPCAST_INTAKE"
-	StreamDeliver = "GROUPCAST_DELIVER"
-	StreamPoison  = "GROUPCAST_POISON"
-
-	SubjectIntake = "groupcast.intake"
-	SubjectPoison = "groupcast.poison"
-	deliverPrefix = "groupcast.deliver."
-
 	bucketLedger   = "groupcast_ledger"
 	bucketCounters = "groupcast_counters"
 )
-
-// DeliverSubject is the subject an account's deliveries are published on.
-func DeliverSubject(account string) string { return deliverPrefix + account }
 
 // Options configure Open.
 type Options struct {
@@ -78,6 +68,7 @@ type Store struct {
 	log    *slog.Logger
 	closed atomic.Bool
 	hints  sync.Map // target key → targetHint
+	docs   sync.Map // counters key → docHint
 }
 
 // Open starts (or connects to) the NATS server, and creates the streams and
@@ -163,6 +154,9 @@ func (s *Store) startEmbedded() error {
 		NoSigs:             true,
 		NoLog:              true,
 		DontListen:         o.Listen == "",
+		// A record holds the body as JSON: room for a max_body of 1 MiB
+		// even when every character needs escaping.
+		MaxPayload: 8 << 20,
 	}
 	if o.Listen != "" {
 		host, port, err := splitHostPort(o.Listen)
@@ -193,17 +187,10 @@ func (s *Store) storage() jetstream.StorageType {
 
 func (s *Store) provision(ctx context.Context) error {
 	st, r := s.storage(), s.opts.Replicas
-	streams := []jetstream.StreamConfig{
-		{Name: StreamIntake, Subjects: []string{SubjectIntake}, Retention: jetstream.WorkQueuePolicy,
-			Storage: st, Replicas: r, Duplicates: s.opts.DuplicateWindow, Description: "accepted announcements waiting to be planned"},
-		{Name: StreamDeliver, Subjects: []string{deliverPrefix + ">"}, Retention: jetstream.WorkQueuePolicy,
-			Storage: st, Replicas: r, Duplicates: s.opts.DuplicateWindow, Description: "one message per target, one subject per account"},
-		{Name: StreamPoison, Subjects: []string{SubjectPoison}, Retention: jetstream.LimitsPolicy,
-			Storage: st, Replicas: r, MaxAge: 30 * 24 * time.Hour, Description: "messages no handler could process"},
-	}
-	for _, c := range streams {
-		if _, err := s.js.CreateOrUpdateStream(ctx, c); err != nil {
-			return fmt.Errorf("store: stream %s: %w", c.Name, err)
+	for _, name := range []string{"GROUPCAST_INTAKE", "GROUPCAST_DELIVER", "GROUPCAST_POISON"} {
+		// Streams of the first release: the ledger is the queue now.
+		if err := s.js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("store: remove old stream %s: %w", name, err)
 		}
 	}
 	var err error
@@ -264,19 +251,22 @@ func (s *Store) shutdownServer() {
 	}
 }
 
-// Backlog counts the messages waiting to be taken: announcements not yet
-// planned, and deliveries no sender has taken yet. Deliveries deferred
-// (taken and asked back later) do not count.
+// Backlog counts the announcements accepted that some account's sender
+// has not taken yet (each account's consumer of the ledger's records).
+// Targets deferred (taken and asked back later) do not count.
 func (s *Store) Backlog(ctx context.Context) (int, error) {
+	st, err := s.js.Stream(ctx, LedgerStream)
+	if err != nil {
+		return 0, fmt.Errorf("store: backlog: %w", err)
+	}
 	n := 0
-	for _, name := range []string{StreamIntake, StreamDeliver} {
-		st, err := s.js.Stream(ctx, name)
-		if err != nil {
-			return 0, fmt.Errorf("store: backlog: %w", err)
-		}
-		for info := range st.ListConsumers(ctx).Info() {
+	for info := range st.ListConsumers(ctx).Info() {
+		if strings.HasPrefix(info.Name, ConsumerPrefix) {
 			n += int(info.NumPending)
 		}
 	}
 	return n, nil
 }
+
+// ConsumerPrefix starts the name of every account's record consumer.
+const ConsumerPrefix = "send_"

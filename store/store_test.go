@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,7 +37,7 @@ func TestLedgerSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateRecord(ctx, record("r1")); err != nil {
+	if _, _, err := st.CreateRecord(ctx, record("r1")); err != nil {
 		t.Fatal(err)
 	}
 	key := record("r1").Destinations[0].Key()
@@ -44,7 +45,7 @@ func TestLedgerSurvivesReopen(t *testing.T) {
 	if _, err := st.CreateTarget(ctx, "r1", tr); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.UpdateTarget(ctx, "r1", key, func(t *store.TargetRecord) error {
+	if _, err := st.UpdateTarget(ctx, "r1", key, nil, func(t *store.TargetRecord) error {
 		t.State = groupcast.StateDelivered
 		return nil
 	}); err != nil {
@@ -57,10 +58,10 @@ func TestLedgerSurvivesReopen(t *testing.T) {
 	if err != nil || got.Digest != "d-r1" {
 		t.Fatalf("record after reopen: %+v %v", got, err)
 	}
-	if _, err := st.CreateRecord(ctx, record("r1")); !errors.Is(err, store.ErrExists) {
+	if _, _, err := st.CreateRecord(ctx, record("r1")); !errors.Is(err, store.ErrExists) {
 		t.Errorf("second create: %v, want ErrExists", err)
 	}
-	ts, err := st.Targets(ctx, "r1")
+	ts, err := st.Targets(ctx, "r1", []string{key, "absent"})
 	if err != nil || len(ts) != 1 || ts[0].State != groupcast.StateDelivered || ts[0].Group != "运维群" {
 		t.Fatalf("targets after reopen: %+v %v", ts, err)
 	}
@@ -138,7 +139,7 @@ func TestConcurrentTargetUpdatesAreNotLost(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 10 {
-				if _, err := st.UpdateTarget(ctx, "c1", "k", func(t *store.TargetRecord) error {
+				if _, err := st.UpdateTarget(ctx, "c1", "k", nil, func(t *store.TargetRecord) error {
 					t.Attempts++
 					return nil
 				}); err != nil {
@@ -151,6 +152,53 @@ func TestConcurrentTargetUpdatesAreNotLost(t *testing.T) {
 	got, _, _ := st.Target(ctx, "c1", "k")
 	if got.Attempts != 100 {
 		t.Errorf("attempts %d, want 100: an update was lost", got.Attempts)
+	}
+}
+
+// A target nothing was written for is created from the initial state the
+// caller gives, once, even when writers race.
+func TestUpdateTargetCreatesFromInitial(t *testing.T) {
+	st := open(t, store.Options{Driver: store.DriverMemory})
+	ctx := context.Background()
+	initial := &store.TargetRecord{Key: "k", Target: groupcast.Target{State: groupcast.StateQueued}}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := st.UpdateTarget(ctx, "n1", "k", initial, func(t *store.TargetRecord) error {
+				t.Attempts++
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, _, err := st.Target(ctx, "n1", "k")
+	if err != nil || got.Attempts != 8 || got.State != groupcast.StateQueued {
+		t.Fatalf("got %+v %v, want 8 attempts from the initial state", got, err)
+	}
+	if _, err := st.UpdateTarget(ctx, "n2", "k", nil, func(*store.TargetRecord) error { return nil }); !errors.Is(err, groupcast.ErrNotFound) {
+		t.Errorf("no initial: %v, want ErrNotFound", err)
+	}
+}
+
+// A record larger than the store takes in one message is refused as such
+// (413 at the API), not as a store failure; a body of angle brackets is
+// stored at its own size (no HTML escaping).
+func TestRecordSizeLimit(t *testing.T) {
+	st := open(t, store.Options{Driver: store.DriverMemory})
+	ctx := context.Background()
+	r := record("big")
+	r.Announcement.Body = strings.Repeat("<", 900_000)
+	if _, _, err := st.CreateRecord(ctx, r); err != nil {
+		t.Fatalf("900 KB of '<': %v", err)
+	}
+	r = record("huge")
+	r.Announcement.Body = strings.Repeat("\u0001", 2_000_000) // each escaped to six bytes
+	if _, _, err := st.CreateRecord(ctx, r); !errors.Is(err, store.ErrTooLarge) {
+		t.Fatalf("12 MB escaped: %v, want ErrTooLarge", err)
 	}
 }
 

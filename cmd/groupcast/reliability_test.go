@@ -230,10 +230,20 @@ func TestLogsHaveOneLinePerStateChangeAndNoSecrets(t *testing.T) {
 		t.Fatalf("a secret reached the API: %s", st)
 	}
 	changes := map[string][]string{}
+	retries := map[string]int{}
 	sc := bufio.NewScanner(strings.NewReader(logs))
 	for sc.Scan() {
 		var l map[string]any
-		if json.Unmarshal(sc.Bytes(), &l) != nil || l["msg"] != "state" {
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			continue
+		}
+		if l["msg"] == "send failed, will retry" {
+			retries[fmt.Sprint(l["account"], "/", l["group"])]++
+			if l["level"] != "INFO" || l["reason"] == nil {
+				t.Errorf("retry line not at info with its reason: %s", sc.Text())
+			}
+		}
+		if l["msg"] != "state" {
 			continue
 		}
 		for _, k := range []string{"announcement", "account", "group", "state"} {
@@ -244,10 +254,18 @@ func TestLogsHaveOneLinePerStateChangeAndNoSecrets(t *testing.T) {
 		key := fmt.Sprint(l["account"], "/", l["group"])
 		changes[key] = append(changes[key], fmt.Sprint(l["state"]))
 	}
+	// Queued is where an accepted target starts (the "accepted" line says
+	// so); each change after it is one line, a retry one info line.
 	for _, acc := range []string{"dt-bad/dt-bad", "wecom-bad/wecom-bad", "onebot-bad/10001"} {
 		seq := changes[acc]
-		if len(seq) < 3 || seq[0] != "queued" || seq[len(seq)-1] != "failed" {
-			t.Errorf("%s: state lines %v, want queued … failed", acc, seq)
+		if len(seq) != 1 || seq[0] != "failed" {
+			t.Errorf("%s: state lines %v, want [failed]", acc, seq)
 		}
+		if retries[acc] != 1 {
+			t.Errorf("%s: %d retry lines, want 1 (max_attempts 2)", acc, retries[acc])
+		}
+	}
+	if !strings.Contains(logs, `"msg":"accepted"`) {
+		t.Error("no accepted line")
 	}
 }

@@ -1,0 +1,133 @@
+package router
+
+import (
+	"time"
+
+	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/policy"
+	"github.com/groupcast/groupcast/store"
+	"github.com/groupcast/groupcast/transform"
+)
+
+// The delivery steps, in order, for one target at one instant:
+//
+//	expiry → schedule → wait → pause → render → policy
+//
+// and then, when the answer is to send: claim → pace → send (worker.go).
+// Each step answers one outcome; evaluate stops at the first that is not
+// "go on". The sender writes the outcome with one settle; Preview calls
+// the same steps with no store and shows the outcome.
+
+// step says what a target does now.
+type step int
+
+const (
+	stepSend   step = iota // render and policy said go: send outcome.rendered
+	stepEnd                // a terminal state (expired, blocked, rejected, failed)
+	stepPark               // wait for notBefore aside: later announcements may pass (send_at, window, cap, mix)
+	stepHold               // wait for review aside
+	stepBlockQ             // wait for notBefore holding the account's queue (a retry, a platform pause)
+)
+
+// outcome is one step's answer: the state to write and why.
+type outcome struct {
+	step      step
+	state     groupcast.State
+	reason    string
+	notBefore *time.Time
+	rendered  groupcast.Rendered
+	decision  policy.Decision // the policy's answer, when it was asked
+	policy    *policy.Policy
+}
+
+// stepInput is everything the steps read.
+type stepInput struct {
+	rec    *store.Record
+	doc    *transform.Doc
+	dest   groupcast.Destination
+	target *store.TargetRecord // the stored state, or the one the record implies
+	now    time.Time
+	pol    *policy.Policy // nil: the route has no policy
+	group  policy.GroupState
+	// approved is the review decision (nil: ask review when the policy holds).
+	review *store.Review
+	// pausedUntil is the account's rest after a platform throttle.
+	pausedUntil time.Time
+	pauseReason string
+}
+
+// evaluate runs the steps up to the send.
+func evaluate(in stepInput) outcome {
+	a, t, now := &in.rec.Announcement, in.target, in.now
+	// Expiry.
+	if exp := a.ExpiresAt; exp != nil && !now.Before(*exp) {
+		return outcome{step: stepEnd, state: groupcast.StateExpired, reason: "expires_at " + exp.Format(time.RFC3339) + " passed"}
+	}
+	// Schedule: send_at.
+	if sa := a.SendAt; sa != nil && sa.After(now) && t.State != groupcast.StateDeferred {
+		return outcome{step: stepPark, state: groupcast.StateScheduled, reason: "send_at", notBefore: sa}
+	}
+	// Wait: a deferral or a retry stored earlier.
+	if nb := t.NotBefore; nb != nil && nb.After(now) {
+		if t.State == groupcast.StateQueued {
+			return outcome{step: stepBlockQ, state: t.State, reason: t.Reason, notBefore: nb}
+		}
+		return outcome{step: stepPark, state: t.State, reason: t.Reason, notBefore: nb}
+	}
+	// Pause: the platform said too fast.
+	if in.pausedUntil.After(now) {
+		until := in.pausedUntil
+		return outcome{step: stepBlockQ, state: groupcast.StateDeferred, reason: in.pauseReason, notBefore: &until}
+	}
+	// Render.
+	r, err := in.doc.Render(in.dest, now)
+	if err != nil {
+		return outcome{step: stepEnd, state: groupcast.StateFailed, reason: "render: " + err.Error()}
+	}
+	if in.pol == nil {
+		return outcome{step: stepSend, rendered: r}
+	}
+	// Policy.
+	pin := policy.Input{Announcement: a, Destination: in.dest, Rendered: r, Now: now}
+	in.pol.Fill(&pin, in.group)
+	if in.review != nil {
+		pin.Approved = in.review.Decision == "approved"
+	}
+	dec := in.pol.Decide(pin)
+	o := outcome{decision: dec, policy: in.pol, rendered: dec.Rendered, reason: dec.Reason}
+	switch dec.Action {
+	case policy.Send:
+		o.step = stepSend
+	case policy.Block:
+		o.step, o.state = stepEnd, groupcast.StateBlocked
+	case policy.Hold:
+		o.step, o.state = stepHold, groupcast.StateHeld
+		if in.review != nil && in.review.Decision == "rejected" {
+			o.step, o.state = stepEnd, groupcast.StateRejected
+			o.reason = "rejected by " + in.review.By + ": " + in.review.Reason
+		}
+	case policy.Defer:
+		nb := dec.NotBefore
+		o.step, o.state, o.notBefore = stepPark, groupcast.StateDeferred, &nb
+		if exp := a.ExpiresAt; exp != nil && !nb.Before(*exp) {
+			o.step, o.state, o.notBefore = stepEnd, groupcast.StateExpired, nil
+			o.reason = "expires_at " + exp.Format(time.RFC3339) + " comes before " + dec.Reason
+		}
+	}
+	return o
+}
+
+// implied is the state a target has while nothing was written for it:
+// what its record says.
+func implied(rec *store.Record, d groupcast.Destination) *store.TargetRecord {
+	t := &store.TargetRecord{
+		Target: groupcast.Target{Route: d.Route, Platform: d.Platform, Account: d.Account, Group: d.Group,
+			Style: d.Style, State: groupcast.StateQueued, UpdatedAt: rec.AcceptedAt, PlatformMessageIDs: []string{}},
+		Key:        d.Key(),
+		AcceptedAt: rec.AcceptedAt,
+	}
+	if sa := rec.Announcement.SendAt; sa != nil && sa.After(rec.AcceptedAt) {
+		t.State, t.NotBefore, t.Reason = groupcast.StateScheduled, sa, "send_at"
+	}
+	return t
+}

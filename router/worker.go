@@ -1,0 +1,604 @@
+package router
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/store"
+)
+
+// worker is one account's sender on the replica that owns the account. It
+// follows the ledger's records in acceptance order and delivers the
+// account's targets one at a time:
+//
+//   - A target waiting for a time of its own (send_at, a window, a cap, the
+//     mix) or for review steps aside: its record is asked back when it is
+//     due, and later announcements go meanwhile.
+//   - A target waiting for a retry or a platform pause holds the queue:
+//     nothing after it goes first.
+//   - When a target that stepped aside is due again it goes before every
+//     later announcement: ready records are taken by sequence, and the
+//     worker waits for one it knows is due and on its way back.
+//   - Recalls and review decisions (the control queue) are taken between
+//     two sends, before the next target.
+type worker struct {
+	s    *Service
+	name string
+	hold *hold
+
+	cancel  context.CancelFunc
+	done    chan struct{}
+	sendCtx context.Context // a send in flight outlives the stop by ShutdownGrace
+
+	recs, ctl       *queue
+	recCh, ctlCh    <-chan *message.Message
+	ready           entries
+	parked          map[uint64]parked
+	blockedUntil    time.Time // clock time: a retry or a pause holds the queue
+	blockedBy       string    // the announcement that holds it
+	control         []*controlJob
+	cancelled       map[string]bool // announcements recalled: read their targets
+	panics          map[uint64]int
+	pausedUntil     time.Time
+	pauseReason     string
+	pauseLoaded     bool
+	lastPauseLogged time.Time
+}
+
+// parked is a record asked back later: when it is due (clock) and when
+// JetStream gives it back (wall time).
+type parked struct {
+	due  time.Time
+	back time.Time
+}
+
+// entry is one record the worker holds: new, asked back, or rebuilt from
+// the ledger after an approval.
+type entry struct {
+	seq   uint64
+	c     cached
+	dests []groupcast.Destination // this account's
+	msg   *message.Message        // nil when rebuilt from the ledger
+	seen  bool                    // its targets may have a stored state
+}
+
+type entries []*entry
+
+func (e entries) Len() int           { return len(e) }
+func (e entries) Less(i, j int) bool { return e[i].seq < e[j].seq }
+func (e entries) Swap(i, j int)      { e[i], e[j] = e[j], e[i] }
+func (e *entries) Push(x any)        { *e = append(*e, x.(*entry)) }
+func (e *entries) Pop() any {
+	old := *e
+	x := old[len(old)-1]
+	*e = old[:len(old)-1]
+	return x
+}
+
+// controlJob is a recall or review decision the worker is working on.
+type controlJob struct {
+	kind, id string
+	msg      *message.Message
+	at       time.Time // clock: not before (a recall retried after an outage)
+}
+
+// orderGrace is how long past its expected return the worker waits for a
+// due record before it lets later ones go.
+const orderGrace = 2 * time.Second
+
+func (s *Service) startWorker(ctx context.Context, name string, h *hold) *worker {
+	ctx, cancel := context.WithCancel(ctx)
+	sendCtx, sendCancel := context.WithCancel(context.WithoutCancel(ctx))
+	w := &worker{s: s, name: name, hold: h, cancel: cancel, done: make(chan struct{}), sendCtx: sendCtx,
+		parked: map[uint64]parked{}, cancelled: map[string]bool{}, panics: map[uint64]int{}}
+	go func() {
+		<-ctx.Done()
+		t := time.NewTimer(s.opts.ShutdownGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-w.done:
+		}
+		sendCancel()
+	}()
+	go func() {
+		defer close(w.done)
+		w.run(ctx)
+	}()
+	return w
+}
+
+// stop ends the worker after the send in flight, and waits for it.
+func (w *worker) stop() {
+	w.cancel()
+	<-w.done
+}
+
+func (w *worker) run(ctx context.Context) {
+	s := w.s
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	a := s.account(w.name)
+	if a == nil {
+		return
+	}
+	actx, stopAccount := context.WithCancel(ctx)
+	defer stopAccount()
+	s.startAccount(actx, w.name, a, &wg)
+	s.st.ForgetHints() // another replica may have written this account's state
+	a.pacer.reset()
+
+	w.recs = &queue{js: s.st.JetStream(), stream: store.LedgerStream, durable: store.ConsumerPrefix + w.name,
+		filters: []string{store.RecordSubjects}, lookahead: s.opts.Lookahead, ackWait: s.opts.AckWait,
+		fromFloor: true, log: s.log}
+	w.ctl = &queue{js: s.st.JetStream(), stream: store.LedgerStream, durable: "control_" + w.name,
+		filters: []string{store.RecallSubjects, store.ReviewSubjects}, lookahead: 16, ackWait: s.opts.AckWait,
+		fromFloor: true, log: s.log}
+	defer w.recs.Close()
+	defer w.ctl.Close()
+	for {
+		var err error
+		if w.recCh, err = w.recs.Subscribe(ctx, ""); err == nil {
+			if w.ctlCh, err = w.ctl.Subscribe(ctx, ""); err == nil {
+				break
+			}
+		}
+		s.log.Warn("account sender not started, trying again", "account", w.name, "err", err)
+		sleepCtx(ctx, 2*time.Second)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+	for ctx.Err() == nil {
+		w.step(ctx)
+	}
+}
+
+// step does one thing: a control job, one record, or a wait.
+func (w *worker) step(ctx context.Context) {
+	s := w.s
+	w.take(ctx, false)
+	now := s.clock.Now()
+	if j := w.dueControl(now); j != nil {
+		w.runControl(j)
+		return
+	}
+	if now.Before(w.blockedUntil) {
+		w.wait(ctx, w.blockedUntil.Sub(now))
+		return
+	}
+	if len(w.ready) == 0 {
+		w.wait(ctx, w.nextWake(now))
+		return
+	}
+	e := w.ready[0]
+	if wait, ok := w.olderDue(e.seq, now); ok {
+		w.wait(ctx, wait)
+		return
+	}
+	heap.Pop(&w.ready)
+	w.process(e)
+}
+
+// take moves what the queues have delivered into the worker; with block it
+// waits for something first.
+func (w *worker) take(ctx context.Context, block bool) {
+	for {
+		var m *message.Message
+		var fromCtl, ok bool
+		if block {
+			select {
+			case m, ok = <-w.recCh:
+			case m, ok = <-w.ctlCh:
+				fromCtl = true
+			case <-ctx.Done():
+				return
+			}
+		} else {
+			select {
+			case m, ok = <-w.ctlCh:
+				fromCtl = true
+			case m, ok = <-w.recCh:
+			default:
+				return
+			}
+		}
+		if !ok {
+			// A queue ended (the store went away): stop; the fleet starts
+			// the sender again when it can.
+			w.cancel()
+			return
+		}
+		if fromCtl {
+			w.admitControl(m)
+		} else {
+			w.admit(m)
+		}
+		block = false
+	}
+}
+
+// wait waits for d (clock time, at most MaxDeferWait of real time) or for
+// something to arrive.
+func (w *worker) wait(ctx context.Context, d time.Duration) {
+	d = min(max(d, time.Millisecond), w.s.opts.MaxDeferWait)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var m *message.Message
+	var ok bool
+	select {
+	case m, ok = <-w.recCh:
+		if ok {
+			w.admit(m)
+		}
+	case m, ok = <-w.ctlCh:
+		if ok {
+			w.admitControl(m)
+		}
+	case <-t.C:
+		return
+	case <-ctx.Done():
+		return
+	}
+	if !ok {
+		w.cancel()
+	}
+}
+
+// nextWake is how long to wait with nothing ready: until the first control
+// job is due, else a while.
+func (w *worker) nextWake(now time.Time) time.Duration {
+	d := w.s.opts.MaxDeferWait
+	for _, j := range w.control {
+		d = min(d, j.at.Sub(now))
+	}
+	return d
+}
+
+// olderDue reports whether a record older than seq is due and on its way
+// back, and how long to wait for it.
+func (w *worker) olderDue(seq uint64, now time.Time) (time.Duration, bool) {
+	wall := time.Now()
+	var wait time.Duration
+	found := false
+	for ps, p := range w.parked {
+		if ps >= seq || p.due.After(now) {
+			continue
+		}
+		if wall.After(p.back.Add(orderGrace)) {
+			// Not back when it should be (asked back by a replica that
+			// left, say): let the queue go on; it takes its place when it
+			// comes.
+			delete(w.parked, ps)
+			continue
+		}
+		found = true
+		wait = max(wait, min(p.back.Sub(wall), 20*time.Millisecond))
+	}
+	return wait, found
+}
+
+// admit takes in one record message.
+func (w *worker) admit(m *message.Message) {
+	seq := seqOf(m)
+	delete(w.parked, seq)
+	if m.Metadata.Get("KV-Operation") != "" {
+		m.Ack() // a deletion or purge, not a record
+		return
+	}
+	_, id, _ := store.KeyOf(m.Metadata.Get(metaSubject))
+	c, err := w.s.cachedRecord(id, seq, m.Payload)
+	if err != nil {
+		w.s.log.Error("undecodable record in the ledger: skipped", "account", w.name, "seq", seq, "err", err)
+		m.Ack()
+		return
+	}
+	var dests []groupcast.Destination
+	for _, d := range c.rec.Destinations {
+		if d.Account == w.name {
+			dests = append(dests, d)
+		}
+	}
+	if len(dests) == 0 {
+		m.Ack()
+		return
+	}
+	e := &entry{seq: seq, c: c, dests: dests, msg: m,
+		seen: seq <= w.recs.replayed || deliveriesOf(m) > 1 || w.cancelled[c.id]}
+	heap.Push(&w.ready, e)
+	if w.s.clock.Now().Before(w.pausedUntil) && w.blockedUntil.Equal(w.pausedUntil) {
+		w.markPaused()
+	}
+}
+
+// process runs one record's targets for this account, and settles the
+// record message: acked when every target is done, asked back when one
+// waits aside, kept when one holds the queue.
+func (w *worker) process(e *entry) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.poisoned(e, fmt.Sprint(p))
+		}
+	}()
+	var due time.Time
+	waiting := false
+	for _, d := range e.dests {
+		r := w.deliver(e, d)
+		switch r.step {
+		case stepPark:
+			waiting = true
+			if due.IsZero() || r.at.Before(due) {
+				due = r.at
+			}
+		case stepHold:
+			waiting = true
+			if due.IsZero() {
+				due = w.s.clock.Now().Add(w.s.opts.MaxDeferWait)
+			}
+		case stepBlockQ:
+			// Hold the queue: this record stays first, unsettled.
+			e.seen = true
+			w.blockedUntil, w.blockedBy = r.at, e.c.id
+			heap.Push(&w.ready, e)
+			return
+		case stepStop:
+			return // stopping: the record comes back to the next owner
+		}
+	}
+	delete(w.panics, e.seq)
+	if e.msg == nil {
+		return // rebuilt after an approval: the original message is pending
+	}
+	if !waiting {
+		e.msg.Ack()
+		return
+	}
+	delay := min(max(due.Sub(w.s.clock.Now()), 0), w.s.opts.MaxDeferWait)
+	w.parked[e.seq] = parked{due: due, back: time.Now().Add(delay)}
+	nackAfter(e.msg, delay)
+}
+
+// poisoned ends a record's targets failed after a sender panicked on it
+// three times, so that it does not wedge the account.
+func (w *worker) poisoned(e *entry, p string) {
+	s := w.s
+	w.panics[e.seq]++
+	s.log.Error("sender panicked", "account", w.name, "announcement", e.c.id, "panic", p, "times", w.panics[e.seq])
+	if w.panics[e.seq] < 3 {
+		e.seen = true
+		heap.Push(&w.ready, e)
+		return
+	}
+	delete(w.panics, e.seq)
+	for _, d := range e.dests {
+		_, err := s.settle(context.Background(), e.c.rec, d, func(t *store.TargetRecord) error {
+			if t.State.Terminal() {
+				return store.ErrUnchanged
+			}
+			t.State, t.Reason, t.NotBefore = groupcast.StateFailed, "poison: the sender panicked on it: "+p, nil
+			return nil
+		})
+		if ignoreUnchanged(err) != nil {
+			s.log.Error("poisoned target not recorded", "announcement", e.c.id, "account", w.name, "err", err)
+		}
+	}
+	if e.msg != nil {
+		e.msg.Ack()
+	}
+}
+
+// result is what delivering one target came to.
+type result struct {
+	step step
+	at   time.Time // stepPark, stepBlockQ: until when
+}
+
+// stepStop: the worker is stopping; nothing was settled.
+const stepStop step = -1
+
+// storeRetry is how soon a target is tried again after the store failed.
+const storeRetry = time.Second
+
+// deliver runs the steps for one target and settles the outcome.
+func (w *worker) deliver(e *entry, d groupcast.Destination) result {
+	s, ctx := w.s, w.sendCtx
+	rec, id := e.c.rec, e.c.id
+	now := s.clock.Now()
+	blockFor := func(err error) result {
+		s.log.Warn("store failed: the account's queue waits", "announcement", id, "account", w.name, "err", err)
+		return result{step: stepBlockQ, at: now.Add(storeRetry)}
+	}
+	t := implied(rec, d)
+	if e.seen {
+		got, _, err := s.st.Target(ctx, id, d.Key())
+		switch {
+		case err == nil:
+			t = got
+		case !errors.Is(err, groupcast.ErrNotFound):
+			return blockFor(err)
+		}
+	}
+	if t.State.Terminal() {
+		return result{step: stepEnd}
+	}
+	if t.State == groupcast.StateHeld {
+		return result{step: stepHold}
+	}
+	a := s.account(w.name)
+	if a == nil {
+		return result{step: stepStop}
+	}
+	if err := w.loadPause(ctx); err != nil {
+		return blockFor(err)
+	}
+	in := stepInput{rec: rec, doc: e.c.doc, dest: d, target: t, now: now,
+		pausedUntil: w.pausedUntil, pauseReason: w.pauseReason}
+	var err error
+	if in.pol, err = s.policyOf(rec, d); err != nil {
+		return w.end(rec, d, t, groupcast.StateFailed, "policy: "+err.Error())
+	}
+	if in.pol != nil {
+		if err := s.st.ReadJSON(ctx, store.GroupStateKey(d.Key()), &in.group); err != nil {
+			return blockFor(err)
+		}
+	}
+	o := evaluate(in)
+	if o.step == stepHold {
+		// Ask the review only now: most targets are never held.
+		rv, err := s.st.Review(ctx, id)
+		switch {
+		case err == nil:
+			in.review = rv
+			o = evaluate(in)
+		case !errors.Is(err, groupcast.ErrNotFound):
+			return blockFor(err)
+		}
+	}
+	s.countHits(rec, d, t, o)
+	switch o.step {
+	case stepEnd:
+		return w.end(rec, d, t, o.state, o.reason)
+	case stepPark, stepHold, stepBlockQ:
+		if o.step == stepBlockQ && o.state == groupcast.StateQueued {
+			return result{step: stepBlockQ, at: *o.notBefore} // a retry already written
+		}
+		if t.State != o.state || t.Reason != o.reason || !sameTime(t.NotBefore, o.notBefore) {
+			if o.state == groupcast.StateScheduled && !e.seen {
+				// What the record says already: nothing to write.
+			} else if _, err := s.settle(ctx, rec, d, func(t *store.TargetRecord) error {
+				if t.State.Terminal() {
+					return store.ErrUnchanged
+				}
+				t.State, t.Reason, t.NotBefore = o.state, o.reason, o.notBefore
+				t.HitsCounted = t.HitsCounted || len(o.decision.Hits) > 0
+				return nil
+			}); ignoreUnchanged(err) != nil {
+				return blockFor(err)
+			}
+			e.seen = true
+		}
+		r := result{step: o.step}
+		if o.notBefore != nil {
+			r.at = *o.notBefore
+		}
+		return r
+	}
+	return w.send(e, a, d, t, o)
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+// end settles a terminal state.
+func (w *worker) end(rec *store.Record, d groupcast.Destination, t *store.TargetRecord, state groupcast.State, reason string) result {
+	_, err := w.s.settle(w.sendCtx, rec, d, func(t *store.TargetRecord) error {
+		if t.State.Terminal() {
+			return store.ErrUnchanged
+		}
+		t.State, t.Reason, t.NotBefore = state, reason, nil
+		return nil
+	})
+	if err = ignoreUnchanged(err); err != nil {
+		w.s.log.Warn("store failed: the account's queue waits", "announcement", rec.Announcement.ID, "account", w.name, "err", err)
+		return result{step: stepBlockQ, at: w.s.clock.Now().Add(storeRetry)}
+	}
+	return result{step: stepEnd}
+}
+
+// control ---------------------------------------------------------------
+
+func (w *worker) admitControl(m *message.Message) {
+	kind, id, ok := store.KeyOf(m.Metadata.Get(metaSubject))
+	if !ok || m.Metadata.Get("KV-Operation") != "" {
+		m.Ack()
+		return
+	}
+	w.control = append(w.control, &controlJob{kind: kind, id: id, msg: m})
+	if kind == "c" {
+		w.cancelled[id] = true
+		for _, e := range w.ready {
+			if e.c.id == id {
+				e.seen = true
+			}
+		}
+	}
+}
+
+func (w *worker) dueControl(now time.Time) *controlJob {
+	for i, j := range w.control {
+		if !j.at.After(now) {
+			w.control = slices.Delete(w.control, i, i+1)
+			return j
+		}
+	}
+	return nil
+}
+
+func (w *worker) runControl(j *controlJob) {
+	var again time.Time
+	var err error
+	switch j.kind {
+	case "c":
+		again, err = w.recall(j.id)
+	case "r":
+		err = w.reviewed(j.id)
+	}
+	switch {
+	case err != nil:
+		w.s.log.Warn("store failed: control job tried again", "account", w.name, "announcement", j.id, "err", err)
+		j.at = w.s.clock.Now().Add(storeRetry)
+		w.control = append(w.control, j)
+	case !again.IsZero():
+		j.at = again
+		w.control = append(w.control, j)
+	default:
+		j.msg.Ack()
+	}
+}
+
+// reviewed releases this account's targets of an approved announcement:
+// the record is read back from the ledger and taken in order again.
+func (w *worker) reviewed(id string) error {
+	s := w.s
+	rv, err := s.st.Review(w.sendCtx, id)
+	if errors.Is(err, groupcast.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if rv.Decision != "approved" {
+		return nil // rejected targets were written by the decision
+	}
+	c, seq, err := s.recordByID(w.sendCtx, id)
+	if errors.Is(err, groupcast.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var dests []groupcast.Destination
+	for _, d := range c.rec.Destinations {
+		if d.Account == w.name {
+			dests = append(dests, d)
+		}
+	}
+	if len(dests) == 0 {
+		return nil
+	}
+	delete(w.parked, seq)
+	heap.Push(&w.ready, &entry{seq: seq, c: c, dests: dests, seen: true})
+	return nil
+}
