@@ -34,8 +34,9 @@ type scripted struct {
 	env   adapters.Env
 	mu    sync.Mutex
 	n     int
-	sent  []groupcast.Outgoing
-	times []time.Time // env.Now() of each send
+	sent    []groupcast.Outgoing
+	times   []time.Time // env.Now() of each send
+	recalls []time.Time // env.Now() of each recall
 }
 
 var scriptedSenders sync.Map // account name → *scripted
@@ -60,7 +61,15 @@ func (s *scripted) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Re
 	return groupcast.Receipt{Parts: 1, MessageIDs: []string{fmt.Sprintf("%s-%d", s.name, n)}}, nil
 }
 
-func (s *scripted) Recall(context.Context, string, groupcast.Receipt) error { return nil }
+func (s *scripted) Recall(ctx context.Context, _ string, _ groupcast.Receipt) error {
+	if err := s.env.RecallPacer.Wait(ctx); err != nil {
+		return groupcast.Temporary("canceled", err)
+	}
+	s.mu.Lock()
+	s.recalls = append(s.recalls, s.env.Now())
+	s.mu.Unlock()
+	return nil
+}
 
 var scriptedDriver = adapters.Driver{
 	Name:       "scripted",

@@ -8,8 +8,11 @@
 package adapterstest
 
 import (
+	"context"
 	"sync"
 	"time"
+
+	"github.com/groupcast/groupcast"
 )
 
 // Epoch is the fake time a driver test starts at unless it needs another:
@@ -56,4 +59,34 @@ func (c *Clock) advanceTo(t time.Time) {
 	if t.After(c.t) {
 		c.t = t
 	}
+}
+
+// Progress records a multi-part send's progress the way the router does
+// (groupcast.Outgoing.Progress), so a driver test can retry a send with
+// what the failed attempt delivered, and count how often each part went.
+type Progress struct {
+	mu   sync.Mutex
+	done []string
+}
+
+// Outgoing returns m set up to resume after the recorded parts and to
+// record the ones it delivers.
+func (p *Progress) Outgoing(m groupcast.Outgoing) groupcast.Outgoing {
+	p.mu.Lock()
+	m.Done = append([]string(nil), p.done...)
+	p.mu.Unlock()
+	m.Progress = func(_ context.Context, part, _ int, id string) error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.done = append(p.done[:min(len(p.done), part-1)], id)
+		return nil
+	}
+	return m
+}
+
+// Done is what was recorded.
+func (p *Progress) Done() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.done...)
 }

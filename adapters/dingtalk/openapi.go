@@ -349,9 +349,10 @@ func (o *OpenAPI) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Rec
 		return groupcast.Receipt{}, groupcast.Permanent("content", err)
 	}
 	n := len(p.parts)
-	keys := make([]string, 0, n)
-	for i, part := range p.parts {
-		param, err := p.param(part)
+	start := m.Resume(n) // a retry resumes after the parts delivered before
+	keys := append(make([]string, 0, n), m.Done[:start]...)
+	for i := start; i < n; i++ {
+		param, err := p.param(p.parts[i])
 		if err != nil {
 			return groupcast.Receipt{}, groupcast.Permanent("content", err)
 		}
@@ -364,6 +365,9 @@ func (o *OpenAPI) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Rec
 				keys = append(keys, key)
 				o.env.Logger.Debug("dingtalk openapi part sent", "announcement", announcementID(m), "group", m.Group,
 					"part", i+1, "parts", n, "process_query_key", key)
+				if err := m.Delivered(ctx, i, n, key); err != nil {
+					return groupcast.Receipt{}, err
+				}
 				continue
 			}
 		}

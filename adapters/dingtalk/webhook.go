@@ -237,8 +237,9 @@ func (w *Webhook) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Rec
 		return groupcast.Receipt{}, groupcast.Permanent("content", err)
 	}
 	n := len(p.parts)
-	ids := make([]string, 0, n)
-	for i := range p.parts {
+	start := m.Resume(n) // a retry resumes after the parts delivered before
+	ids := append(make([]string, 0, n), m.Done[:start]...)
+	for i := start; i < n; i++ {
 		uuid := partUUID(m.DeliveryID, i)
 		raw, err := encodeJSON(p.body(i, uuid))
 		if err != nil {
@@ -257,6 +258,9 @@ func (w *Webhook) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Rec
 		w.env.Logger.Debug("dingtalk webhook part sent", "announcement", announcementID(m), "group", m.Group,
 			"part", i+1, "parts", n, "bytes", len(raw), "msg_uuid", uuid)
 		ids = append(ids, uuid)
+		if err := m.Delivered(ctx, i, n, uuid); err != nil {
+			return groupcast.Receipt{}, err
+		}
 	}
 	return groupcast.Receipt{Parts: n, MessageIDs: ids, SentAt: w.env.Now()}, nil
 }

@@ -76,7 +76,6 @@ type OneBot struct {
 	after     func(time.Duration) <-chan time.Time
 
 	noForward atomic.Bool // the implementation answered 404 to send_group_forward_msg
-	progress  progress
 
 	mu      sync.Mutex
 	ready   error
@@ -296,10 +295,12 @@ func planDigest(reqs []request) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-// sendAll posts the requests not yet posted for this delivery, in order.
+// sendAll posts the requests not yet posted for this delivery, in order:
+// a retry resumes after the parts an earlier attempt delivered (recorded
+// with the target through m.Delivered).
 func (o *OneBot) sendAll(ctx context.Context, m groupcast.Outgoing, reqs []request) ([]string, error) {
-	digest := planDigest(reqs)
-	ids := o.progress.load(m.DeliveryID, digest)
+	start := m.Resume(len(reqs))
+	ids := append([]string(nil), m.Done[:start]...)
 	if len(ids) > 0 {
 		o.log.Info("resuming a partly sent announcement", "announcement", announcementID(m), "group", m.Group,
 			"parts_sent", len(ids), "parts", len(reqs))
@@ -307,12 +308,10 @@ func (o *OneBot) sendAll(ctx context.Context, m groupcast.Outgoing, reqs []reque
 	for i := len(ids); i < len(reqs); i++ {
 		q := reqs[i]
 		if err := o.pacer.Wait(ctx); err != nil {
-			o.progress.store(m.DeliveryID, digest, ids)
-			return nil, groupcast.Temporary("timeout", fmt.Errorf("qq onebot: waiting for the pacer: %w", err))
+			return nil, groupcast.Temporary("timeout", fmt.Errorf("waiting for the pacer: %w", err))
 		}
 		data, err := o.call(ctx, q.action, q.body)
 		if err != nil {
-			o.progress.store(m.DeliveryID, digest, ids)
 			if len(ids) > 0 {
 				err = fmt.Errorf("part %d of %d: %w", i+1, len(reqs), err)
 			}
@@ -331,8 +330,10 @@ func (o *OneBot) sendAll(ctx context.Context, m groupcast.Outgoing, reqs []reque
 		}
 		ids = append(ids, string(id))
 		o.log.Debug("sent", "announcement", announcementID(m), "group", m.Group, "action", q.action, "part", i+1, "parts", len(reqs), "message_id", string(id))
+		if err := m.Delivered(ctx, i, len(reqs), string(id)); err != nil {
+			return nil, err
+		}
 	}
-	o.progress.drop(m.DeliveryID)
 	return ids, nil
 }
 

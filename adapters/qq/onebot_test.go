@@ -367,9 +367,10 @@ func TestOneBotOutageIsTemporaryAndNothingIsLost(t *testing.T) {
 			}
 			var rc groupcast.Receipt
 			var err error
+			var progress adapterstest.Progress // the router's record of delivered parts
 			attempts, backoff := 0, time.Second
 			for attempts = 1; attempts <= 20; attempts++ {
-				rc, err = r.bot.Send(context.Background(), outgoing("111111111", text))
+				rc, err = r.bot.Send(context.Background(), progress.Outgoing(outgoing("111111111", text)))
 				if err == nil {
 					break
 				}

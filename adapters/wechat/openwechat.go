@@ -473,7 +473,8 @@ func (w *OpenWeChat) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.
 		return groupcast.Receipt{}, err
 	}
 	images := m.Rendered.Images
-	need := len(parts) + len(images)
+	start := m.Resume(len(parts)) // a retry resumes after the parts delivered before
+	need := len(parts) - start + len(images)
 	if err := w.daily.take(w.env.Now(), need); err != nil {
 		return groupcast.Receipt{}, err
 	}
@@ -481,8 +482,9 @@ func (w *OpenWeChat) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.
 	defer func() { w.daily.giveBack(w.env.Now(), need-used) }()
 
 	log := w.env.Logger.With("announcement", announcementID(m), "group", m.Group)
-	ids := make([]string, 0, need)
-	for i, p := range parts {
+	ids := append(make([]string, 0, len(parts)+len(images)), m.Done[:start]...)
+	for i := start; i < len(parts); i++ {
+		p := parts[i]
 		if err := w.env.Pacer.Wait(ctx); err != nil {
 			return groupcast.Receipt{}, groupcast.Temporary("timeout", fmt.Errorf("part %d/%d: waiting for the pacer: %w", i+1, len(parts), err))
 		}
@@ -497,6 +499,14 @@ func (w *OpenWeChat) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.
 			return groupcast.Receipt{}, err
 		}
 		ids = append(ids, formatSent(sent))
+		if len(images) == 0 {
+			err = m.Delivered(ctx, i, len(parts), formatSent(sent))
+		} else if m.Progress != nil {
+			err = m.Progress(ctx, i+1, len(parts), formatSent(sent)) // the images come after
+		}
+		if err != nil {
+			return groupcast.Receipt{}, err
+		}
 	}
 	for i, im := range images {
 		data, err := w.fetchImage(ctx, im.URL)
@@ -595,7 +605,10 @@ func (w *OpenWeChat) Recall(ctx context.Context, group string, r groupcast.Recei
 	// Newest first: if the window closes half way, the older ones are lost
 	// either way.
 	for i := len(sents) - 1; i >= 0; i-- {
-		if err := w.env.Pacer.Wait(ctx); err != nil {
+		// The recall pace, not the send pace: revokes must land within
+		// RevokeWindow, and a recall of many groups behind the 3–5 s send
+		// gap would not.
+		if err := w.env.RecallPacer.Wait(ctx); err != nil {
 			return groupcast.Temporary("timeout", err)
 		}
 		if err := sess.Revoke(ctx, g.UserName, sents[i]); err != nil {

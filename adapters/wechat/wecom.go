@@ -164,7 +164,9 @@ func (w *WeCom) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Recei
 	case <-ctx.Done():
 		return groupcast.Receipt{}, groupcast.Temporary("timeout", ctx.Err())
 	}
-	for i, p := range plan {
+	// A retry resumes after the parts an earlier attempt delivered.
+	for i := m.Resume(len(plan)); i < len(plan); i++ {
+		p := plan[i]
 		if err := w.env.Pacer.Wait(ctx); err != nil {
 			return groupcast.Receipt{}, groupcast.Temporary("timeout", fmt.Errorf("part %d/%d: waiting for the pacer: %w", i+1, len(plan), err))
 		}
@@ -174,6 +176,9 @@ func (w *WeCom) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Recei
 			if i > 0 {
 				err = fmt.Errorf("part %d/%d (parts before it were delivered): %w", i+1, len(plan), err)
 			}
+			return groupcast.Receipt{}, err
+		}
+		if err := m.Delivered(ctx, i, len(plan), ""); err != nil {
 			return groupcast.Receipt{}, err
 		}
 	}

@@ -49,9 +49,10 @@ type Webhook struct {
 	robots     map[string]*robotState
 	requests   []Request
 	posts      []Post
-	outage     int  // HTTP status answered to everything; 0: none
-	lock302    bool // answer HTTP 302 during a lock instead of 130101
-	forceCode  int  // errcode answered to everything after auth; 0: none
+	outage     int           // HTTP status answered to everything; 0: none
+	lock302    bool          // answer HTTP 302 during a lock instead of 130101
+	forceCode  int           // errcode answered to everything after auth; 0: none
+	win        time.Duration // the rate window; 0: Window
 	duplicates int
 	changed    chan struct{}
 }
@@ -148,6 +149,22 @@ func (w *Webhook) SetOutage(status int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.outage = status
+}
+
+// SetWindow widens (or narrows) the rate window the fake counts in (60 s
+// by default). The platform counts by its own clock, after network delay:
+// a window of 61 s stands for a platform that sees requests a second late.
+func (w *Webhook) SetWindow(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.win = d
+}
+
+func (w *Webhook) window() time.Duration {
+	if w.win > 0 {
+		return w.win
+	}
+	return Window
 }
 
 // SetForceCode makes the fake answer every authenticated request with this
@@ -437,7 +454,7 @@ func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request) {
 	}
 	kept := robot.recent[:0]
 	for _, t := range robot.recent {
-		if now.Sub(t) < Window {
+		if now.Sub(t) < w.window() {
 			kept = append(kept, t)
 		}
 	}

@@ -1,0 +1,182 @@
+package router_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/adapters/dingtalk/dingtalkfake"
+	"github.com/groupcast/groupcast/adapters/wechat/wechatfake"
+	"github.com/groupcast/groupcast/store"
+)
+
+// The seams between capabilities: parts across a platform throttle, the
+// pacer at the edge of the platform's window, order under concurrent
+// clients, and a recall of many groups.
+
+// A WeCom robot that allows two sends a minute gets a three-part
+// announcement: parts 1 and 2 go, part 3 is answered 45009, the account
+// rests, and then part 3 alone goes. Each part exactly once.
+func TestPartsResumeAfterThrottle(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, shanghai)}
+	fake := wechatfake.NewWeCom("good-key")
+	t.Cleanup(fake.Close)
+	fake.Now = clock.Now
+	fake.PerMinute = 2
+	cfg := fmt.Sprintf(`
+store: {driver: memory}
+accounts:
+  - {name: wecom, platform: wechat, driver: wecom, base_url: "%s", key: good-key}
+routes:
+  - {name: all, targets: [{account: wecom, style: long}]}
+`, fake.URL())
+	h := startWithClock(t, cfg, store.DriverMemory, "", clock)
+	var body strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&body, "第%d段：%s\n\n", i+1, strings.Repeat("维护通知内容。", 140))
+	}
+	submit(t, h, "---\nid: three-parts\ntitle: 分段\n---\n"+body.String())
+	h.waitFor("three-parts", "deferred by 45009", func(st groupcast.Status) bool {
+		tg := target(st)
+		return tg.State == groupcast.StateDeferred && strings.Contains(tg.Reason, "45009") && tg.PartsSent == 2
+	})
+	drive(t, clock, time.Second)
+	st := h.waitFor("three-parts", "delivered", allIn(groupcast.StateDelivered))
+	msgs := fake.Messages()
+	if target(st).Parts != 3 || len(msgs) != 3 {
+		t.Fatalf("%d parts delivered, the fake holds %d messages; want 3 and 3 (each part once)", target(st).Parts, len(msgs))
+	}
+	for i, m := range msgs {
+		if !strings.Contains(m.Content, fmt.Sprintf("（%d/3）", i+1)) {
+			t.Errorf("message %d is not part %d: %.40q", i, i+1, m.Content)
+		}
+	}
+	if n := fake.Count(45009); n != 1 {
+		t.Errorf("45009 answered %d times, want once", n)
+	}
+}
+
+// A burst of 60 to a DingTalk robot whose platform counts a 61 s window
+// (it sees requests a second late): the pacer's margin keeps every
+// request out of the throttle, and the burst uses most of the rate.
+func TestMarginAtTheRateEdge(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, shanghai)}
+	fake := dingtalkfake.NewWebhook(t)
+	fake.SetNow(clock.Now)
+	fake.SetWindow(61 * time.Second)
+	fake.AddRobot(dingtalkfake.Robot{Token: "tok1", Secret: dtSecret})
+	h := startWithClock(t, dingtalkConfig(fake.URL, dtSecret), store.DriverMemory, "", clock)
+	const n = 60
+	for i := range n {
+		submit(t, h, fmt.Sprintf("---\nid: edge-%d\ntitle: 第%d条\n---\n正文", i, i))
+	}
+	for i := range n {
+		h.waitFor(fmt.Sprintf("edge-%d", i), "delivered", allIn(groupcast.StateDelivered))
+	}
+	if c := fake.Count(130101); c != 0 {
+		t.Fatalf("%d answers 130101 at the edge of the window", c)
+	}
+	posts := fake.Posts("tok1")
+	if len(posts) != n {
+		t.Fatalf("%d posts, want %d", len(posts), n)
+	}
+	reqs := fake.Requests()
+	span := reqs[len(reqs)-1].Time.Sub(reqs[0].Time) + time.Minute
+	util := float64(n) / (span.Minutes() * 20)
+	t.Logf("%d sends in %s (+ the last window): %.0f%% of 20/min", n, span-time.Minute, 100*util)
+	if util < 0.8 {
+		t.Errorf("utilisation %.0f%%, want at least 80%%", 100*util)
+	}
+}
+
+// Four clients submit at once to one paced account: the account sends in
+// acceptance order (the order of accepted_at, which is the ledger's),
+// never another.
+func TestAcceptanceOrderUnderConcurrentClients(t *testing.T) {
+	h := start(t, `
+store: {driver: memory}
+accounts:
+  - {name: s1, platform: qq, driver: scripted, rate: {per_minute: 6000}}
+routes:
+  - {name: all, targets: [{account: s1, groups: ["1"]}]}
+`, store.DriverMemory, "")
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	accepted := map[string]time.Time{}
+	for c := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				a := parse(t, fmt.Sprintf("---\nid: o-%d-%02d\ntitle: t\n---\nbody", c, i))
+				got, err := h.svc.Submit(ctx, a)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				accepted[got.ID] = got.AcceptedAt
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for id := range accepted {
+		h.waitFor(id, "delivered", allIn(groupcast.StateDelivered))
+	}
+	v, _ := scriptedSenders.Load("s1")
+	s := v.(*scripted)
+	s.mu.Lock()
+	sent := slices.Clone(s.sent)
+	s.mu.Unlock()
+	inversions := 0
+	for i := 1; i < len(sent); i++ {
+		if accepted[sent[i].Announcement.ID].Before(accepted[sent[i-1].Announcement.ID]) {
+			inversions++
+		}
+	}
+	if len(sent) != 80 || inversions != 0 {
+		t.Fatalf("%d sends, %d out of acceptance order; want 80 and 0", len(sent), inversions)
+	}
+}
+
+// A recall of an announcement delivered to 100 WeChat groups: every revoke
+// goes out within WeChat's two-minute window, not behind the 3–5 s send
+// pace.
+func TestRecallOfManyGroupsFitsTheWindow(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, shanghai)}
+	groups := make([]string, 100)
+	for i := range groups {
+		groups[i] = fmt.Sprintf("%q", fmt.Sprint(1000+i))
+	}
+	h := startWithClock(t, `
+store: {driver: memory}
+accounts:
+  - {name: s1, platform: wechat, driver: scripted, rate: {per_minute: 6000, min_gap: 3s, max_gap: 5s}}
+routes:
+  - {name: all, targets: [{account: s1, groups: [`+strings.Join(groups, ", ")+`]}]}
+`, store.DriverMemory, "", clock)
+	submit(t, h, "---\nid: many\ntitle: t\n---\nbody")
+	h.waitFor("many", "delivered", allIn(groupcast.StateDelivered))
+	start := clock.Now()
+	if _, err := h.svc.Recall(context.Background(), "many"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("many", "recalled", allIn(groupcast.StateRecalled))
+	v, _ := scriptedSenders.Load("s1")
+	s := v.(*scripted)
+	s.mu.Lock()
+	last := s.recalls[len(s.recalls)-1]
+	n := len(s.recalls)
+	s.mu.Unlock()
+	t.Logf("%d revokes, the last %s after the recall was asked", n, last.Sub(start))
+	if n != 100 || last.Sub(start) >= 2*time.Minute {
+		t.Fatalf("%d revokes, the last after %s; want 100 within 2m", n, last.Sub(start))
+	}
+}
