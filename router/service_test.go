@@ -30,10 +30,10 @@ type script func(n int, m groupcast.Outgoing) error
 var scripts sync.Map // account name → script
 
 type scripted struct {
-	name  string
-	env   adapters.Env
-	mu    sync.Mutex
-	n     int
+	name    string
+	env     adapters.Env
+	mu      sync.Mutex
+	n       int
 	sent    []groupcast.Outgoing
 	times   []time.Time // env.Now() of each send
 	recalls []time.Time // env.Now() of each recall
