@@ -10,20 +10,25 @@ import (
 // GroupState is what the policy remembers of one group, the state port of
 // Decide: the store keeps it as one document per group, read before a
 // decision and written by one compare-and-set when a send takes its slot,
-// so the daily cap stays exact across workers and replicas.
+// so the daily cap stays exact across workers and replicas. It stays
+// small whatever the traffic: a count for the day, one time, and the
+// recent deliveries only when the policy has a mix (at most MaxRecent).
 type GroupState struct {
-	// Day is the local day (DayKey) that Sent and Holds count.
+	// Day is the local day (DayKey) that Sent counts.
 	Day string `json:"day"`
 	// Sent counts the sends on Day that took a daily-cap slot.
 	Sent int `json:"sent"`
-	// Holds are the announcements holding a slot on Day, so that a retry
-	// does not take a second one and a final failure gives it back.
-	Holds []string `json:"holds,omitempty"`
 	// First is the group's first delivery (its stage, when not configured).
 	First time.Time `json:"first,omitzero"`
-	// Recent are the deliveries within the mix window, for the content mix.
+	// Recent are the deliveries within the mix window, newest last, for
+	// the content mix (kept only when the policy has one).
 	Recent []Delivery `json:"recent,omitempty"`
 }
+
+// MaxRecent bounds GroupState.Recent: a mix is judged on at most this many
+// of the latest deliveries within its window (a week at the 12-a-day
+// ceiling past which members leave is 84).
+const MaxRecent = 256
 
 // Fill copies the state into a decision's input for in.Now.
 func (p *Policy) Fill(in *Input, g GroupState) {
@@ -34,30 +39,29 @@ func (p *Policy) Fill(in *Input, g GroupState) {
 	in.Recent = g.Recent
 }
 
-// Holding reports whether announcement id holds a slot of the group's day.
-func (g GroupState) Holding(id, day string) bool {
-	return g.Day == day && slices.Contains(g.Holds, id)
-}
+// HasMix reports whether the policy limits the content mix (and so needs
+// the recent deliveries).
+func (p *Policy) HasMix() bool { return p.mixPromo > 0 || p.mixInter > 0 }
 
-// Take records a send of announcement id (category c) at now: one slot of
-// the day, the first delivery, and the mix history pruned to the window.
-// It answers false, changing nothing, when the slot would pass limit
+// Take records a send of category c at now: one slot of the day, the
+// first delivery, and (with a mix) the history pruned to the window. It
+// answers false, changing nothing, when the slot would pass limit
 // (limit <= 0: no limit).
-func (p *Policy) Take(g *GroupState, id string, c groupcast.Category, now time.Time, limit int64) bool {
+func (p *Policy) Take(g *GroupState, c groupcast.Category, now time.Time, limit int64) bool {
 	day := p.DayKey(now)
 	if g.Day != day {
-		g.Day, g.Sent, g.Holds = day, 0, nil
-	}
-	if slices.Contains(g.Holds, id) {
-		return true
+		g.Day, g.Sent = day, 0
 	}
 	if limit > 0 && int64(g.Sent)+1 > limit {
 		return false
 	}
 	g.Sent++
-	g.Holds = append(g.Holds, id)
 	if g.First.IsZero() {
 		g.First = now
+	}
+	if !p.HasMix() {
+		g.Recent = nil
+		return true
 	}
 	keep := g.Recent[:0]
 	for _, d := range g.Recent {
@@ -66,21 +70,19 @@ func (p *Policy) Take(g *GroupState, id string, c groupcast.Category, now time.T
 		}
 	}
 	g.Recent = append(keep, Delivery{At: now, Category: c})
+	if n := len(g.Recent); n > MaxRecent {
+		g.Recent = slices.Delete(g.Recent, 0, n-MaxRecent)
+	}
 	return true
 }
 
-// GiveBack returns the slot announcement id took on day (its send failed
-// for good), and takes its delivery out of the mix history.
-func (p *Policy) GiveBack(g *GroupState, id, day string, c groupcast.Category) bool {
-	if g.Day != day {
+// GiveBack returns a slot taken on day by a send of category c that then
+// failed for good, and takes its delivery out of the mix history.
+func (p *Policy) GiveBack(g *GroupState, c groupcast.Category, day string) bool {
+	if g.Day != day || g.Sent == 0 {
 		return false
 	}
-	i := slices.Index(g.Holds, id)
-	if i < 0 {
-		return false
-	}
-	g.Holds = slices.Delete(g.Holds, i, i+1)
-	g.Sent = max(g.Sent-1, 0)
+	g.Sent--
 	for j := len(g.Recent) - 1; j >= 0; j-- {
 		if g.Recent[j].Category == c {
 			g.Recent = slices.Delete(g.Recent, j, j+1)

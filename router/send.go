@@ -19,7 +19,9 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 	rec, id := e.c.rec, e.c.id
 	now := s.clock.Now()
 	reserved := t.Reserved
-	if o.policy != nil {
+	if o.policy != nil && reserved != o.policy.DayKey(now) {
+		// The slot is taken once per day: a retry today keeps the one the
+		// first attempt took (the target records it).
 		day, ok, err := s.takeSlot(ctx, o.policy, rec, d, now, o.decision)
 		if err != nil {
 			w.s.log.Warn("store failed: the account's queue waits", "announcement", id, "account", w.name, "err", err)
@@ -121,7 +123,7 @@ func (s *Service) takeSlot(ctx context.Context, pol *policy.Policy, rec *store.R
 		if !dec.CountsToCap {
 			limit = 0
 		}
-		granted = pol.Take(&g, rec.Announcement.ID, rec.Announcement.Category, now, limit)
+		granted = pol.Take(&g, rec.Announcement.Category, now, limit)
 		return granted, nil
 	})
 	return pol.DayKey(now), granted, err
@@ -131,7 +133,7 @@ func (s *Service) takeSlot(ctx context.Context, pol *policy.Policy, rec *store.R
 func (s *Service) giveBackSlot(ctx context.Context, pol *policy.Policy, rec *store.Record, d groupcast.Destination, day string) error {
 	var g policy.GroupState
 	return s.st.ModifyJSON(ctx, store.GroupStateKey(d.Key()), &g, func() { g = policy.GroupState{} }, func() (bool, error) {
-		return pol.GiveBack(&g, rec.Announcement.ID, day, rec.Announcement.Category), nil
+		return pol.GiveBack(&g, rec.Announcement.Category, day), nil
 	})
 }
 

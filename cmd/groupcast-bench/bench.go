@@ -54,11 +54,20 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfgPath = filepath.Join(work, "groupcast.yaml")
-		if err := os.WriteFile(cfgPath, []byte(defaultConfig(work, addr, o.store)), 0o600); err != nil {
+		storeAddr, err := freeLoopback()
+		if err != nil {
 			return nil, err
 		}
-		rep.Config = "default: " + o.store + " store, file drivers on dingtalk, wechat, qq, one route to all three, no policy"
+		cfgPath = filepath.Join(work, "groupcast.yaml")
+		if err := os.WriteFile(cfgPath, []byte(defaultConfig(work, addr, o.store, storeAddr, !o.noPolicy)), 0o600); err != nil {
+			return nil, err
+		}
+		rep.Config = "default: " + o.store + " store, file drivers on dingtalk, wechat, qq, one route to all three"
+		if o.noPolicy {
+			rep.Config += ", no policy"
+		} else {
+			rep.Config += ", a policy on the route (windows, daily caps, ad-law rule)"
+		}
 	} else {
 		rep.Config = cfgPath
 	}
@@ -136,7 +145,12 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	if o.prefill == 0 || o.durationSet || o.count > 0 {
 		tr := newTracker("bench-"+runID+"-l", targets, tgt.filePaths)
 		cur.Store(tr)
+		before, serr := storedMessages(ctx, tgt.storeURL)
 		lr, err := b.load(ctx, d, c, tr, prog)
+		if after, serr2 := storedMessages(ctx, tgt.storeURL); lr != nil && serr == nil && serr2 == nil && lr.Accepted > 0 {
+			lr.StoredMessages = int(after - before)
+			lr.StoredPerAnnouncement = float64(after-before) / float64(lr.Accepted)
+		}
 		rep.Load = lr
 		if err != nil {
 			return rep, err

@@ -155,7 +155,7 @@ func TestAnnouncementIsValidRealisticAndUnique(t *testing.T) {
 func TestDefaultConfigLoads(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "groupcast.yaml")
-	if err := os.WriteFile(p, []byte(defaultConfig(dir, "127.0.0.1:18780", "embedded")), 0o600); err != nil {
+	if err := os.WriteFile(p, []byte(defaultConfig(dir, "127.0.0.1:18780", "embedded", "127.0.0.1:18781", true)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tg, err := loadTarget(p)
@@ -165,15 +165,22 @@ func TestDefaultConfigLoads(t *testing.T) {
 	if tg.addr != "127.0.0.1:18780" || len(tg.filePaths) != 3 || tg.driver != "embedded" {
 		t.Errorf("target %+v", tg)
 	}
-	cfg, err := configs.LoadBytes([]byte(defaultConfig(dir, "127.0.0.1:1", "memory")), p, configs.Options{Catalog: registry.Catalog})
+	cfg, err := configs.LoadBytes([]byte(defaultConfig(dir, "127.0.0.1:1", "memory", "127.0.0.1:2", true)), p, configs.Options{Catalog: registry.Catalog})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Routes) != 1 || len(cfg.Routes[0].Targets) != 3 || len(cfg.Policies) != 0 {
-		t.Errorf("routes %+v policies %d", cfg.Routes, len(cfg.Policies))
+	if len(cfg.Routes) != 1 || len(cfg.Routes[0].Targets) != 3 || len(cfg.Policies) != 1 || cfg.Routes[0].Policy != "ops" {
+		t.Errorf("routes %+v policies %d: want the policy on the route", cfg.Routes, len(cfg.Policies))
+	}
+	if tg.storeURL != "nats://127.0.0.1:18781" {
+		t.Errorf("store URL %q, want the embedded store's listener", tg.storeURL)
+	}
+	bare, err := configs.LoadBytes([]byte(defaultConfig(dir, "127.0.0.1:1", "memory", "127.0.0.1:2", false)), p, configs.Options{Catalog: registry.Catalog})
+	if err != nil || len(bare.Policies) != 0 || bare.Routes[0].Policy != "" {
+		t.Errorf("--no-policy: %v %+v", err, bare)
 	}
 	// A config listening beyond loopback is refused.
-	open := strings.Replace(defaultConfig(dir, "0.0.0.0:18780", "embedded"), "server:\n", "server:\n  tokens: [\"t0ken-for-test\"]\n", 1)
+	open := strings.Replace(defaultConfig(dir, "0.0.0.0:18780", "embedded", "127.0.0.1:18781", true), "server:\n", "server:\n  tokens: [\"t0ken-for-test\"]\n", 1)
 	if err := os.WriteFile(p, []byte(open), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -43,8 +43,23 @@ func freeLoopback() (string, error) {
 }
 
 // defaultConfig is the config the project's targets are stated for: the
-// embedded durable store, three file targets per announcement, no policy.
-func defaultConfig(dir, addr, driver string) string {
+// embedded durable store, three file targets per announcement, and — as
+// in every real config — a policy on the route: send windows (here the
+// whole day, so that everything goes now and the bench measures their
+// cost, not their wait), daily caps (high enough never to defer) and the
+// Advertising Law rule. withPolicy false leaves the policy out.
+func defaultConfig(dir, addr, driver, storeAddr string, withPolicy bool) string {
+	policy, use := "", ""
+	if withPolicy {
+		policy = `policies:
+  - name: ops
+    windows: ["00:00-24:00"]
+    daily_cap: {new: 10000000, mature: 10000000}
+    rules:
+      - {preset: ad-law, action: block}
+`
+		use = "    policy: ops\n"
+	}
 	return fmt.Sprintf(`# written by groupcast-bench
 timezone: Asia/Shanghai
 org: groupcast 压测
@@ -53,18 +68,20 @@ server:
 store:
   driver: %[3]s
   dir: %[2]q
-accounts:
+  listen: %[7]q
+%[8]saccounts:
   - {name: bench-dingtalk, platform: dingtalk, driver: file, path: %[4]q}
   - {name: bench-wechat, platform: wechat, driver: file, path: %[5]q}
   - {name: bench-qq, platform: qq, driver: file, path: %[6]q}
 routes:
   - name: all
-    targets:
+%[9]s    targets:
       - {account: bench-dingtalk}
       - {account: bench-wechat, groups: ["运维通知群"]}
       - {account: bench-qq, groups: ["123456789"]}
 `, addr, filepath.Join(dir, "data"), driver,
-		filepath.Join(dir, "dingtalk.jsonl"), filepath.Join(dir, "wechat.jsonl"), filepath.Join(dir, "qq.jsonl"))
+		filepath.Join(dir, "dingtalk.jsonl"), filepath.Join(dir, "wechat.jsonl"), filepath.Join(dir, "qq.jsonl"),
+		storeAddr, policy, use)
 }
 
 // target is what the bench needs to know of a config: where the daemon
@@ -74,6 +91,7 @@ type target struct {
 	token     string
 	filePaths map[string]string // account → path
 	driver    string
+	storeURL  string // where the bench reads the store's stream sequences ("" when it cannot)
 }
 
 func loadTarget(path string) (*target, error) {
@@ -90,6 +108,12 @@ func loadTarget(path string) (*target, error) {
 		return nil, fmt.Errorf("config %s: server.listen %s is not a loopback address; the bench only drives 127.0.0.1", path, cfg.Server.Listen)
 	}
 	t := &target{addr: cfg.Server.Listen, filePaths: map[string]string{}, driver: cfg.Store.Driver}
+	switch {
+	case cfg.Store.Driver == "nats":
+		t.storeURL = cfg.Store.URL
+	case cfg.Store.Listen != "":
+		t.storeURL = "nats://" + cfg.Store.Listen
+	}
 	if len(cfg.Server.Tokens) > 0 {
 		t.token = cfg.Server.Tokens[0].Reveal() // goes on the wire only
 	}

@@ -66,6 +66,11 @@ type loadReport struct {
 	Accepted       int     `json:"accepted"`
 	AcceptedPerSec float64 `json:"accepted_per_sec"`
 	Deliveries     int     `json:"deliveries"`
+	// StoredMessages is how many messages the store took during the load
+	// (every stream's last sequence, summed, after less before); over the
+	// accepted announcements it is what one announcement costs in writes.
+	StoredMessages        int     `json:"stored_messages,omitempty"`
+	StoredPerAnnouncement float64 `json:"stored_messages_per_announcement,omitempty"`
 	// DeliveriesPerSec is Deliveries over EndToEndSeconds.
 	DeliveriesPerSec float64 `json:"deliveries_per_sec"`
 	// EndToEndSeconds is first request → last delivery.
@@ -231,6 +236,9 @@ func writeText(w io.Writer, r *report) {
 	fmt.Fprintf(w, "  accepted      %8d announcements  %9.1f /s   (%d posted)\n", l.Accepted, l.AcceptedPerSec, l.Posted)
 	fmt.Fprintf(w, "  deliveries    %8d                %9.1f /s   (end to end: %.2f s to the last delivery)\n",
 		l.Deliveries, l.DeliveriesPerSec, l.EndToEndSeconds)
+	if l.StoredMessages > 0 {
+		fmt.Fprintf(w, "  stored        %8d messages       %9.2f per announcement\n", l.StoredMessages, l.StoredPerAnnouncement)
+	}
 	fmt.Fprintf(w, "  accept→delivered  %s\n", latencyText(l.Latency))
 	if l.DeliveredBefore202 > 0 {
 		fmt.Fprintf(w, "                    (%d deliveries were written before their 202 was read: counted as 0)\n", l.DeliveredBefore202)
