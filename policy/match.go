@@ -143,9 +143,19 @@ func (l *literals) scan(s string, fn func(start, end int, term string) bool) {
 		r = fold(r)
 		if l.filter[(r&0xFFFF)>>6]&(1<<(uint(r)&63)) != 0 {
 			if idx, ok := l.first[r]; ok {
+				// The rune after r, to skip most candidates without
+				// decoding them from the start (-1: none).
+				r1 := rune(-1)
+				if i+w < len(s) {
+					r1, _ = utf8.DecodeRuneInString(s[i+w:])
+					r1 = fold(r1)
+				}
 				best, bestEnd := -1, -1
 				for _, k := range idx {
 					lit := &l.list[k]
+					if len(lit.runes) > 1 && lit.runes[1] != r1 {
+						continue
+					}
 					e := matchAt(s, i, lit.runes)
 					switch {
 					case e < 0:
