@@ -2,7 +2,9 @@ package policy
 
 import (
 	"errors"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -337,6 +339,95 @@ func TestFoldFastPath(t *testing.T) {
 	for r := rune(0); r <= unicode.MaxRune; r++ {
 		if got, want := fold(r), slow(r); got != want {
 			t.Fatalf("fold(%U) = %U, want %U", r, got, want)
+		}
+	}
+}
+
+// TestScanAgainstReference compares literals.scan with a plain reading of
+// its contract on random texts over a small alphabet: every term match
+// that is a whole term and not wholly inside an allowed phrase, merged
+// with the matches it overlaps into one span, named by the longest term
+// (the first, among equals).
+func TestScanAgainstReference(t *testing.T) {
+	alphabet := []rune("ab1%最佳第一步 ")
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func(maxLen int) string {
+		n := 1 + rng.IntN(maxLen)
+		rs := make([]rune, n)
+		for i := range rs {
+			rs[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(rs)
+	}
+	type span struct {
+		start, end int
+		term       string
+	}
+	for round := range 4000 {
+		var terms, allow []string
+		for range 1 + rng.IntN(4) {
+			terms = append(terms, word(3))
+		}
+		for range rng.IntN(3) {
+			allow = append(allow, word(4))
+		}
+		whole := rng.IntN(2) == 0
+		text := word(24)
+
+		l := newLiterals(terms, allow, whole)
+		var got []span
+		l.scan(text, func(s, e int, term string) bool {
+			got = append(got, span{s, e, term})
+			return true
+		})
+
+		// Reference: terms and text here have no case or width to fold.
+		type match struct {
+			start, end int
+			term       string
+		}
+		var allowed, found []match
+		for i := range text {
+			for _, a := range allow {
+				if strings.HasPrefix(text[i:], a) {
+					allowed = append(allowed, match{i, i + len(a), a})
+				}
+			}
+			for _, term := range slices.Compact(slices.Clone(terms)) {
+				if !strings.HasPrefix(text[i:], term) {
+					continue
+				}
+				m := match{i, i + len(term), term}
+				lit := literal{runes: []rune(term)}
+				if whole {
+					lit.wordStart, lit.wordEnd = isWordRune(lit.runes[0]), isWordRune(lit.runes[len(lit.runes)-1])
+				}
+				if !edgesOK(text, m.start, m.end, &lit) {
+					continue
+				}
+				inside := false
+				for _, a := range allowed {
+					inside = inside || (a.start <= m.start && m.end <= a.end)
+				}
+				if !inside {
+					found = append(found, m)
+				}
+			}
+		}
+		var want []span
+		for _, m := range found { // by start, as found
+			n := utf8.RuneCountInString(m.term)
+			if k := len(want) - 1; k >= 0 && m.start < want[k].end {
+				want[k].end = max(want[k].end, m.end)
+				if n > utf8.RuneCountInString(want[k].term) {
+					want[k].term = m.term
+				}
+				continue
+			}
+			want = append(want, span{m.start, m.end, m.term})
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: terms %q allow %q whole %v text %q:\n got %v\nwant %v", round, terms, allow, whole, text, got, want)
 		}
 	}
 }
