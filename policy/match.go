@@ -44,14 +44,17 @@ type literals struct {
 	first    map[rune][]int32 // first folded rune → indexes into list
 	filter   [1 << 10]uint64  // bit (r & 0xFFFF) set when first[r] may exist
 	maxAllow int              // most runes in an allowed phrase
-	terms    bool             // list has terms (not only allowed phrases)
+	gap      bool             // a space may separate Latin and Chinese (whole terms)
 }
 
 // newLiterals indexes terms and allowed phrases. With whole, a term that
 // begins or ends with a Latin letter or digit matches only where the text
-// does not continue it with another one ("TOP1" is not in "TOP10").
+// does not continue it with another one ("TOP1" is not in "TOP10"), and
+// one space in the text between a Latin letter, digit or sign and a Chinese
+// character is no difference ("100% 纯天然" is "100%纯天然"), as Chinese
+// typesetting often puts one there.
 func newLiterals(terms, allow []string, whole bool) *literals {
-	l := &literals{first: make(map[rune][]int32)}
+	l := &literals{first: make(map[rune][]int32), gap: whole}
 	seen := make(map[string]bool)
 	add := func(s string, isAllow bool) {
 		var rs []rune
@@ -72,8 +75,6 @@ func newLiterals(terms, allow []string, whole bool) *literals {
 		}
 		if isAllow {
 			l.maxAllow = max(l.maxAllow, len(rs))
-		} else {
-			l.terms = true
 		}
 		l.list = append(l.list, lit)
 		r0 := rs[0]
@@ -111,10 +112,17 @@ func edgesOK(s string, i, e int, lit *literal) bool {
 }
 
 // matchAt returns the end of lit in s when it starts at byte i, or -1.
-func matchAt(s string, i int, lit []rune) int {
-	for _, want := range lit {
+// With gap, one space in s where lit goes from ASCII to not or back is
+// skipped.
+func matchAt(s string, i int, lit []rune, gap bool) int {
+	for k, want := range lit {
 		if i >= len(s) {
 			return -1
+		}
+		if gap && k > 0 && s[i] == ' ' && (lit[k-1] < utf8.RuneSelf) != (want < utf8.RuneSelf) {
+			if i++; i >= len(s) {
+				return -1
+			}
 		}
 		r, w := utf8.DecodeRuneInString(s[i:])
 		if fold(r) != want {
@@ -153,10 +161,10 @@ func (l *literals) scan(s string, fn func(start, end int, term string) bool) {
 				best, bestEnd := -1, -1
 				for _, k := range idx {
 					lit := &l.list[k]
-					if len(lit.runes) > 1 && lit.runes[1] != r1 {
+					if len(lit.runes) > 1 && lit.runes[1] != r1 && (r1 != ' ' || !l.gap) {
 						continue
 					}
-					e := matchAt(s, i, lit.runes)
+					e := matchAt(s, i, lit.runes, l.gap)
 					switch {
 					case e < 0:
 					case lit.allow:
@@ -200,7 +208,7 @@ func (l *literals) covered(s string, start, end int) bool {
 		}
 		r, _ := utf8.DecodeRuneInString(s[j:])
 		for _, k := range l.first[fold(r)] {
-			if lit := &l.list[k]; lit.allow && matchAt(s, j, lit.runes) >= end {
+			if lit := &l.list[k]; lit.allow && matchAt(s, j, lit.runes, l.gap) >= end {
 				return true
 			}
 		}

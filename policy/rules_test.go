@@ -55,6 +55,12 @@ func TestLiterals(t *testing.T) {
 		{"whole: number before", []string{"100%有效"}, nil, true, "1100%有效，100%有效", []m{{"100%有效", "100%有效"}}, "1100%有效，******"},
 		{"whole: shorter term fits where the longer does not", []string{"TOP1", "TOP"}, nil, true, "TOP12", nil, "TOP12"},
 		{"whole: Chinese around", []string{"TOP1"}, nil, true, "类目TOP1第一", []m{{"TOP1", "TOP1"}}, "类目****第一"},
+		{"whole: a space between Latin and Chinese", []string{"100%纯天然", "好评率100%", "a级"}, nil, true, "100% 纯天然，好评率 100%，a 级",
+			[]m{{"100% 纯天然", "100%纯天然"}, {"好评率 100%", "好评率100%"}, {"a 级", "a级"}}, "********，********，***"},
+		{"whole: one space only, and only at a script change", []string{"100%纯天然", "纯天然"}, nil, true, "100%  纯天然，100%纯 天然",
+			[]m{{"纯天然", "纯天然"}}, "100%  ***，100%纯 天然"},
+		{"no space skipped without whole", []string{"100%纯天然"}, nil, false, "100% 纯天然", nil, "100% 纯天然"},
+		{"whole: allowed phrase across a space", []string{"顶级"}, []string{"顶级dns"}, true, "顶级 DNS", nil, "顶级 DNS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -373,6 +379,9 @@ func TestScanAgainstReference(t *testing.T) {
 		}
 		whole := rng.IntN(2) == 0
 		text := word(24)
+		if whole { // the space rule has its own cases in TestLiterals
+			text = strings.ReplaceAll(text, " ", "_")
+		}
 
 		l := newLiterals(terms, allow, whole)
 		var got []span
