@@ -2,7 +2,9 @@ package policy
 
 import (
 	"bufio"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +117,57 @@ func TestAdLawCorpus(t *testing.T) {
 		pass, block, precision, tp, tp+fp, recall, tp, tp+fn)
 	if tp == 0 || precision < 0.95 || recall < 0.95 {
 		t.Errorf("precision %.3f, recall %.3f: want both at least 0.95", precision, recall)
+	}
+	// docs/policy.md reports these figures; keep it honest.
+	row := fmt.Sprintf("| %d / %d | %.3f (%d/%d) | %.3f (%d/%d) |", pass, block, precision, tp, tp+fp, recall, tp, tp+fn)
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "policy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), row) {
+		t.Errorf("docs/policy.md does not report the corpus figures: want a row ending %q", row)
+	}
+}
+
+// TestDocsExample loads the example of docs/policy.md and checks that it
+// does what the page says.
+func TestDocsExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "policy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(doc), "```yaml\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/policy.md has no yaml example")
+	}
+	cfg, err := configs.LoadBytes([]byte(block+`
+store: {driver: memory}
+accounts: [{name: a, platform: qq, driver: console}]
+routes: [{name: r, policy: default, targets: [{account: a, groups: ["1"]}]}]
+`), "policy.md", configs.Options{})
+	if err != nil {
+		t.Fatalf("the example does not load: %v", err)
+	}
+	pol := mustCompile(t, cfg.Policies[0], time.UTC)
+	tests := []struct {
+		category groupcast.Category
+		text     string
+		action   Action
+		out      string
+	}{
+		{groupcast.CategoryPromotion, "全网最低价，限时三天", Block, ""},
+		{groupcast.CategoryInteraction, "报名送礼，销量第一的好物", Block, ""},
+		{groupcast.CategoryNotice, "全网最低价的说法不要再用了", Send, "全网最低价的说法不要再用了"},
+		{groupcast.CategoryPromotion, "新品月饼，最佳赏味期 7 天", Send, "新品月饼，最佳赏味期 7 天"},
+		{groupcast.CategoryPromotion, "最佳月饼", Block, ""},
+		{groupcast.CategoryNotice, "请加微信或在设置中添加微信支付", Send, "请***或在设置中添加微信支付"},
+		{groupcast.CategoryNotice, "这是内部资料", Hold, ""},
+	}
+	for _, tt := range tests {
+		d := pol.Decide(Input{Now: time.Now(), Announcement: &groupcast.Announcement{Category: tt.category}, Rendered: rendered(tt.text)})
+		if d.Action != tt.action || (tt.action == Send && d.Rendered.Text != tt.out) {
+			t.Errorf("%s %q: %v %q (%s), want %v %q", tt.category, tt.text, d.Action, d.Rendered.Text, d.Reason, tt.action, tt.out)
+		}
 	}
 }
