@@ -139,7 +139,8 @@ func TestAdLawHits(t *testing.T) {
 		reason      string
 	}{
 		{"", "全网最低价", []string{"全网最低价"}, "rule ad-law: 全网最低价"},
-		{"", "史上最低价，史上最强", []string{"史上最低价", "史上最"}, "rule ad-law: 史上最低价, 史上最"},
+		{"", "史上最低价，史上最强", []string{"史上最低价", "史上最强"}, "rule ad-law: 史上最低价, 史上最强"},
+		{"", "史上最长的假期", []string{"史上最"}, "rule ad-law: 史上最"},
 		{"全网最低价", "全网最低价！全网最低价！", []string{"全网最低价"}, "rule ad-law: 全网最低价"},
 		{"", "销量第一品牌", []string{"销量第一"}, "rule ad-law: 销量第一"}, // equals: the first
 		{"", "国家级顶级至尊极致王牌", []string{"国家级", "顶级", "至尊", "极致", "王牌"}, "rule ad-law: 国家级, 顶级, 至尊, …"},
