@@ -24,10 +24,10 @@
 //  1. Content rules that apply to the announcement's category, on its
 //     title and on this target's rendered title, text, link titles and
 //     image descriptions (a term can be in one style's output and not
-//     another's). Every rule is evaluated
-//     and every hit reported; a block hit blocks, else a review hit holds
-//     (unless already approved), else mask hits are masked and checks go on.
-//     Rules apply to urgent announcements too.
+//     another's). Every rule is evaluated and every hit reported; a block
+//     hit blocks, else a review hit holds (unless already approved), else
+//     mask hits are masked and checks go on. Rules apply to urgent
+//     announcements too.
 //  2. send_at: before it, defer to it (to the next window from it, unless
 //     urgent). The router normally keeps such targets scheduled; this is a
 //     guard so a decision is never early.
