@@ -37,15 +37,23 @@ type literal struct {
 }
 
 // literals finds literal terms in text without allocating: an index by
-// first folded rune, and a bitset in front of it so that most runes of a
-// text cost one bit test.
+// first folded rune, and two bitsets in front of it so that most runes of
+// a text cost one bit test, and most of the rest two.
 type literals struct {
 	list     []literal
 	first    map[rune][]int32 // first folded rune → indexes into list
 	filter   [1 << 10]uint64  // bit (r & 0xFFFF) set when first[r] may exist
+	pairs    [1 << 10]uint64  // bit pairKey(r0, r1) set when a literal may start with r0 r1
+	single   [1 << 10]uint64  // bit (r & 0xFFFF) set when a one-rune literal may be r
 	maxAllow int              // most runes in an allowed phrase
 	gap      bool             // a space may separate Latin and Chinese (whole terms)
 }
+
+// pairKey hashes a literal's first two folded runes into 16 bits.
+func pairKey(r0, r1 rune) uint32 { return (uint32(r0)*0x9E37 ^ uint32(r1)) & 0xFFFF }
+
+func setBit(b *[1 << 10]uint64, k uint32)      { b[(k&0xFFFF)>>6] |= 1 << (k & 63) }
+func hasBit(b *[1 << 10]uint64, k uint32) bool { return b[(k&0xFFFF)>>6]&(1<<(k&63)) != 0 }
 
 // newLiterals indexes terms and allowed phrases. With whole, a term that
 // begins or ends with a Latin letter or digit matches only where the text
@@ -79,7 +87,16 @@ func newLiterals(terms, allow []string, whole bool) *literals {
 		l.list = append(l.list, lit)
 		r0 := rs[0]
 		l.first[r0] = append(l.first[r0], int32(len(l.list)-1))
-		l.filter[(r0&0xFFFF)>>6] |= 1 << (uint(r0) & 63)
+		setBit(&l.filter, uint32(r0))
+		switch {
+		case len(rs) == 1:
+			setBit(&l.single, uint32(r0))
+		default:
+			setBit(&l.pairs, pairKey(r0, rs[1]))
+			if whole && (r0 < utf8.RuneSelf) != (rs[1] < utf8.RuneSelf) {
+				setBit(&l.pairs, pairKey(r0, ' ')) // matchAt may skip a space there
+			}
+		}
 	}
 	for _, s := range terms {
 		add(s, false)
@@ -149,15 +166,19 @@ func (l *literals) scan(s string, fn func(start, end int, term string) bool) {
 	for i := 0; i < len(s); {
 		r, w := utf8.DecodeRuneInString(s[i:])
 		r = fold(r)
-		if l.filter[(r&0xFFFF)>>6]&(1<<(uint(r)&63)) != 0 {
+		if hasBit(&l.filter, uint32(r)) {
+			// The rune after r (-1: none), to skip pairs no literal starts
+			// with, and most candidates without decoding them from the start.
+			r1 := rune(-1)
+			if i+w < len(s) {
+				r1, _ = utf8.DecodeRuneInString(s[i+w:])
+				r1 = fold(r1)
+			}
+			if !hasBit(&l.single, uint32(r)) && (r1 < 0 || !hasBit(&l.pairs, pairKey(r, r1))) {
+				i += w
+				continue
+			}
 			if idx, ok := l.first[r]; ok {
-				// The rune after r, to skip most candidates without
-				// decoding them from the start (-1: none).
-				r1 := rune(-1)
-				if i+w < len(s) {
-					r1, _ = utf8.DecodeRuneInString(s[i+w:])
-					r1 = fold(r1)
-				}
 				best, bestEnd := -1, -1
 				for _, k := range idx {
 					lit := &l.list[k]
