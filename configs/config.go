@@ -184,6 +184,13 @@ type Rule struct {
 	Terms   []string `mapstructure:"terms"`
 	Pattern string   `mapstructure:"pattern"` // RE2
 	Action  string   `mapstructure:"action"`  // block | mask | review
+	// Allow lists everyday phrases that contain a match but are not what
+	// the rule is about ("最佳实践"): a match lying wholly inside one is no
+	// hit. For a preset, they add to the preset's own list.
+	Allow []string `mapstructure:"allow"`
+	// Categories are the announcement categories the rule applies to
+	// (notice | interaction | promotion); empty: all.
+	Categories []string `mapstructure:"categories"`
 }
 
 // Mix is the content mix limit per group over a rolling window.

@@ -112,6 +112,9 @@ func (c *Config) Summary() string {
 			rs := make([]string, len(p.Rules))
 			for i, r := range p.Rules {
 				rs[i] = r.Name + "→" + r.Action
+				if len(r.Categories) > 0 {
+					rs[i] += " (" + strings.Join(r.Categories, ", ") + ")"
+				}
 			}
 			parts = append(parts, "rules "+strings.Join(rs, ", "))
 		}

@@ -564,6 +564,17 @@ func (v *validator) rules(p string, pol *Policy) {
 				c.add(rp+".pattern", "does not compile (RE2 syntax): %v", err)
 			}
 		}
+		for k, t := range r.Allow {
+			if strings.TrimSpace(t) == "" {
+				c.add(joinIndex(rp+".allow", k), "empty phrase")
+			}
+		}
+		for k, cat := range r.Categories {
+			if !slices.Contains(Categories, cat) {
+				cp := joinIndex(rp+".categories", k)
+				c.add(cp, "unknown category %s (%s)", c.quote(cp, cat), strings.Join(Categories, ", "))
+			}
+		}
 		switch {
 		case r.Action == "":
 			c.add(rp+".action", "required: one of %s", strings.Join(Actions, ", "))

@@ -21,12 +21,13 @@
 //
 // The order of checks, first answer wins:
 //
-//  1. Content rules, on the announcement's title and on this target's
-//     rendered title, text, link titles and image descriptions (a term can
-//     be in one style's output and not another's). Every rule is evaluated
-//     and every hit reported; a block hit blocks, else a review hit holds
-//     (unless already approved), else mask hits are masked and checks go on.
-//     Rules apply to urgent announcements too.
+//  1. Content rules that apply to the announcement's category, on its
+//     title and on this target's rendered title, text, link titles and
+//     image descriptions (a term can be in one style's output and not
+//     another's). Every rule is evaluated and every hit reported; a block
+//     hit blocks, else a review hit holds (unless already approved), else
+//     mask hits are masked and checks go on. Rules apply to urgent
+//     announcements too.
 //  2. send_at: before it, defer to it (to the next window from it, unless
 //     urgent). The router normally keeps such targets scheduled; this is a
 //     guard so a decision is never early.
@@ -241,6 +242,8 @@ type Decision struct {
 	// Rendered is what to send: the input with mask rules applied.
 	Rendered groupcast.Rendered
 	// Hits lists every rule hit, once per rule and term, in rule order.
+	// Terms matching where they overlap are one hit, by the longest term
+	// ("全网最低价", not also 全网最 and 最低价).
 	Hits []Hit
 	// CountsToCap: this send must take a daily-cap slot (the policy has a
 	// daily cap; urgent sends count too).
@@ -290,7 +293,8 @@ func (p *Policy) Decide(in Input) Decision {
 
 	// 1. Content rules.
 	if len(p.rules) > 0 {
-		res := p.scan(a.Title, &in.Rendered)
+		cat := categoryBit(a.Category)
+		res := p.scan(cat, a.Title, &in.Rendered)
 		d.Hits = res.hits
 		switch {
 		case res.block >= 0:
@@ -304,7 +308,7 @@ func (p *Policy) Decide(in Input) Decision {
 			d.Reason = "review: rule " + name + ": " + res.termsOf(name)
 			return d
 		case res.mask >= 0:
-			d.Rendered = p.mask(in.Rendered)
+			d.Rendered = p.mask(cat, in.Rendered)
 		}
 	}
 	urgent := a.Urgent()

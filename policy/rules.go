@@ -28,9 +28,31 @@ const maxTermRunes = 32
 type rule struct {
 	name   string
 	action string
-	lits   *literals      // preset or terms
+	cats   categorySet    // the categories the rule applies to; 0: all
+	lits   *literals      // preset or terms, with allowed phrases
 	re     *regexp.Regexp // pattern
+	allow  *literals      // pattern: allowed phrases; nil: none
 }
+
+// categorySet is a set of announcement categories, one bit each.
+type categorySet uint8
+
+// categoryBit is c's bit; an announcement without a category is a notice,
+// as intake makes it.
+func categoryBit(c groupcast.Category) categorySet {
+	switch c {
+	case groupcast.CategoryNotice, "":
+		return 1
+	case groupcast.CategoryInteraction:
+		return 2
+	case groupcast.CategoryPromotion:
+		return 4
+	}
+	return 0
+}
+
+// appliesTo reports whether the rule checks announcements of category c.
+func (r *rule) appliesTo(c categorySet) bool { return r.cats == 0 || r.cats&c != 0 }
 
 func compileRule(i int, r configs.Rule, errs *[]error) (rule, bool) {
 	at := fmt.Sprintf("rules[%d]", i)
@@ -47,6 +69,25 @@ func compileRule(i int, r configs.Rule, errs *[]error) (rule, bool) {
 	default:
 		bad(".action", "%q is not one of block, mask, review", r.Action)
 		ok = false
+	}
+	for j, c := range r.Categories {
+		b := categoryBit(groupcast.Category(c))
+		if c == "" || b == 0 {
+			bad(fmt.Sprintf(".categories[%d]", j), "unknown category %q (notice, interaction, promotion)", c)
+			ok = false
+			continue
+		}
+		out.cats |= b
+	}
+	for j, a := range r.Allow {
+		switch {
+		case !utf8.ValidString(a):
+			bad(fmt.Sprintf(".allow[%d]", j), "not valid UTF-8")
+			ok = false
+		case strings.TrimSpace(a) == "":
+			bad(fmt.Sprintf(".allow[%d]", j), "empty phrase")
+			ok = false
+		}
 	}
 	kinds := 0
 	for _, set := range []bool{r.Preset != "", r.Terms != nil, r.Pattern != ""} {
@@ -65,7 +106,7 @@ func compileRule(i int, r configs.Rule, errs *[]error) (rule, bool) {
 			bad(".preset", "unknown preset %q (known: %s)", r.Preset, strings.Join(presetNames(), ", "))
 			return out, false
 		}
-		out.lits = newLiterals(pre.Terms, pre.Allow)
+		out.lits = newLiterals(pre.Terms, append(slices.Clip(pre.Allow), r.Allow...), true)
 		if out.name == "" {
 			out.name = r.Preset
 		}
@@ -84,7 +125,7 @@ func compileRule(i int, r configs.Rule, errs *[]error) (rule, bool) {
 				ok = false
 			}
 		}
-		out.lits = newLiterals(r.Terms, nil)
+		out.lits = newLiterals(r.Terms, r.Allow, false)
 		if out.name == "" {
 			out.name = fmt.Sprintf("terms-%d", i)
 		}
@@ -99,6 +140,9 @@ func compileRule(i int, r configs.Rule, errs *[]error) (rule, bool) {
 			return out, false
 		}
 		out.re = re
+		if len(r.Allow) > 0 {
+			out.allow = newLiterals(nil, r.Allow, false)
+		}
 		if out.name == "" {
 			out.name = fmt.Sprintf("pattern-%d", i)
 		}
@@ -129,6 +173,9 @@ func (r *rule) find(s string, fn func(start, end int, term string) bool) {
 	}
 	for _, m := range r.re.FindAllStringIndex(s, -1) {
 		if m[1] <= m[0] {
+			continue
+		}
+		if r.allow != nil && r.allow.covered(s, m[0], m[1]) {
 			continue
 		}
 		if !fn(m[0], m[1], quote(s[m[0]:m[1]])) {
@@ -175,10 +222,15 @@ func texts(title string, r *groupcast.Rendered, fn func(s string)) {
 	}
 }
 
-func (p *Policy) scan(title string, r *groupcast.Rendered) scanResult {
+// scan runs the rules that apply to category c over the texts. Each rule
+// reports a term once, however often and in however many texts it occurs.
+func (p *Policy) scan(c categorySet, title string, r *groupcast.Rendered) scanResult {
 	res := scanResult{block: -1, review: -1, mask: -1}
 	for i := range p.rules {
 		ru := &p.rules[i]
+		if !ru.appliesTo(c) {
+			continue
+		}
 		first := len(res.hits)
 		texts(title, r, func(s string) {
 			ru.find(s, func(_, _ int, term string) bool {
@@ -234,33 +286,34 @@ func (s *scanResult) termsOf(name string) string {
 	return b.String()
 }
 
-// mask returns r with every character matched by a mask rule replaced by
-// '*', one per character (rune). The caller's slices are not modified.
-func (p *Policy) mask(r groupcast.Rendered) groupcast.Rendered {
-	r.Title = p.maskText(r.Title)
-	r.Text = p.maskText(r.Text)
+// mask returns r with every character matched by a mask rule that applies
+// to category c replaced by '*', one per character (rune). The caller's
+// slices are not modified.
+func (p *Policy) mask(c categorySet, r groupcast.Rendered) groupcast.Rendered {
+	r.Title = p.maskText(c, r.Title)
+	r.Text = p.maskText(c, r.Text)
 	if len(r.Links) > 0 {
 		links := slices.Clone(r.Links)
 		for i := range links {
-			links[i].Title = p.maskText(links[i].Title)
+			links[i].Title = p.maskText(c, links[i].Title)
 		}
 		r.Links = links
 	}
 	if len(r.Images) > 0 {
 		images := slices.Clone(r.Images)
 		for i := range images {
-			images[i].Alt = p.maskText(images[i].Alt)
+			images[i].Alt = p.maskText(c, images[i].Alt)
 		}
 		r.Images = images
 	}
 	return r
 }
 
-func (p *Policy) maskText(s string) string {
+func (p *Policy) maskText(c categorySet, s string) string {
 	var marks []bool // per byte: inside a match
 	for i := range p.rules {
 		ru := &p.rules[i]
-		if ru.action != ActionMask {
+		if ru.action != ActionMask || !ru.appliesTo(c) {
 			continue
 		}
 		ru.find(s, func(start, end int, _ string) bool {
