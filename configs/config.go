@@ -99,32 +99,30 @@ type Delivery struct {
 	AckWait time.Duration `mapstructure:"ack_wait"`
 }
 
-// Account is one robot, bot or login. Which fields apply depends on Driver
-// (SPEC §7); a field the driver does not use is an error.
+// Account is one robot, bot or login: the keys every driver shares, and
+// the rest of the account's keys, which belong to its driver (SPEC §7).
+// Each driver declares its own config type (adapters/<platform>/config.go)
+// and the driver table's entry decodes Settings into it; Load checks them
+// against it, so a key the driver does not take is an error.
+//
+// Account is comparable (==): equal accounts have equal settings.
 type Account struct {
-	Name     string `mapstructure:"name"`
-	Platform string `mapstructure:"platform"` // dingtalk | wechat | qq
-	Driver   string `mapstructure:"driver"`
+	// Name identifies the account in routes, queues and metrics.
+	Name string `mapstructure:"name"`
+	// Platform is one of the platforms of the driver table (dingtalk,
+	// wechat, qq, …).
+	Platform string `mapstructure:"platform"`
+	// Driver is the driver's name in the table (webhook, onebot, …).
+	Driver string `mapstructure:"driver"`
 	// Rate paces sends; the default is the platform's documented limit.
 	Rate Rate `mapstructure:"rate"`
-
-	BaseURL     string `mapstructure:"base_url"`     // every HTTP driver
-	AccessToken Secret `mapstructure:"access_token"` // dingtalk webhook, qq onebot
-	Secret      Secret `mapstructure:"secret"`       // dingtalk webhook signing (SEC…)
-	AppKey      string `mapstructure:"app_key"`      // dingtalk openapi
-	AppSecret   Secret `mapstructure:"app_secret"`   // dingtalk openapi
-	RobotCode   string `mapstructure:"robot_code"`   // dingtalk openapi
-	SessionFile string `mapstructure:"session_file"` // wechat openwechat
-	DailyLimit  int    `mapstructure:"daily_limit"`  // wechat openwechat: sends per day for the account
-	Key         Secret `mapstructure:"key"`          // wechat wecom
-	Forward     bool   `mapstructure:"forward"`      // qq onebot: long content as one forward message
-	PartChars   int    `mapstructure:"part_chars"`   // qq onebot: characters per part
-	UIN         int64  `mapstructure:"uin"`          // qq miraigo
-	Password    Secret `mapstructure:"password"`     // qq miraigo
-	DeviceFile  string `mapstructure:"device_file"`  // qq miraigo
-	SignServer  string `mapstructure:"sign_server"`  // qq miraigo
-	Path        string `mapstructure:"path"`         // file
+	// Settings are the driver's own keys, as read.
+	Settings Settings `mapstructure:"-"`
 }
+
+// AccountKeys are the keys every account takes; every other key of an
+// account is its driver's.
+var AccountKeys = []string{"name", "platform", "driver", "rate"}
 
 // Rate paces one account's sends.
 type Rate struct {

@@ -165,6 +165,19 @@ func (c *collector) fromEnv(path string) bool {
 	return false
 }
 
+// hasErrorsUnder reports whether path or anything below it has an error.
+func (c *collector) hasErrorsUnder(path string) bool {
+	for _, p := range c.problems {
+		if p.Warning {
+			continue
+		}
+		if path == "" || p.Path == path || strings.HasPrefix(p.Path, path+".") || strings.HasPrefix(p.Path, path+"[") {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *collector) hasErrors() bool {
 	for _, p := range c.problems {
 		if !p.Warning {

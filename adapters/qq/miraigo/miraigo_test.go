@@ -1,4 +1,4 @@
-package qq_test
+package miraigo_test
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ type miraiRig struct {
 	clock  *adapterstest.Clock
 	pacer  *adapterstest.Pacer
 	logs   *adapterstest.LogBuffer
-	bot    *qq.MiraiGo
+	bot    *miraigo.Sender
 	dir    string
 	images *httptest.Server
 	calls  chan time.Duration
@@ -42,7 +42,7 @@ func newMiraiRig(t *testing.T, mutate func(*configs.Account)) *miraiRig {
 	c := adapterstest.NewClock(adapterstest.Epoch)
 	fake := qqfake.NewMirai()
 	fake.Now = c.Now
-	fake.MinGap = qq.MiraiGoMinGap
+	fake.MinGap = miraigo.MinGap
 	dir := t.TempDir()
 	acc := configs.Account{Name: "qq-legacy", Platform: "qq", Driver: "miraigo", UIN: 10001000,
 		Password: passwordCanary, DeviceFile: filepath.Join(dir, "device.json")}
@@ -57,15 +57,15 @@ func newMiraiRig(t *testing.T, mutate func(*configs.Account)) *miraiRig {
 		_, _ = w.Write([]byte("\x89PNG fake image " + r.URL.Path))
 	}))
 	t.Cleanup(images.Close)
-	p := adapterstest.NewPacer(c, qq.MiraiGoDriver.DefaultRate)
+	p := adapterstest.NewPacer(c, miraigo.Driver.DefaultRate)
 	log, logs := adapterstest.NewLogger()
-	bot, err := qq.NewMiraiGoWith(acc, adapters.Env{Logger: log, Now: c.Now, Pacer: p}, fake)
+	bot, err := miraigo.NewWith(acc, adapters.Env{Logger: log, Now: c.Now, Pacer: p}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &miraiRig{fake: fake, clock: c, pacer: p, logs: logs, bot: bot, dir: dir, images: images,
 		calls: make(chan time.Duration, 16), ticks: make(chan time.Time)}
-	qq.SetMiraiGoAfter(bot, func(d time.Duration) <-chan time.Time { r.calls <- d; return r.ticks })
+	miraigo.SetAfter(bot, func(d time.Duration) <-chan time.Time { r.calls <- d; return r.ticks })
 	return r
 }
 
@@ -156,8 +156,8 @@ func TestMiraiGoSplitsUnderTheCeiling(t *testing.T) {
 			var texts []string
 			images := 0
 			for i, s := range sent {
-				est, n := qq.Estimate(s.Elements)
-				if est > qq.MiraiGoMaxMessageSize || n > qq.MiraiGoMaxImages {
+				est, n := miraigo.Estimate(s.Elements)
+				if est > miraigo.MaxMessageSize || n > miraigo.MaxImages {
 					t.Errorf("message %d: estimate %d bytes, %d images", i+1, est, n)
 				}
 				images += n
@@ -190,7 +190,7 @@ func TestMiraiGoSplitsUnderTheCeiling(t *testing.T) {
 				}
 			}
 			if r.fake.GapViolations() != 0 {
-				t.Errorf("sends closer than %v", qq.MiraiGoMinGap)
+				t.Errorf("sends closer than %v", miraigo.MinGap)
 			}
 			r.noSecrets(t)
 		})
@@ -203,21 +203,21 @@ func TestMiraiFakeEnforcesTheCeiling(t *testing.T) {
 	if err := f.Login(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	big := []qq.Element{{Text: strings.Repeat("字", 1667)}} // 5001 bytes
-	if _, err := f.SendGroupMessage(context.Background(), 1, big); !errors.Is(err, qq.ErrTooLong) {
+	big := []miraigo.Element{{Text: strings.Repeat("字", 1667)}} // 5001 bytes
+	if _, err := f.SendGroupMessage(context.Background(), 1, big); !errors.Is(err, miraigo.ErrTooLong) {
 		t.Fatalf("5001 bytes: %v", err)
 	}
-	var imgs []qq.Element
+	var imgs []miraigo.Element
 	for i := 0; i < 51; i++ {
-		imgs = append(imgs, qq.Element{ImageURL: "x", Image: []byte{1}})
+		imgs = append(imgs, miraigo.Element{ImageURL: "x", Image: []byte{1}})
 	}
 	if _, err := f.SendGroupMessage(context.Background(), 1, imgs[:49]); err != nil {
 		t.Fatalf("49 images: %v", err)
 	}
-	if _, err := f.SendGroupMessage(context.Background(), 1, imgs); !errors.Is(err, qq.ErrTooLong) {
+	if _, err := f.SendGroupMessage(context.Background(), 1, imgs); !errors.Is(err, miraigo.ErrTooLong) {
 		t.Fatalf("51 images: %v", err)
 	}
-	if _, err := f.SendGroupMessage(context.Background(), 1, []qq.Element{{ImageURL: "x"}}); err == nil {
+	if _, err := f.SendGroupMessage(context.Background(), 1, []miraigo.Element{{ImageURL: "x"}}); err == nil {
 		t.Fatal("an image without bytes was accepted")
 	}
 }
@@ -256,7 +256,7 @@ func TestMiraiGoRecall(t *testing.T) {
 // and sends are deferred, not failed.
 func TestMiraiGoLoginCode45(t *testing.T) {
 	r := newMiraiRig(t, nil)
-	r.fake.RefuseLogins(&qq.LoginError{Code: 45, Kind: "OtherLoginError", Message: "登录失败，请前往QQ官网im.qq.com下载最新版QQ后重试"})
+	r.fake.RefuseLogins(&miraigo.LoginError{Code: 45, Kind: "OtherLoginError", Message: "登录失败，请前往QQ官网im.qq.com下载最新版QQ后重试"})
 	r.start(t)
 	err := r.waitState(t, "code 45")
 	for _, want := range []string{"sign server", "sign_server", "onebot", "im.qq.com"} {
@@ -264,7 +264,7 @@ func TestMiraiGoLoginCode45(t *testing.T) {
 			t.Errorf("Ready() = %v, missing %q", err, want)
 		}
 	}
-	if !qq.NeedsSignServer(err) {
+	if !miraigo.NeedsSignServer(err) {
 		t.Error("NeedsSignServer is false")
 	}
 	r.stop(t)
@@ -275,7 +275,7 @@ func TestMiraiGoLoginCode45(t *testing.T) {
 		t.Errorf("%d login attempts: a refusal that needs a person must not be retried", n)
 	}
 	_, serr := r.bot.Send(context.Background(), outgoing("123456789", "通知"))
-	if class, code, pause := classOf(serr); class != groupcast.ClassThrottled || code != "offline" || pause != qq.OfflinePause {
+	if class, code, pause := classOf(serr); class != groupcast.ClassThrottled || code != "offline" || pause != miraigo.OfflinePause {
 		t.Fatalf("send while logged out: %v (%v %s %v)", serr, class, code, pause)
 	}
 	r.noSecrets(t, err, serr)
@@ -286,23 +286,23 @@ func TestMiraiGoLoginCode45(t *testing.T) {
 func TestMiraiGoLoginBackoffAndReconnect(t *testing.T) {
 	r := newMiraiRig(t, nil)
 	r.fake.PanicLogins(1)
-	r.fake.RefuseLogins(errors.New("dial tcp: connection refused"), &qq.LoginError{Code: 1, Kind: "UnknownLoginError", Retry: true})
+	r.fake.RefuseLogins(errors.New("dial tcp: connection refused"), &miraigo.LoginError{Code: 1, Kind: "UnknownLoginError", Retry: true})
 	r.start(t)
-	if d := <-r.calls; d != qq.BackoffMin {
+	if d := <-r.calls; d != miraigo.BackoffMin {
 		t.Fatalf("first backoff %v", d)
 	}
 	if err := r.bot.Ready(); err == nil || !strings.Contains(err.Error(), "panicked") {
 		t.Fatalf("Ready() after a panicking login = %v", err)
 	}
 	r.ticks <- time.Time{}
-	if d := <-r.calls; d != 2*qq.BackoffMin {
+	if d := <-r.calls; d != 2*miraigo.BackoffMin {
 		t.Fatalf("second backoff %v", d)
 	}
 	if err := r.bot.Ready(); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("Ready() = %v", err)
 	}
 	r.ticks <- time.Time{}
-	if d := <-r.calls; d != 4*qq.BackoffMin {
+	if d := <-r.calls; d != 4*miraigo.BackoffMin {
 		t.Fatalf("third backoff %v", d)
 	}
 	r.ticks <- time.Time{}
@@ -312,7 +312,7 @@ func TestMiraiGoLoginBackoffAndReconnect(t *testing.T) {
 	}
 	// The session drops; Ready says so; after the backoff it is back.
 	r.fake.Drop("connection dropped by server.")
-	if d := <-r.calls; d != qq.BackoffMin {
+	if d := <-r.calls; d != miraigo.BackoffMin {
 		t.Fatalf("reconnect after %v", d)
 	}
 	if err := r.bot.Ready(); err == nil || !strings.Contains(err.Error(), "reconnecting") {
@@ -337,7 +337,7 @@ func TestMiraiGoLoginBackoffAndReconnect(t *testing.T) {
 func TestMiraiGoQRLogin(t *testing.T) {
 	r := newMiraiRig(t, func(a *configs.Account) { a.Password = "" })
 	r.fake.WantQR([]byte("\x89PNG qr"))
-	r.fake.RefuseLogins(&qq.LoginError{Code: -1, Kind: "UnknownLoginError", Message: "the QR code expired or was cancelled", Retry: true})
+	r.fake.RefuseLogins(&miraigo.LoginError{Code: -1, Kind: "UnknownLoginError", Message: "the QR code expired or was cancelled", Retry: true})
 	r.start(t)
 	<-r.calls
 	png, err := os.ReadFile(filepath.Join(r.dir, "device.json.qr.png"))
@@ -360,9 +360,9 @@ func TestMiraiGoSendClassification(t *testing.T) {
 		code  string
 		pause time.Duration
 	}{
-		{"no receipt", qq.ErrNoReceipt, false, groupcast.ClassThrottled, "risk_control", qq.RiskPause},
-		{"offline", qq.ErrOffline, false, groupcast.ClassThrottled, "offline", qq.OfflinePause},
-		{"too long", qq.ErrTooLong, false, groupcast.ClassPermanent, "too_long", 0},
+		{"no receipt", miraigo.ErrNoReceipt, false, groupcast.ClassThrottled, "risk_control", qq.RiskPause},
+		{"offline", miraigo.ErrOffline, false, groupcast.ClassThrottled, "offline", miraigo.OfflinePause},
+		{"too long", miraigo.ErrTooLong, false, groupcast.ClassPermanent, "too_long", 0},
 		{"protocol", errors.New("send packet: broken pipe"), false, groupcast.ClassTemporary, "protocol", 0},
 		{"panic", nil, true, groupcast.ClassTemporary, "panic", 0},
 	} {
@@ -456,12 +456,12 @@ func TestMiraiGoChecks(t *testing.T) {
 		{configs.Account{UIN: 10001}, "device_file: must"},
 		{configs.Account{UIN: 10001, DeviceFile: "d.json", SignServer: "127.0.0.1:8080"}, "sign_server: must be"},
 	} {
-		got := strings.Join(qq.MiraiGoDriver.CheckAccount(tc.acc), "; ")
+		got := strings.Join(miraigo.Driver.CheckAccount(tc.acc), "; ")
 		if (tc.want == "" && got != "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%+v: got %q, want %q", tc.acc, got, tc.want)
 		}
 	}
-	d := qq.MiraiGoDriver
+	d := miraigo.Driver
 	if d.Name != "miraigo" || d.Groups != configs.GroupsRequired || strings.Join(d.Required, ",") != "uin,device_file" {
 		t.Errorf("driver spec %+v", d.DriverSpec)
 	}
@@ -478,13 +478,13 @@ func TestMiraiGoChecks(t *testing.T) {
 		t.Error("ready before login")
 	}
 	for _, id := range []string{"7001:55", "0:-3"} {
-		ref, err := qq.ParseMessageRef(id)
+		ref, err := miraigo.ParseMessageRef(id)
 		if err != nil || ref.String() != id {
 			t.Errorf("%s: %v %v", id, ref, err)
 		}
 	}
 	for _, id := range []string{"", "7001", "-1:5", "a:b", "99999999999:1"} {
-		if _, err := qq.ParseMessageRef(id); err == nil {
+		if _, err := miraigo.ParseMessageRef(id); err == nil {
 			t.Errorf("%q parsed", id)
 		}
 	}
