@@ -250,9 +250,11 @@ func SettingsKeys(t reflect.Type) []SettingsKey {
 func decodeSettings(raw map[string]any, t reflect.Type, driver, path string, c *collector) (reflect.Value, bool) {
 	fields := settingsFields(t)
 	byKey := map[string]settingsField{}
+	known := map[string]reflect.StructField{}
 	keys := make([]string, len(fields))
 	for i, f := range fields {
 		byKey[f.key] = f
+		known[f.key] = reflect.StructField{}
 		keys[i] = f.key
 	}
 	names := make([]string, 0, len(raw))
@@ -268,7 +270,7 @@ func decodeSettings(raw map[string]any, t reflect.Type, driver, path string, c *
 			if len(keys) > 0 {
 				uses = "its keys: " + strings.Join(keys, ", ")
 			}
-			c.bad(p, "not used by driver %s (%s)", driver, uses)
+			c.bad(p, "not used by driver %s%s (%s)", driver, suggest(k, known), uses)
 			delete(raw, k)
 			continue
 		}
@@ -284,17 +286,23 @@ func decodeSettings(raw map[string]any, t reflect.Type, driver, path string, c *
 		}
 	}
 	if ch, ok := out.Interface().(Checker); ok {
-		reportChecks(ch.Check(), keys, path, c)
+		reportChecks(ch.Check(), raw, keys, path, c)
 	} else if ch, ok := out.Elem().Interface().(Checker); ok {
-		reportChecks(ch.Check(), keys, path, c)
+		reportChecks(ch.Check(), raw, keys, path, c)
 	}
 	return out, !c.hasErrorsUnder(path)
 }
 
 // reportChecks places each "key: message" on its key, once per key: the
-// generic checks may have said it already.
-func reportChecks(msgs, keys []string, path string, c *collector) {
+// generic checks may have said it already. A value from the environment
+// that a message quotes is replaced.
+func reportChecks(msgs []string, raw map[string]any, keys []string, path string, c *collector) {
 	for _, msg := range msgs {
+		for _, k := range keys {
+			if s, err := toString(raw[k]); err == nil && len(s) >= 3 {
+				msg = c.redact(joinKey(path, k), msg, s)
+			}
+		}
 		if k, rest, ok := strings.Cut(msg, ": "); ok && slices.Contains(keys, k) {
 			p := joinKey(path, k)
 			if !c.has(p) {

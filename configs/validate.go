@@ -500,18 +500,22 @@ func (v *validator) policiesCheck() {
 			if e == nil {
 				continue
 			}
+			fp, msg := p, e.Error()
 			var fe *groupcast.FieldError
 			if errors.As(e, &fe) {
-				fp := p
+				msg = fe.Message
 				if fe.Field != "" {
 					fp = p + "." + strings.TrimPrefix(fe.Field, ".")
 				}
-				if !c.has(fp) {
-					c.add(fp, "%s", fe.Message)
-				}
-				continue
 			}
-			c.add(p, "%v", e)
+			if c.fromEnv(fp) {
+				// policy.Compile quotes values; one from the
+				// environment might be a misplaced secret.
+				msg = "invalid value (from the environment, not shown)"
+			}
+			if !c.has(fp) {
+				c.add(fp, "%s", msg)
+			}
 		}
 	}
 }
@@ -625,7 +629,7 @@ func (v *validator) target(tp string, t *RouteTarget, dup map[string]string) {
 		}
 		if known && spec.CheckGroup != nil && mode != GroupsNone {
 			if err := spec.CheckGroup(g.ID); err != nil {
-				c.add(gp, "%v", err)
+				c.add(gp, "%s", c.redact(gp, err.Error(), g.ID))
 			}
 		}
 	}
@@ -703,7 +707,7 @@ func confined(dir, name string) (string, error) {
 	}
 	real, err := filepath.EvalSymlinks(full)
 	if err != nil {
-		return "", fmt.Errorf("cannot read: %w", unwrapPath(err))
+		return "", fmt.Errorf("cannot read %s: %w", name, unwrapPath(err))
 	}
 	if !within(base, real) {
 		return "", fmt.Errorf("must be a file in the config file's directory (%s) or below it; %s leads outside through a symlink", base, name)

@@ -17,6 +17,7 @@ import (
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/adapters/adapterstest"
 	"github.com/groupcast/groupcast/adapters/qq"
+	"github.com/groupcast/groupcast/adapters/qq/miraigo"
 	"github.com/groupcast/groupcast/adapters/qq/qqfake"
 	"github.com/groupcast/groupcast/configs"
 )
@@ -37,14 +38,14 @@ type miraiRig struct {
 	done   chan error
 }
 
-func newMiraiRig(t *testing.T, mutate func(*configs.Account)) *miraiRig {
+func newMiraiRig(t *testing.T, mutate func(*miraigo.Config)) *miraiRig {
 	t.Helper()
 	c := adapterstest.NewClock(adapterstest.Epoch)
 	fake := qqfake.NewMirai()
 	fake.Now = c.Now
 	fake.MinGap = miraigo.MinGap
 	dir := t.TempDir()
-	acc := configs.Account{Name: "qq-legacy", Platform: "qq", Driver: "miraigo", UIN: 10001000,
+	acc := miraigo.Config{UIN: 10001000,
 		Password: passwordCanary, DeviceFile: filepath.Join(dir, "device.json")}
 	if mutate != nil {
 		mutate(&acc)
@@ -281,10 +282,12 @@ func TestMiraiGoLoginCode45(t *testing.T) {
 	r.noSecrets(t, err, serr)
 }
 
-// A retryable failure (and a panicking login) backs off 1 s, 2 s, … and then
-// logs in; a dropped session reconnects.
+// A retryable failure (and a panicking login) backs off 1 s, 2 s, … (the
+// top of each jittered range here) and then logs in; a session that stayed
+// up drops and reconnects after the shortest backoff again.
 func TestMiraiGoLoginBackoffAndReconnect(t *testing.T) {
 	r := newMiraiRig(t, nil)
+	miraigo.SetJitter(r.bot, func(d time.Duration) time.Duration { return d })
 	r.fake.PanicLogins(1)
 	r.fake.RefuseLogins(errors.New("dial tcp: connection refused"), &miraigo.LoginError{Code: 1, Kind: "UnknownLoginError", Retry: true})
 	r.start(t)
@@ -310,7 +313,9 @@ func TestMiraiGoLoginBackoffAndReconnect(t *testing.T) {
 	if n := r.fake.Logins(); n != 4 {
 		t.Fatalf("%d logins", n)
 	}
-	// The session drops; Ready says so; after the backoff it is back.
+	// The session drops after a while up; Ready says so; after the
+	// shortest backoff it is back.
+	r.clock.Advance(miraigo.StableAfter)
 	r.fake.Drop("connection dropped by server.")
 	if d := <-r.calls; d != miraigo.BackoffMin {
 		t.Fatalf("reconnect after %v", d)
@@ -335,7 +340,7 @@ func TestMiraiGoLoginBackoffAndReconnect(t *testing.T) {
 // Without a password the login is by QR code: the PNG lands next to the
 // device file and Ready says where.
 func TestMiraiGoQRLogin(t *testing.T) {
-	r := newMiraiRig(t, func(a *configs.Account) { a.Password = "" })
+	r := newMiraiRig(t, func(a *miraigo.Config) { a.Password = "" })
 	r.fake.WantQR([]byte("\x89PNG qr"))
 	r.fake.RefuseLogins(&miraigo.LoginError{Code: -1, Kind: "UnknownLoginError", Message: "the QR code expired or was cancelled", Retry: true})
 	r.start(t)
@@ -447,27 +452,28 @@ func TestMiraiGoHonoursContext(t *testing.T) {
 
 func TestMiraiGoChecks(t *testing.T) {
 	for _, tc := range []struct {
-		acc  configs.Account
+		acc  miraigo.Config
 		want string
 	}{
-		{configs.Account{UIN: 10001, DeviceFile: "d.json"}, ""},
-		{configs.Account{UIN: 10001, DeviceFile: "d.json", SignServer: "http://127.0.0.1:8080?key=k"}, ""},
-		{configs.Account{DeviceFile: "d.json"}, "uin: must be"},
-		{configs.Account{UIN: 10001}, "device_file: must"},
-		{configs.Account{UIN: 10001, DeviceFile: "d.json", SignServer: "127.0.0.1:8080"}, "sign_server: must be"},
+		{miraigo.Config{UIN: 10001, DeviceFile: "d.json"}, ""},
+		{miraigo.Config{UIN: 10001, DeviceFile: "d.json", SignServer: "http://127.0.0.1:8080?key=k"}, ""},
+		{miraigo.Config{DeviceFile: "d.json"}, "uin: must be"},
+		{miraigo.Config{UIN: 10001}, "device_file: must"},
+		{miraigo.Config{UIN: 10001, DeviceFile: "d.json", SignServer: "127.0.0.1:8080"}, "sign_server: must be"},
 	} {
-		got := strings.Join(miraigo.Driver.CheckAccount(tc.acc), "; ")
+		got := strings.Join(tc.acc.Check(), "; ")
 		if (tc.want == "" && got != "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%+v: got %q, want %q", tc.acc, got, tc.want)
 		}
 	}
 	d := miraigo.Driver
-	if d.Name != "miraigo" || d.Groups != configs.GroupsRequired || strings.Join(d.Required, ",") != "uin,device_file" {
+	if d.Name != "miraigo" || d.Groups != configs.GroupsRequired || requiredKeys(d) != "uin,device_file" {
 		t.Errorf("driver spec %+v", d.DriverSpec)
 	}
 	// New does no I/O: no device file appears.
 	dir := t.TempDir()
-	s, err := d.New(configs.Account{Name: "x", UIN: 10001, DeviceFile: filepath.Join(dir, "device.json")}, adapters.Env{})
+	s, err := d.New(configs.Account{Name: "x", Platform: "qq", Driver: "miraigo",
+		Settings: configs.MustSettings(map[string]any{"uin": 10001, "device_file": filepath.Join(dir, "device.json")})}, adapters.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,4 +494,83 @@ func TestMiraiGoChecks(t *testing.T) {
 			t.Errorf("%q parsed", id)
 		}
 	}
+}
+
+func requiredKeys(d adapters.Driver) string {
+	var out []string
+	for _, k := range configs.SettingsKeys(d.Settings) {
+		if k.Required {
+			out = append(out, k.Key)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// The backoff: each wait is within [max(1 s, d/2), d], d doubling from 1 s
+// to 5 min; and the jitter spreads the waits.
+func TestMiraiGoBackoffBounds(t *testing.T) {
+	seen := map[time.Duration]bool{}
+	for run := 0; run < 50; run++ {
+		waits := miraigo.Backoff(14, miraigo.Jitter)
+		d := miraigo.BackoffMin
+		for i, w := range waits {
+			if w < max(miraigo.BackoffMin, d/2) || w > d {
+				t.Fatalf("wait %d = %v, want within [%v, %v]", i, w, max(miraigo.BackoffMin, d/2), d)
+			}
+			if i == 5 {
+				seen[w] = true
+			}
+			d = min(2*d, miraigo.BackoffMax)
+		}
+		if last := waits[len(waits)-1]; last < miraigo.BackoffMax/2 {
+			t.Fatalf("the backoff does not reach the top: %v", last)
+		}
+	}
+	if len(seen) < 10 {
+		t.Errorf("waits are not jittered: %d distinct values of the 6th wait in 50 runs", len(seen))
+	}
+}
+
+// A server that answers garbage: every login "succeeds" and the session
+// drops at once (issue 11 item 9: ~40 reconnects and 100 log lines a second
+// before). The driver backs off as for a failed login, since the session
+// never stayed up, and logs the drops at most once a minute.
+func TestMiraiGoGarbageServerBacksOff(t *testing.T) {
+	const drops = 40
+	r := newMiraiRig(t, nil)
+	r.fake.Garbage(drops)
+	r.start(t)
+	var total time.Duration
+	d := miraigo.BackoffMin
+	for i := 0; i < drops; i++ {
+		w := <-r.calls
+		if w < max(miraigo.BackoffMin, d/2) || w > d {
+			t.Fatalf("reconnect %d after %v, want within [%v, %v]", i+1, w, max(miraigo.BackoffMin, d/2), d)
+		}
+		d = min(2*d, miraigo.BackoffMax)
+		total += w
+		r.clock.Advance(w)
+		r.ticks <- time.Time{}
+	}
+	r.waitState(t, "")
+	if n := r.fake.Logins(); n != drops+1 {
+		t.Fatalf("%d logins, want %d", n, drops+1)
+	}
+	// 40 reconnects take over an hour (at least half of 1+2+…+256 s and
+	// 31 × 5 min), not 40 s.
+	if total < time.Hour {
+		t.Errorf("40 reconnects took %v", total)
+	}
+	logs := r.logs.String()
+	lines := strings.Count(logs, "session dropped")
+	if limit := 1 + int(total/miraigo.LogEvery); lines > limit || lines >= drops {
+		t.Errorf("%d drop lines for %d drops over %v (at most one a minute: %d)", lines, drops, total, limit)
+	}
+	if !strings.Contains(logs, "drops_not_logged") {
+		t.Error("the log does not say how many drops it left out")
+	}
+	if ups := strings.Count(logs, "QQ logged in"); ups > 1+int(total/miraigo.LogEvery) {
+		t.Errorf("%d login lines over %v", ups, total)
+	}
+	r.noSecrets(t)
 }

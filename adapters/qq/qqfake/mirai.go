@@ -33,6 +33,7 @@ type Mirai struct {
 	sendAnswers   []error
 	panics        int
 	loginPanics   int
+	garbage       int
 	nextSeq       int32
 	lastSend      time.Time
 	smallestGap   time.Duration
@@ -115,6 +116,15 @@ func (f *Mirai) PanicLogins(n int) {
 	f.loginPanics += n
 }
 
+// Garbage makes the next n logins succeed and the session drop at once, as
+// MiraiGo's does against a server that answers garbage: the disconnect
+// event is waiting when Login returns.
+func (f *Mirai) Garbage(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.garbage += n
+}
+
 // Drop ends the session as the server would.
 func (f *Mirai) Drop(reason string) {
 	f.mu.Lock()
@@ -192,7 +202,18 @@ func (f *Mirai) Login(ctx context.Context, qr func(png []byte)) error {
 	}
 	f.mu.Lock()
 	f.online = true
+	drop := f.garbage > 0
+	if drop {
+		f.garbage--
+		f.online = false
+	}
 	f.mu.Unlock()
+	if drop {
+		select {
+		case f.disc <- "packet decode error: garbage from the server":
+		default:
+		}
+	}
 	return nil
 }
 
