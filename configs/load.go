@@ -191,17 +191,23 @@ func parse(data []byte, c *collector) (tree map[string]any) {
 		yamlProblem(err, c)
 		return nil
 	}
-	var second yaml.Node
-	switch err := dec.Decode(&second); {
-	case err == nil:
-		line := second.Line
-		if len(second.Content) > 0 {
-			line = second.Content[0].Line
+	// A second document would be ignored by viper: refuse it, unless it is
+	// empty (a trailing "---").
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		c.problems = append(c.problems, Problem{Line: line, Message: "a second YAML document (after ---): groupcast reads one document per file; remove the --- line or move the rest into the first document"})
-		return nil
-	case !errors.Is(err, io.EOF):
-		yamlProblem(err, c)
+		if err != nil {
+			yamlProblem(err, c)
+			return nil
+		}
+		if emptyDocument(&next) {
+			continue
+		}
+		c.problems = append(c.problems, Problem{Line: next.Content[0].Line,
+			Message: "a second YAML document (after ---): groupcast reads one document per file; remove the --- line or move what follows it into the first document"})
 		return nil
 	}
 	if len(root.Content) > 0 && root.Content[0].Kind != yaml.MappingNode {
@@ -217,6 +223,15 @@ func parse(data []byte, c *collector) (tree map[string]any) {
 		return nil
 	}
 	return v.AllSettings()
+}
+
+// emptyDocument: no content, or only a null.
+func emptyDocument(n *yaml.Node) bool {
+	if len(n.Content) == 0 {
+		return true
+	}
+	v := n.Content[0]
+	return len(n.Content) == 1 && v.Kind == yaml.ScalarNode && v.Tag == "!!null" && (v.Value == "" || v.Value == "~" || v.Value == "null")
 }
 
 var (
