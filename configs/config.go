@@ -136,20 +136,32 @@ type Rate struct {
 
 // Source is an intake channel besides HTTP.
 type Source struct {
-	Name          string   `mapstructure:"name"`
-	Driver        string   `mapstructure:"driver"` // dingtalk-stream
-	ClientID      string   `mapstructure:"client_id"`
-	ClientSecret  Secret   `mapstructure:"client_secret"`
-	Conversations []string `mapstructure:"conversations"` // admin groups whose @-messages may announce
-	Senders       []string `mapstructure:"senders"`       // allowed staff ids; empty = anyone in those groups
-	BaseURL       string   `mapstructure:"base_url"`      // the stream gateway (tests redirect it)
+	// Name identifies the source in logs and metrics.
+	Name string `mapstructure:"name"`
+	// Driver is the source's kind; today only dingtalk-stream (a DingTalk
+	// robot that takes announcements from @-messages in admin groups).
+	Driver string `mapstructure:"driver"`
+	// ClientID is the DingTalk app's Client ID (AppKey).
+	ClientID string `mapstructure:"client_id"`
+	// ClientSecret is the DingTalk app's Client Secret.
+	ClientSecret Secret `mapstructure:"client_secret"`
+	// Conversations are the admin groups (openConversationId) whose
+	// @-messages may announce.
+	Conversations []string `mapstructure:"conversations"`
+	// Senders are the staff ids allowed to announce; empty means anyone in
+	// those groups.
+	Senders []string `mapstructure:"senders"`
+	// BaseURL replaces the stream gateway (tests redirect it).
+	BaseURL string `mapstructure:"base_url"`
 }
 
 // Policy is a named set of operating rules.
 type Policy struct {
+	// Name is what routes refer to (policy: name).
 	Name string `mapstructure:"name"`
-	// Windows are local "HH:MM-HH:MM" ranges (may cross midnight); non-urgent
-	// sends happen only inside them. Empty: any time.
+	// Windows are local "HH:MM-HH:MM" ranges (H:MM is accepted too; 24:00
+	// only as an end; a range may cross midnight); non-urgent sends happen
+	// only inside them. Empty: any time. policy.Compile is the grammar.
 	Windows []string `mapstructure:"windows"`
 	// DailyCap bounds deliveries per group per local day by stage.
 	DailyCap DailyCap `mapstructure:"daily_cap"`
@@ -163,61 +175,96 @@ type Policy struct {
 
 // DailyCap is the per-group daily delivery cap by stage; 0 means no cap.
 type DailyCap struct {
-	New    int `mapstructure:"new"`
+	// New is the cap of a group that is still new (see mature_after).
+	New int `mapstructure:"new"`
+	// Mature is the cap of a mature group.
 	Mature int `mapstructure:"mature"`
 }
 
 // Rule is one content rule: exactly one of Preset, Terms, Pattern.
 type Rule struct {
-	Name    string   `mapstructure:"name"` // shown in reasons and metrics; default derived
-	Preset  string   `mapstructure:"preset"`
-	Terms   []string `mapstructure:"terms"`
-	Pattern string   `mapstructure:"pattern"` // RE2
-	Action  string   `mapstructure:"action"`  // block | mask | review
+	// Name is shown in reasons and metrics; default: the preset's name, or
+	// "<policy>/terms#N", "<policy>/pattern#N".
+	Name string `mapstructure:"name"`
+	// Preset is a built-in term list (ad-law: China's advertising law).
+	Preset string `mapstructure:"preset"`
+	// Terms are literal terms, matched case-insensitively.
+	Terms []string `mapstructure:"terms"`
+	// Pattern is an RE2 regular expression.
+	Pattern string `mapstructure:"pattern"`
+	// Action is block, mask or review.
+	Action string `mapstructure:"action"`
 }
 
 // Mix is the content mix limit per group over a rolling window.
 type Mix struct {
-	Promotion   float64       `mapstructure:"promotion"`
-	Interaction float64       `mapstructure:"interaction"`
-	Window      time.Duration `mapstructure:"window"`
-	Action      string        `mapstructure:"action"` // defer (default) | block
+	// Promotion is the largest share (0 to 1) of promotion deliveries.
+	Promotion float64 `mapstructure:"promotion"`
+	// Interaction is the largest share (0 to 1) of interaction deliveries.
+	Interaction float64 `mapstructure:"interaction"`
+	// Window is the rolling window the shares are counted over (default
+	// 168h when a share is set).
+	Window time.Duration `mapstructure:"window"`
+	// Action is defer (default: wait until the share fits) or block.
+	Action string `mapstructure:"action"`
 }
 
 // Route matches announcements and lists where they go.
 type Route struct {
-	Name    string        `mapstructure:"name"`
-	Match   Match         `mapstructure:"match"`
-	Policy  string        `mapstructure:"policy"`
+	// Name identifies the route in statuses and metrics.
+	Name string `mapstructure:"name"`
+	// Match selects the announcements of this route.
+	Match Match `mapstructure:"match"`
+	// Policy names the policy applied to this route's targets; empty: none.
+	Policy string `mapstructure:"policy"`
+	// Targets are the accounts, and their groups, the route sends to.
 	Targets []RouteTarget `mapstructure:"targets"`
 }
 
 // Match: every key given must match; within a key, any value matches.
 // An empty match matches every announcement.
 type Match struct {
-	Tags       []string `mapstructure:"tags"`
+	// Tags: the announcement has at least one of them.
+	Tags []string `mapstructure:"tags"`
+	// Categories: notice, interaction or promotion.
 	Categories []string `mapstructure:"categories"`
+	// Priorities: urgent, normal or low.
 	Priorities []string `mapstructure:"priorities"`
 }
 
 // RouteTarget is one account of a route, and the groups it sends to.
 type RouteTarget struct {
-	Account string  `mapstructure:"account"`
-	Style   string  `mapstructure:"style"` // short | long | formal; default by platform
-	Groups  []Group `mapstructure:"groups"`
-	// Style options (SPEC §5).
-	MaxChars     int    `mapstructure:"max_chars"`
-	Template     string `mapstructure:"template"`
+	// Account names one of accounts.
+	Account string `mapstructure:"account"`
+	// Style is short, long or formal; default: the platform's (dingtalk
+	// formal, wechat short, qq long).
+	Style string `mapstructure:"style"`
+	// Groups are the target groups (plain ids, or {id, stage}); a robot
+	// driver (webhook, wecom) takes none: its group is the account's name.
+	Groups []Group `mapstructure:"groups"`
+	// MaxChars bounds the short style's text (default 200 characters).
+	MaxChars int `mapstructure:"max_chars"`
+	// Template overrides the style with a Go text/template (SPEC §5).
+	Template string `mapstructure:"template"`
+	// TemplateFile is Template read from a file in the config file's
+	// directory or below it (never outside it).
 	TemplateFile string `mapstructure:"template_file"`
-	Salutation   string `mapstructure:"salutation"`
-	Closing      string `mapstructure:"closing"`
-	Signature    string `mapstructure:"signature"`
+	// Salutation opens the formal style (default 各位同事：).
+	Salutation string `mapstructure:"salutation"`
+	// Closing ends the formal style's body (default 特此通知。).
+	Closing string `mapstructure:"closing"`
+	// Signature replaces the formal style's signature line (default: org
+	// and the date).
+	Signature string `mapstructure:"signature"`
 }
 
 // Group is a target group: a plain string in YAML, or {id, stage}.
 type Group struct {
-	ID    string `mapstructure:"id"`
-	Stage string `mapstructure:"stage"` // new | mature; default by mature_after
+	// ID is the group's id on the platform (a QQ number, an
+	// openConversationId, a WeChat group name).
+	ID string `mapstructure:"id"`
+	// Stage is new or mature; default by the policy's mature_after.
+	Stage string `mapstructure:"stage"`
 }
 
 // Secret is a string that never prints: fmt, logs and JSON show "****".
