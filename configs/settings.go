@@ -164,9 +164,10 @@ type Checker interface {
 
 // DecodeSettings decodes s strictly into into, a pointer to a driver's
 // config struct: unknown keys and values of the wrong type are errors,
-// `required:"true"` keys must be set, and Check (when the type has it) runs last. Every problem is
-// reported at once, joined, each as "key: message". driver names the
-// driver in messages ("required by driver webhook").
+// `required:"true"` keys must be set, and Check (when the type has it)
+// runs last. Every problem is reported at once, joined by "; ", each as
+// "key: message". driver names the driver in messages ("required by
+// driver webhook").
 //
 // Load has already reported these problems (with lines) for an account it
 // returned; drivers call DecodeSettings in New, where an error means an
@@ -184,11 +185,15 @@ func DecodeSettings(s Settings, driver string, into any) error {
 	if !c.hasErrors() {
 		return nil
 	}
-	var errs []error
+	var msgs []string
 	for _, p := range c.problems.Errors() {
-		errs = append(errs, errors.New(p.Path+": "+p.Message))
+		if p.Path == "" {
+			msgs = append(msgs, p.Message)
+			continue
+		}
+		msgs = append(msgs, p.Path+": "+p.Message)
 	}
-	return errors.Join(errs...)
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 var secretType = reflect.TypeFor[Secret]()

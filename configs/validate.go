@@ -41,20 +41,17 @@ const (
 )
 
 var (
-	// Presets are the rule presets a policy may name.
-	Presets = []string{"ad-law"}
 	// Styles are the target styles (SPEC §5).
 	Styles = []string{"short", "long", "formal"}
 	// FallbackStyle is a target's style when neither the driver table nor
 	// the platform names one (no table given: tests of other packages).
 	FallbackStyle = "long"
-	// Categories, Priorities, Actions, Stages and MixActions are the enums of
-	// routes and policies.
+	// Categories, Priorities and Stages are the enums of routes. (The
+	// enums of policies, rule presets and actions, are the policy engine's:
+	// Options.CheckPolicy.)
 	Categories = []string{"notice", "interaction", "promotion"}
 	Priorities = []string{"urgent", "normal", "low"}
-	Actions    = []string{"block", "mask", "review"}
 	Stages     = []string{"new", "mature"}
-	MixActions = []string{"defer", "block"}
 	// StoreDrivers are the values of store.driver.
 	StoreDrivers = []string{"embedded", "nats", "memory"}
 

@@ -1,8 +1,10 @@
-// Package qq holds groupcast's QQ drivers: onebot, a client of a OneBot v11
-// implementation (NapCat, Lagrange.OneBot, LLOneBot) running beside
-// groupcast, which is the recommended path; and miraigo, the legacy direct
-// protocol client on github.com/Mrs4s/MiraiGo, which needs a sign server to
-// log in today. platforms.md §4 has the facts; limits.go has the numbers.
+// Package qq is the QQ platform: its Platform entry, the onebot driver (a
+// client of a OneBot v11 implementation such as NapCat, Lagrange.OneBot or
+// LLOneBot running beside groupcast, the recommended path) and what the QQ
+// drivers share (group numbers, part progress). The legacy direct protocol
+// client is its own package, adapters/qq/miraigo (this package and its
+// tests no longer build MiraiGo). platforms.md §4 has the facts; limits.go
+// has the numbers.
 package qq
 
 import (

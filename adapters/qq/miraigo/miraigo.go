@@ -1,3 +1,9 @@
+// Package miraigo is the QQ driver miraigo: a QQ account logged in directly
+// over the legacy Android protocol with github.com/Mrs4s/MiraiGo. The
+// server refuses unsigned logins today (code 45), so it needs a sign
+// server; prefer the onebot driver (adapters/qq). platforms.md §4c has the
+// facts; limits.go has the numbers; backoff.go the reconnect backoff and the
+// log rate limit.
 package miraigo
 
 import (
