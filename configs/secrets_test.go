@@ -71,6 +71,8 @@ accounts:
   - {name: "${C_NAME}", platform: qq, driver: console}
 sources:
   - {name: s, driver: "${C_CLIENT_SECRET}", client_secret: "${C_CLIENT_SECRET}"}
+policies:
+  - {name: p, windows: ["${C_MISPLACED}"], rules: [{terms: ["${C_MISPLACED}"], action: "${C_MISPLACED}"}, {pattern: "${C_MISPLACED}(", action: block}]}
 routes:
   - name: r
     policy: "${C_MISPLACED}"

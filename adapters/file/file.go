@@ -24,13 +24,6 @@ var Driver = adapters.Define("file", configs.DriverSpec{
 	return New(ac, c, env), nil
 })
 
-// Config is an account of driver file, for any platform.
-type Config struct {
-	// Path is the file the JSON lines are appended to (created with its
-	// directory if missing). Accounts may share one file.
-	Path string `mapstructure:"path" required:"true"`
-}
-
 // Line is one delivered part, exactly the fields SPEC §7 lists.
 type Line struct {
 	Announcement string    `json:"announcement"`
