@@ -1,6 +1,12 @@
 // Package configs reads groupcast's YAML configuration with viper into typed
 // structs, expands ${VAR} references, and validates the whole file at once,
 // reporting every problem with its path (and line, where known).
+//
+// It knows no platform: an account's own keys belong to its driver, whose
+// config type the driver table (Options.Catalog, adapters/registry)
+// supplies, and a policy's meaning is the policy engine's
+// (Options.CheckPolicy, policy.Compile). docs/configuration.md is the
+// reference.
 package configs
 
 import (
