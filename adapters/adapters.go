@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/groupcast/groupcast"
@@ -35,14 +36,45 @@ type Env struct {
 	DataDir string
 }
 
-// Driver is one entry of the driver table.
+// Driver is one entry of the driver table. A platform package declares
+// its drivers with Define, each with its own config type (config.go).
 type Driver struct {
 	// Name is the driver key in YAML (webhook, openapi, onebot, …).
 	Name string
 	configs.DriverSpec
 	// New builds a sender for one account. It must not do I/O: login and
-	// connection belong in Start (groupcast.Starter).
-	New func(acc configs.Account, env Env) (groupcast.Sender, error)
+	// connection belong in Start (groupcast.Starter). The router calls
+	// d.New(ac, env) with an account from configs.Load.
+	New func(ac configs.Account, env Env) (groupcast.Sender, error)
+}
+
+// Define makes the table entry of a driver whose config type is C: a
+// struct whose fields (mapstructure tags) are the account keys the driver
+// takes, each with godoc (saying its default), `required:"true"` where it
+// applies, configs.Secret for every secret, and an optional Check method
+// (configs.Checker). spec.Settings is set to C; New decodes the account's
+// settings into a C (configs.DecodeSettings) and passes it to build.
+func Define[C any](name string, spec configs.DriverSpec, build func(ac configs.Account, c C, env Env) (groupcast.Sender, error)) Driver {
+	spec.Settings = reflect.TypeFor[C]()
+	return Driver{
+		Name:       name,
+		DriverSpec: spec,
+		New: func(ac configs.Account, env Env) (groupcast.Sender, error) {
+			var c C
+			if err := configs.DecodeSettings(ac.Settings, name, &c); err != nil {
+				return nil, err
+			}
+			return build(ac, c, env)
+		},
+	}
+}
+
+// Settings decodes an account's settings into the config type of driver d
+// (for callers that need a driver's keys outside New: `groupcast login`).
+func Settings[C any](ac configs.Account, driver string) (C, error) {
+	var c C
+	err := configs.DecodeSettings(ac.Settings, driver, &c)
+	return c, err
 }
 
 // WithDefaults fills the zero fields of env.

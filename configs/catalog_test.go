@@ -2,68 +2,38 @@ package configs
 
 import (
 	"errors"
-	"slices"
+	"reflect"
 	"text/template"
-	"time"
 )
 
-// testCatalog mirrors SPEC §7's per-driver field table. The real table is
-// adapters/registry; a test there loads example.yaml against it too.
+// The tests of this package use a small fixture table; the real one is
+// adapters/registry, which the tests in package configs_test load against
+// (example.yaml, the bad files' goldens, the secret canaries).
+type testOneBot struct {
+	BaseURL     string `mapstructure:"base_url" required:"true"`
+	AccessToken Secret `mapstructure:"access_token"`
+	Forward     bool   `mapstructure:"forward"`
+	PartChars   int    `mapstructure:"part_chars"`
+}
+
+func (c testOneBot) Check() []string {
+	if c.PartChars < 0 {
+		return []string{"part_chars: must not be negative"}
+	}
+	return nil
+}
+
+var testPlatforms = []Platform{{"dingtalk", "formal"}, {"wechat", "short"}, {"qq", "long"}}
+
 var testDrivers = map[string]DriverSpec{
-	"webhook": {
-		Platforms:   []string{"dingtalk"},
-		Fields:      []string{"access_token", "secret", "base_url"},
-		Required:    []string{"access_token"},
-		Groups:      GroupsNone,
-		DefaultRate: Rate{PerMinute: 20},
-	},
-	"openapi": {
-		Platforms:   []string{"dingtalk"},
-		Fields:      []string{"app_key", "app_secret", "robot_code", "base_url"},
-		Required:    []string{"app_key", "app_secret", "robot_code"},
-		Groups:      GroupsRequired,
-		DefaultRate: Rate{PerMinute: 20},
-	},
-	"openwechat": {
-		Platforms:   []string{"wechat"},
-		Fields:      []string{"session_file", "daily_limit"},
-		Groups:      GroupsRequired,
-		DefaultRate: Rate{PerMinute: 12, MinGap: 3 * time.Second, MaxGap: 5 * time.Second},
-	},
-	"wecom": {
-		Platforms:   []string{"wechat"},
-		Fields:      []string{"key", "base_url"},
-		Required:    []string{"key"},
-		Groups:      GroupsNone,
-		DefaultRate: Rate{PerMinute: 20},
-	},
 	"onebot": {
-		Platforms:   []string{"qq"},
-		Fields:      []string{"base_url", "access_token", "forward", "part_chars"},
-		Required:    []string{"base_url"},
+		Platform:    testPlatforms[2],
+		Settings:    reflect.TypeFor[testOneBot](),
 		Groups:      GroupsRequired,
 		DefaultRate: Rate{PerMinute: 20},
 		CheckGroup:  numericGroup,
 	},
-	"miraigo": {
-		Platforms: []string{"qq"},
-		Fields:    []string{"uin", "password", "device_file", "sign_server"},
-		Required:  []string{"uin"},
-		Groups:    GroupsRequired,
-		CheckAccount: func(a Account) []string {
-			if a.SignServer == "" {
-				return []string{"sign_server: required today (the protocol needs a sign server)"}
-			}
-			return nil
-		},
-		CheckGroup: numericGroup,
-	},
 	"console": {Groups: GroupsOptional},
-	"file": {
-		Fields:   []string{"path"},
-		Required: []string{"path"},
-		Groups:   GroupsOptional,
-	},
 }
 
 func numericGroup(id string) error {
@@ -80,8 +50,15 @@ func numericGroup(id string) error {
 
 func testCatalog(platform, driver string) (DriverSpec, bool) {
 	d, ok := testDrivers[driver]
-	if !ok || (len(d.Platforms) > 0 && !slices.Contains(d.Platforms, platform)) {
+	if !ok || (d.Platform.Name != "" && d.Platform.Name != platform) {
 		return DriverSpec{}, false
+	}
+	if d.Platform.Name == "" {
+		for _, p := range testPlatforms {
+			if p.Name == platform {
+				d.Platform = p
+			}
+		}
 	}
 	return d, true
 }
@@ -120,5 +97,5 @@ func testEnv(extra map[string]string) func(string) (string, bool) {
 }
 
 func testOptions(extra map[string]string) Options {
-	return Options{Catalog: testCatalog, CheckTemplate: parseTemplate, LookupEnv: testEnv(extra)}
+	return Options{Catalog: testCatalog, Platforms: testPlatforms, CheckTemplate: parseTemplate, LookupEnv: testEnv(extra)}
 }

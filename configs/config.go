@@ -1,6 +1,12 @@
 // Package configs reads groupcast's YAML configuration with viper into typed
 // structs, expands ${VAR} references, and validates the whole file at once,
 // reporting every problem with its path (and line, where known).
+//
+// It knows no platform: an account's own keys belong to its driver, whose
+// config type the driver table (Options.Catalog, adapters/registry)
+// supplies, and a policy's meaning is the policy engine's
+// (Options.CheckPolicy, policy.Compile). docs/configuration.md is the
+// reference.
 package configs
 
 import (
@@ -99,32 +105,30 @@ type Delivery struct {
 	AckWait time.Duration `mapstructure:"ack_wait"`
 }
 
-// Account is one robot, bot or login. Which fields apply depends on Driver
-// (SPEC §7); a field the driver does not use is an error.
+// Account is one robot, bot or login: the keys every driver shares, and
+// the rest of the account's keys, which belong to its driver (SPEC §7).
+// Each driver declares its own config type (adapters/<platform>/config.go)
+// and the driver table's entry decodes Settings into it; Load checks them
+// against it, so a key the driver does not take is an error.
+//
+// Account is comparable (==): equal accounts have equal settings.
 type Account struct {
-	Name     string `mapstructure:"name"`
-	Platform string `mapstructure:"platform"` // dingtalk | wechat | qq
-	Driver   string `mapstructure:"driver"`
+	// Name identifies the account in routes, queues and metrics.
+	Name string `mapstructure:"name"`
+	// Platform is one of the platforms of the driver table (dingtalk,
+	// wechat, qq, …).
+	Platform string `mapstructure:"platform"`
+	// Driver is the driver's name in the table (webhook, onebot, …).
+	Driver string `mapstructure:"driver"`
 	// Rate paces sends; the default is the platform's documented limit.
 	Rate Rate `mapstructure:"rate"`
-
-	BaseURL     string `mapstructure:"base_url"`     // every HTTP driver
-	AccessToken Secret `mapstructure:"access_token"` // dingtalk webhook, qq onebot
-	Secret      Secret `mapstructure:"secret"`       // dingtalk webhook signing (SEC…)
-	AppKey      string `mapstructure:"app_key"`      // dingtalk openapi
-	AppSecret   Secret `mapstructure:"app_secret"`   // dingtalk openapi
-	RobotCode   string `mapstructure:"robot_code"`   // dingtalk openapi
-	SessionFile string `mapstructure:"session_file"` // wechat openwechat
-	DailyLimit  int    `mapstructure:"daily_limit"`  // wechat openwechat: sends per day for the account
-	Key         Secret `mapstructure:"key"`          // wechat wecom
-	Forward     bool   `mapstructure:"forward"`      // qq onebot: long content as one forward message
-	PartChars   int    `mapstructure:"part_chars"`   // qq onebot: characters per part
-	UIN         int64  `mapstructure:"uin"`          // qq miraigo
-	Password    Secret `mapstructure:"password"`     // qq miraigo
-	DeviceFile  string `mapstructure:"device_file"`  // qq miraigo
-	SignServer  string `mapstructure:"sign_server"`  // qq miraigo
-	Path        string `mapstructure:"path"`         // file
+	// Settings are the driver's own keys, as read.
+	Settings Settings `mapstructure:"-"`
 }
+
+// AccountKeys are the keys every account takes; every other key of an
+// account is its driver's.
+var AccountKeys = []string{"name", "platform", "driver", "rate"}
 
 // Rate paces one account's sends.
 type Rate struct {
@@ -146,20 +150,32 @@ const DefaultRateMargin = time.Second
 
 // Source is an intake channel besides HTTP.
 type Source struct {
-	Name          string   `mapstructure:"name"`
-	Driver        string   `mapstructure:"driver"` // dingtalk-stream
-	ClientID      string   `mapstructure:"client_id"`
-	ClientSecret  Secret   `mapstructure:"client_secret"`
-	Conversations []string `mapstructure:"conversations"` // admin groups whose @-messages may announce
-	Senders       []string `mapstructure:"senders"`       // allowed staff ids; empty = anyone in those groups
-	BaseURL       string   `mapstructure:"base_url"`      // the stream gateway (tests redirect it)
+	// Name identifies the source in logs and metrics.
+	Name string `mapstructure:"name"`
+	// Driver is the source's kind; today only dingtalk-stream (a DingTalk
+	// robot that takes announcements from @-messages in admin groups).
+	Driver string `mapstructure:"driver"`
+	// ClientID is the DingTalk app's Client ID (AppKey).
+	ClientID string `mapstructure:"client_id"`
+	// ClientSecret is the DingTalk app's Client Secret.
+	ClientSecret Secret `mapstructure:"client_secret"`
+	// Conversations are the admin groups (openConversationId) whose
+	// @-messages may announce.
+	Conversations []string `mapstructure:"conversations"`
+	// Senders are the staff ids allowed to announce; empty means anyone in
+	// those groups.
+	Senders []string `mapstructure:"senders"`
+	// BaseURL replaces the stream gateway (tests redirect it).
+	BaseURL string `mapstructure:"base_url"`
 }
 
 // Policy is a named set of operating rules.
 type Policy struct {
+	// Name is what routes refer to (policy: name).
 	Name string `mapstructure:"name"`
-	// Windows are local "HH:MM-HH:MM" ranges (may cross midnight); non-urgent
-	// sends happen only inside them. Empty: any time.
+	// Windows are local "HH:MM-HH:MM" ranges (H:MM is accepted too; 24:00
+	// only as an end; a range may cross midnight); non-urgent sends happen
+	// only inside them. Empty: any time. policy.Compile is the grammar.
 	Windows []string `mapstructure:"windows"`
 	// DailyCap bounds deliveries per group per local day by stage.
 	DailyCap DailyCap `mapstructure:"daily_cap"`
@@ -173,17 +189,25 @@ type Policy struct {
 
 // DailyCap is the per-group daily delivery cap by stage; 0 means no cap.
 type DailyCap struct {
-	New    int `mapstructure:"new"`
+	// New is the cap of a group that is still new (see mature_after).
+	New int `mapstructure:"new"`
+	// Mature is the cap of a mature group.
 	Mature int `mapstructure:"mature"`
 }
 
 // Rule is one content rule: exactly one of Preset, Terms, Pattern.
 type Rule struct {
-	Name    string   `mapstructure:"name"` // shown in reasons and metrics; default derived
-	Preset  string   `mapstructure:"preset"`
-	Terms   []string `mapstructure:"terms"`
-	Pattern string   `mapstructure:"pattern"` // RE2
-	Action  string   `mapstructure:"action"`  // block | mask | review
+	// Name is shown in reasons and metrics; default: the preset's name, or
+	// "<policy>/terms#N", "<policy>/pattern#N".
+	Name string `mapstructure:"name"`
+	// Preset is a built-in term list (ad-law: China's advertising law).
+	Preset string `mapstructure:"preset"`
+	// Terms are literal terms, matched case-insensitively.
+	Terms []string `mapstructure:"terms"`
+	// Pattern is an RE2 regular expression.
+	Pattern string `mapstructure:"pattern"`
+	// Action is block, mask or review.
+	Action string `mapstructure:"action"`
 	// Allow lists everyday phrases that contain a match but are not what
 	// the rule is about ("最佳实践"): a match lying wholly inside one is no
 	// hit. For a preset, they add to the preset's own list.
@@ -195,46 +219,73 @@ type Rule struct {
 
 // Mix is the content mix limit per group over a rolling window.
 type Mix struct {
-	Promotion   float64       `mapstructure:"promotion"`
-	Interaction float64       `mapstructure:"interaction"`
-	Window      time.Duration `mapstructure:"window"`
-	Action      string        `mapstructure:"action"` // defer (default) | block
+	// Promotion is the largest share (0 to 1) of promotion deliveries.
+	Promotion float64 `mapstructure:"promotion"`
+	// Interaction is the largest share (0 to 1) of interaction deliveries.
+	Interaction float64 `mapstructure:"interaction"`
+	// Window is the rolling window the shares are counted over (default
+	// 168h when a share is set).
+	Window time.Duration `mapstructure:"window"`
+	// Action is defer (default: wait until the share fits) or block.
+	Action string `mapstructure:"action"`
 }
 
 // Route matches announcements and lists where they go.
 type Route struct {
-	Name    string        `mapstructure:"name"`
-	Match   Match         `mapstructure:"match"`
-	Policy  string        `mapstructure:"policy"`
+	// Name identifies the route in statuses and metrics.
+	Name string `mapstructure:"name"`
+	// Match selects the announcements of this route.
+	Match Match `mapstructure:"match"`
+	// Policy names the policy applied to this route's targets; empty: none.
+	Policy string `mapstructure:"policy"`
+	// Targets are the accounts, and their groups, the route sends to.
 	Targets []RouteTarget `mapstructure:"targets"`
 }
 
 // Match: every key given must match; within a key, any value matches.
 // An empty match matches every announcement.
 type Match struct {
-	Tags       []string `mapstructure:"tags"`
+	// Tags: the announcement has at least one of them.
+	Tags []string `mapstructure:"tags"`
+	// Categories: notice, interaction or promotion.
 	Categories []string `mapstructure:"categories"`
+	// Priorities: urgent, normal or low.
 	Priorities []string `mapstructure:"priorities"`
 }
 
 // RouteTarget is one account of a route, and the groups it sends to.
 type RouteTarget struct {
-	Account string  `mapstructure:"account"`
-	Style   string  `mapstructure:"style"` // short | long | formal; default by platform
-	Groups  []Group `mapstructure:"groups"`
-	// Style options (SPEC §5).
-	MaxChars     int    `mapstructure:"max_chars"`
-	Template     string `mapstructure:"template"`
+	// Account names one of accounts.
+	Account string `mapstructure:"account"`
+	// Style is short, long or formal; default: the platform's (dingtalk
+	// formal, wechat short, qq long).
+	Style string `mapstructure:"style"`
+	// Groups are the target groups (plain ids, or {id, stage}); a robot
+	// driver (webhook, wecom) takes none: its group is the account's name.
+	Groups []Group `mapstructure:"groups"`
+	// MaxChars bounds the short style's text (default 200 characters).
+	MaxChars int `mapstructure:"max_chars"`
+	// Template overrides the style with a Go text/template (SPEC §5).
+	Template string `mapstructure:"template"`
+	// TemplateFile is Template read from a file in the config file's
+	// directory or below it (never outside it).
 	TemplateFile string `mapstructure:"template_file"`
-	Salutation   string `mapstructure:"salutation"`
-	Closing      string `mapstructure:"closing"`
-	Signature    string `mapstructure:"signature"`
+	// Salutation opens the formal style (default 各位同事：).
+	Salutation string `mapstructure:"salutation"`
+	// Closing ends the formal style's body (default 特此通知。).
+	Closing string `mapstructure:"closing"`
+	// Signature replaces the formal style's signature line (default: org
+	// and the date).
+	Signature string `mapstructure:"signature"`
 }
 
 // Group is a target group: a plain string in YAML, or {id, stage}.
 type Group struct {
-	ID    string `mapstructure:"id"`
-	Stage string `mapstructure:"stage"` // new | mature; default by mature_after
+	// ID is the group's id on the platform (a QQ number, an
+	// openConversationId, a WeChat group name).
+	ID string `mapstructure:"id"`
+	// Stage is new or mature; default by the policy's mature_after.
+	Stage string `mapstructure:"stage"`
 }
 
 // Secret is a string that never prints: fmt, logs and JSON show "****".

@@ -1,5 +1,7 @@
 package configs
 
+import "reflect"
+
 // GroupMode says whether a driver's targets name groups.
 type GroupMode int
 
@@ -14,25 +16,34 @@ const (
 	GroupsRequired
 )
 
+// Platform is what configs knows of a platform. Each platform package
+// declares its own (dingtalk.Platform, …); the driver table lists the
+// drivers, and the platforms are those its drivers name.
+type Platform struct {
+	// Name is the value of an account's platform key.
+	Name string
+	// DefaultStyle is a target's style when it sets none (SPEC §6.2).
+	DefaultStyle string
+}
+
 // DriverSpec is what validation needs to know about a driver. The adapters
 // package owns the table; configs only reads it, so it never imports a
 // platform package.
 type DriverSpec struct {
-	// Platforms the driver may serve; empty means any.
-	Platforms []string
-	// Fields are the account keys the driver accepts besides name,
-	// platform, driver and rate.
-	Fields []string
-	// Required are the keys that must be non-empty.
-	Required []string
+	// Platform the driver serves; the zero Platform means any platform
+	// (console, file). For such a driver, a lookup for a platform returns
+	// the spec with that platform filled in (registry.Lookup does).
+	Platform Platform
+	// Settings is the driver's config type: a struct whose fields'
+	// mapstructure tags are the account keys it takes besides name,
+	// platform, driver and rate (see DecodeSettings for the other tags).
+	// Nil: the driver takes no other keys.
+	Settings reflect.Type
 	// Groups says whether targets list groups.
 	Groups GroupMode
 	// DefaultRate is the platform's documented pace, used when an account
 	// sets none; a per_minute above it is a warning.
 	DefaultRate Rate
-	// CheckAccount reports driver-specific problems ("uin: must be set").
-	// Messages start with the field name relative to the account.
-	CheckAccount func(a Account) []string
 	// CheckGroup reports a bad group id (QQ ids are numbers).
 	CheckGroup func(group string) error
 }

@@ -73,9 +73,12 @@ routes:
 	if got := cfg.Server.Tokens[1].Reveal(); got != "literal ${NOT_A_VAR}" {
 		t.Errorf("literal = %q", got)
 	}
-	a := cfg.Accounts[0]
+	var a testOneBot
+	if err := DecodeSettings(cfg.Accounts[0].Settings, "onebot", &a); err != nil {
+		t.Fatal(err)
+	}
 	if a.BaseURL != "http://127.0.0.1:3000" || !a.Forward || a.PartChars != 900 || cfg.Routes[0].Targets[0].Groups[0].ID != "42" {
-		t.Errorf("account %+v, groups %+v", a, cfg.Routes[0].Targets[0].Groups)
+		t.Errorf("account %+v, groups %+v", a.BaseURL, cfg.Routes[0].Targets[0].Groups)
 	}
 
 	_, err = LoadBytes([]byte("\"${SET}\": 1\n"), "t.yaml", opt)

@@ -50,7 +50,8 @@ func joinIndex(path string, i int) string {
 
 // indexLines walks a parsed document and records where each path starts.
 // Keys containing a dot are reported: viper would read them as nested keys,
-// and no groupcast key has one.
+// and no groupcast key has one. So are keys with a capital letter: viper
+// lowercases keys, and groupcast keys are exact.
 func indexLines(root *yaml.Node, c *collector) lineIndex {
 	ix := lineIndex{}
 	var walk func(n *yaml.Node, path string, depth int)
@@ -73,6 +74,12 @@ func indexLines(root *yaml.Node, c *collector) lineIndex {
 				p := joinKey(path, key)
 				if _, seen := ix[p]; !seen {
 					ix[p] = k.Line
+				}
+				if key != k.Value {
+					// viper lowercases every key: without this, Timezone:
+					// or ACCOUNTS: would quietly count as timezone:.
+					c.problems = append(c.problems, Problem{Path: joinKey(path, k.Value), Line: k.Line,
+						Message: fmt.Sprintf("unknown key (keys are lower case: did you mean %s?)", key)})
 				}
 				if strings.Contains(key, ".") {
 					c.problems = append(c.problems, Problem{Path: p, Line: k.Line, Message: "unknown key (keys never contain a dot; nest them instead)"})

@@ -3,13 +3,16 @@ package configs
 import (
 	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
@@ -29,16 +32,26 @@ const EnvConfig = "GROUPCAST_CONFIG"
 
 // Options tune Load and LoadBytes.
 type Options struct {
-	// Catalog is the driver table (adapters/registry provides the real
-	// one). Nil skips every driver check (known driver, account fields,
-	// groups mode, default rate): for tests of this package only.
+	// Catalog is the driver table (adapters/registry.Catalog). Nil skips
+	// every driver check (known driver, the driver's keys, groups mode,
+	// default rate): for tests of this package only; the driver's keys are
+	// then kept unchecked in Account.Settings.
 	Catalog Catalog
-	// DriverNames lists a platform's drivers for messages (registry.Names);
-	// nil probes KnownDrivers in Catalog.
+	// Platforms are the valid platforms with their default styles
+	// (registry.Platforms(), derived from the driver table). Nil: any
+	// platform the Catalog has the account's driver for, and the style
+	// default is the driver's platform's, else long.
+	Platforms []Platform
+	// DriverNames lists a platform's drivers for messages (registry.Names).
 	DriverNames func(platform string) []string
 	// CheckTemplate checks a target's template (transform.CheckTemplate);
 	// nil skips the check.
 	CheckTemplate func(src string) error
+	// CheckPolicy checks one policy (windows, caps, rules, mix) and returns
+	// every problem joined, each a *groupcast.FieldError whose Field is
+	// relative to the policy ("windows[1]"): policy.Compile. Nil skips
+	// those checks (configs keeps no second window grammar).
+	CheckPolicy func(p Policy, loc *time.Location) error
 	// LookupEnv resolves ${VAR}; default os.LookupEnv.
 	LookupEnv func(string) (string, bool)
 	// Warn receives each warning of a file that loads (a file that does
@@ -119,21 +132,51 @@ func load(data []byte, name string, opt Options, c *collector) *Config {
 		return nil
 	}
 	expandValues(tree, opt.LookupEnv, c)
+	settings := splitAccounts(tree)
 	checkShape(tree, c)
 	cfg := &Config{}
 	decode(tree, cfg, c)
+	for i := range cfg.Accounts {
+		if i < len(settings) {
+			cfg.Accounts[i].Settings = canonicalSettings(settings[i])
+		}
+	}
 	cfg.Path = name
 	dir := "."
 	if name != "" {
 		dir = filepath.Dir(name)
 	}
-	v := &validator{c: c, opt: opt, cfg: cfg, tree: tree, dir: dir}
+	v := &validator{c: c, opt: opt, cfg: cfg, tree: tree, dir: dir, settings: settings}
 	v.run()
 	return cfg
 }
 
-// parse reads data twice: into a yaml.Node for line numbers, and with a
-// fresh viper for the values. It returns nil after a syntax problem.
+// splitAccounts takes each account's driver keys (all but AccountKeys) out
+// of the tree, so the generic checks see only the shared keys; the driver's
+// keys are checked against its config type later.
+func splitAccounts(tree map[string]any) []map[string]any {
+	list, _ := tree["accounts"].([]any)
+	out := make([]map[string]any, len(list))
+	for i, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok {
+			continue
+		}
+		rest := map[string]any{}
+		for k, v := range m {
+			if !slices.Contains(AccountKeys, k) {
+				rest[k] = v
+				delete(m, k)
+			}
+		}
+		out[i] = rest
+	}
+	return out
+}
+
+// parse reads data twice: into a yaml.Node for line numbers and the keys'
+// spelling, and with a fresh viper for the values. It returns nil after a
+// syntax problem.
 func parse(data []byte, c *collector) (tree map[string]any) {
 	defer func() {
 		// A parser bug must not take the daemon down on a bad reload.
@@ -142,9 +185,29 @@ func parse(data []byte, c *collector) (tree map[string]any) {
 			tree = nil
 		}
 	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		yamlProblem(err, c)
+		return nil
+	}
+	// A second document would be ignored by viper: refuse it, unless it is
+	// empty (a trailing "---").
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			yamlProblem(err, c)
+			return nil
+		}
+		if emptyDocument(&next) {
+			continue
+		}
+		c.problems = append(c.problems, Problem{Line: next.Content[0].Line,
+			Message: "a second YAML document (after ---): groupcast reads one document per file; remove the --- line or move what follows it into the first document"})
 		return nil
 	}
 	if len(root.Content) > 0 && root.Content[0].Kind != yaml.MappingNode {
@@ -160,6 +223,15 @@ func parse(data []byte, c *collector) (tree map[string]any) {
 		return nil
 	}
 	return v.AllSettings()
+}
+
+// emptyDocument: no content, or only a null.
+func emptyDocument(n *yaml.Node) bool {
+	if len(n.Content) == 0 {
+		return true
+	}
+	v := n.Content[0]
+	return len(n.Content) == 1 && v.Kind == yaml.ScalarNode && v.Tag == "!!null" && (v.Value == "" || v.Value == "~" || v.Value == "null")
 }
 
 var (

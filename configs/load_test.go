@@ -1,4 +1,4 @@
-package configs
+package configs_test
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/groupcast/groupcast/configs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -22,12 +24,12 @@ func TestBadConfigs(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
 		t.Run(name, func(t *testing.T) {
-			var warns Problems
-			opt := testOptions(nil)
-			opt.Warn = func(p Problem) { warns = append(warns, p) }
-			_, err := Load(file, opt)
+			var warns configs.Problems
+			opt := realOptions(nil)
+			opt.Warn = func(p configs.Problem) { warns = append(warns, p) }
+			_, err := configs.Load(file, opt)
 			got := ""
-			var ps *Problems
+			var ps *configs.Problems
 			switch {
 			case errors.As(err, &ps):
 				got = ps.Error()
@@ -65,7 +67,7 @@ func TestSummaryGolden(t *testing.T) {
 		{"", "testdata/summary-default.golden"},
 		{"example.yaml", "testdata/summary-example.golden"},
 	} {
-		cfg, err := Load(tt.file, testOptions(nil))
+		cfg, err := configs.Load(tt.file, realOptions(nil))
 		if err != nil {
 			t.Fatal(err)
 		}

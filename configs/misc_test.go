@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -48,44 +49,6 @@ func TestParseByteSize(t *testing.T) {
 	}
 }
 
-func TestParseWindow(t *testing.T) {
-	tests := []struct {
-		in   string
-		want Window
-		ok   bool
-	}{
-		{"08:00-09:30", Window{480, 570}, true},
-		{"22:00-06:00", Window{1320, 360}, true},
-		{"00:00-24:00", Window{0, 1440}, true},
-		{" 12:00 - 14:00 ", Window{720, 840}, true},
-		{"09:00-09:00", Window{}, false},
-		{"24:00-06:00", Window{}, false},
-		{"8:00-9:00", Window{}, false},
-		{"08:00-25:00", Window{}, false},
-		{"08:60-09:00", Window{}, false},
-		{"08:00", Window{}, false},
-		{"+8:00-09:00", Window{}, false},
-	}
-	for _, tt := range tests {
-		got, err := ParseWindow(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("ParseWindow(%q) = %+v, %v; want %+v, ok %v", tt.in, got, err, tt.want, tt.ok)
-		}
-	}
-	night := Window{1320, 360}
-	for m, want := range map[int]bool{1319: false, 1320: true, 0: true, 359: true, 360: false, 720: false} {
-		if night.Contains(m) != want {
-			t.Errorf("22:00-06:00 contains %d = %v", m, !want)
-		}
-	}
-	day := Window{480, 570}
-	for m, want := range map[int]bool{479: false, 480: true, 569: true, 570: false} {
-		if day.Contains(m) != want {
-			t.Errorf("08:00-09:30 contains %d = %v", m, !want)
-		}
-	}
-}
-
 func TestResolve(t *testing.T) {
 	t.Chdir(t.TempDir())
 	t.Setenv(EnvConfig, "")
@@ -122,9 +85,19 @@ func TestLoadFileErrors(t *testing.T) {
 	}
 }
 
-// TestCatalogOptions: without a catalog nothing is checked per driver; with
-// DriverNames the message lists its names; CheckAccount messages land on
-// the field they name.
+// cursed is a driver config whose Check complains about a key and about
+// the account as a whole.
+type cursed struct {
+	UIN int64 `mapstructure:"uin"`
+}
+
+func (cursed) Check() []string {
+	return []string{"uin: must be a real QQ number", "the account is cursed"}
+}
+
+// TestCatalogOptions: without a catalog nothing is checked per driver (the
+// driver's keys are kept in Settings); with DriverNames the message lists
+// its names; Check messages land on the key they name.
 func TestCatalogOptions(t *testing.T) {
 	src := []byte(`
 accounts:
@@ -132,14 +105,20 @@ accounts:
 routes:
   - {name: r, targets: [{account: a}]}
 `)
-	_, err := LoadBytes(src, "t.yaml", Options{LookupEnv: testEnv(nil)})
-	var ps *Problems
-	if !errors.As(err, &ps) || len(*ps) != 1 || (*ps)[0].Path != "accounts[0].whatever_key" {
-		t.Errorf("nil catalog should only report the unknown key: %v", err)
+	cfg, err := LoadBytes(src, "t.yaml", Options{LookupEnv: testEnv(nil)})
+	if err != nil {
+		t.Fatalf("nil catalog: %v", err)
+	}
+	if m := cfg.Accounts[0].Settings.Map(); m["whatever_key"] != 1 || len(m) != 1 {
+		t.Errorf("settings kept: %v", m)
+	}
+	if cfg.Routes[0].Targets[0].Style != FallbackStyle {
+		t.Errorf("style without a table: %q", cfg.Routes[0].Targets[0].Style)
 	}
 
 	opt := testOptions(nil)
 	opt.DriverNames = func(string) []string { return []string{"alpha", "beta"} }
+	var ps *Problems
 	_, err = LoadBytes([]byte("accounts: [{name: a, platform: qq, driver: gamma}]"), "t.yaml", opt)
 	if !errors.As(err, &ps) || !strings.Contains(ps.Error(), "valid: alpha, beta") {
 		t.Errorf("DriverNames not used: %v", err)
@@ -147,14 +126,18 @@ routes:
 
 	opt = testOptions(nil)
 	opt.Catalog = func(platform, driver string) (DriverSpec, bool) {
-		return DriverSpec{Fields: []string{"uin"}, CheckAccount: func(a Account) []string {
-			return []string{"uin: must be a real QQ number", "the account is cursed"}
-		}}, true
+		return DriverSpec{Settings: reflect.TypeFor[cursed]()}, true
 	}
 	_, err = LoadBytes([]byte("accounts: [{name: a, platform: qq, driver: x, uin: 1}]\nroutes: [{name: r, targets: [{account: a}]}]"), "t.yaml", opt)
 	want := "accounts[0] (line 1): the account is cursed\naccounts[0].uin (line 1): must be a real QQ number"
 	if !errors.As(err, &ps) || ps.Error() != want {
-		t.Errorf("CheckAccount messages:\n%v\nwant:\n%s", err, want)
+		t.Errorf("Check messages:\n%v\nwant:\n%s", err, want)
+	}
+
+	// Unknown platforms are refused with the table's list.
+	_, err = LoadBytes([]byte("accounts: [{name: a, platform: feishu, driver: console}]"), "t.yaml", testOptions(nil))
+	if !errors.As(err, &ps) || !strings.Contains(ps.Error(), `unknown platform "feishu"; valid: dingtalk, wechat, qq`) {
+		t.Errorf("unknown platform: %v", err)
 	}
 }
 

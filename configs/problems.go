@@ -151,6 +151,15 @@ func (c *collector) quote(path, value string) string {
 	return fmt.Sprintf("%q", value)
 }
 
+// redact replaces value in msg when the value at path came from the
+// environment: a driver's message may quote what it refuses.
+func (c *collector) redact(path, msg, value string) string {
+	if value == "" || !c.fromEnv(path) {
+		return msg
+	}
+	return strings.ReplaceAll(msg, value, "(value from the environment)")
+}
+
 // fromEnv reports whether the value at path, or any part of it (a group's
 // id), came from ${VAR}.
 func (c *collector) fromEnv(path string) bool {
@@ -159,6 +168,19 @@ func (c *collector) fromEnv(path string) bool {
 	}
 	for h := range c.hidden {
 		if strings.HasPrefix(h, path) && len(h) > len(path) && (h[len(path)] == '.' || h[len(path)] == '[') {
+			return true
+		}
+	}
+	return false
+}
+
+// hasErrorsUnder reports whether path or anything below it has an error.
+func (c *collector) hasErrorsUnder(path string) bool {
+	for _, p := range c.problems {
+		if p.Warning {
+			continue
+		}
+		if path == "" || p.Path == path || strings.HasPrefix(p.Path, path+".") || strings.HasPrefix(p.Path, path+"[") {
 			return true
 		}
 	}

@@ -396,24 +396,30 @@ func decodeHook(from, to reflect.Type, data any) (any, error) {
 // that would fail, so an error here is unexpected; it is reported by path
 // only, since a decoder's message may quote the value.
 func decode(tree map[string]any, cfg *Config, c *collector) {
+	decodeInto(tree, cfg, "", c)
+}
+
+// decodeInto decodes a checked tree into result (a pointer); problems are
+// placed under path.
+func decodeInto(tree map[string]any, result any, path string, c *collector) {
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		DecodeHook:  decodeHook,
 		ErrorUnused: true,
-		Result:      cfg,
+		Result:      result,
 		TagName:     "mapstructure",
 	})
 	if err != nil {
-		c.add("", "internal error: %v", err)
+		c.add(path, "internal error: %v", err)
 		return
 	}
 	if err := dec.Decode(tree); err != nil {
 		for _, e := range leafErrors(err) {
 			var de *mapstructure.DecodeError
 			if errors.As(e, &de) {
-				c.bad(de.Name(), "invalid value")
+				c.bad(joinKey(path, de.Name()), "invalid value")
 				continue
 			}
-			c.bad("", "invalid configuration")
+			c.bad(path, "invalid configuration")
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package configs
+package configs_test
 
 import (
 	"bytes"
@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/groupcast/groupcast/adapters/dingtalk"
+	"github.com/groupcast/groupcast/configs"
 )
 
 // canaryEnv holds the secrets of the canary files; each value must never
@@ -42,7 +45,7 @@ accounts:
   - {name: app, platform: dingtalk, driver: openapi, app_key: k, app_secret: "${C_APP_SECRET}", robot_code: r}
   - {name: wecom, platform: wechat, driver: wecom, key: "CANARY-literal-key-d4d4"}
   - {name: bot, platform: qq, driver: onebot, base_url: "http://127.0.0.1:3000", access_token: "${C_ONEBOT}"}
-  - {name: legacy, platform: qq, driver: miraigo, uin: 1, password: "${C_PASSWORD}", sign_server: "http://127.0.0.1:1"}
+  - {name: legacy, platform: qq, driver: miraigo, uin: 1, password: "${C_PASSWORD}", device_file: d.json, sign_server: "http://127.0.0.1:1"}
 sources:
   - {name: s, driver: dingtalk-stream, client_id: c, client_secret: "${C_CLIENT_SECRET}", conversations: [c1]}
 routes:
@@ -68,6 +71,8 @@ accounts:
   - {name: "${C_NAME}", platform: qq, driver: console}
 sources:
   - {name: s, driver: "${C_CLIENT_SECRET}", client_secret: "${C_CLIENT_SECRET}"}
+policies:
+  - {name: p, windows: ["${C_MISPLACED}"], rules: [{terms: ["${C_MISPLACED}"], action: "${C_MISPLACED}"}, {pattern: "${C_MISPLACED}(", action: block}]}
 routes:
   - name: r
     policy: "${C_MISPLACED}"
@@ -98,15 +103,15 @@ func assertNoCanary(t *testing.T, what, out string) {
 }
 
 func TestNoSecretLeaks(t *testing.T) {
-	var warnings Problems
-	opt := testOptions(canaryEnv)
-	opt.Warn = func(p Problem) { warnings = append(warnings, p) }
+	var warnings configs.Problems
+	opt := realOptions(canaryEnv)
+	opt.Warn = func(p configs.Problem) { warnings = append(warnings, p) }
 
-	cfg, err := LoadBytes([]byte(canaryValid), "canary.yaml", opt)
+	cfg, err := configs.LoadBytes([]byte(canaryValid), "canary.yaml", opt)
 	if err != nil {
 		t.Fatalf("canary config does not load: %v", err)
 	}
-	if cfg.Accounts[0].AccessToken.Reveal() != canaryEnv["C_DT_TOKEN"] {
+	if hook := settings[dingtalk.WebhookConfig](t, &cfg.Accounts[0]); hook.AccessToken.Reveal() != canaryEnv["C_DT_TOKEN"] {
 		t.Fatal("the canary secret did not arrive: the test would prove nothing")
 	}
 	if len(warnings) == 0 {
@@ -128,8 +133,8 @@ func TestNoSecretLeaks(t *testing.T) {
 	slog.New(slog.NewTextHandler(&logs, nil)).Info("loaded", "config", cfg, "account", cfg.Accounts[0])
 	assertNoCanary(t, "slog", logs.String())
 
-	_, err = LoadBytes([]byte(canaryBad), "canary.yaml", testOptions(canaryEnv))
-	var ps *Problems
+	_, err = configs.LoadBytes([]byte(canaryBad), "canary.yaml", realOptions(canaryEnv))
+	var ps *configs.Problems
 	if !errors.As(err, &ps) {
 		t.Fatalf("want problems, got %v", err)
 	}

@@ -154,17 +154,10 @@ func capText(n int) string {
 	return fmt.Sprint(n)
 }
 
-// secretsSet names the account's secret fields that hold a value.
+// secretsSet names the account's secret keys that hold a value (the
+// driver's config type says which keys are secrets).
 func secretsSet(a Account) string {
-	var set []string
-	for _, s := range []struct {
-		key string
-		v   Secret
-	}{{"access_token", a.AccessToken}, {"secret", a.Secret}, {"app_secret", a.AppSecret}, {"key", a.Key}, {"password", a.Password}} {
-		if s.v != "" {
-			set = append(set, s.key)
-		}
-	}
+	set := a.Settings.SecretsSet()
 	if len(set) == 0 {
 		return "-"
 	}

@@ -7,13 +7,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/groupcast/groupcast"
 )
 
 // Defaults applied by Load.
@@ -40,30 +41,19 @@ const (
 )
 
 var (
-	// Platforms are the values of an account's platform.
-	Platforms = []string{"dingtalk", "wechat", "qq"}
-	// Presets are the rule presets a policy may name.
-	Presets = []string{"ad-law"}
 	// Styles are the target styles (SPEC §5).
 	Styles = []string{"short", "long", "formal"}
-	// DefaultStyle is a target's style when it sets none (SPEC §6.2).
-	DefaultStyle = map[string]string{"wechat": "short", "qq": "long", "dingtalk": "formal"}
-	// KnownDrivers are the driver names probed in the catalog to list the
-	// valid ones in a message; a driver the catalog knows is accepted
-	// whether or not it is listed here.
-	KnownDrivers = []string{"webhook", "openapi", "openwechat", "wecom", "onebot", "miraigo", "console", "file"}
-	// Categories, Priorities, Actions, Stages and MixActions are the enums of
-	// routes and policies.
+	// FallbackStyle is a target's style when neither the driver table nor
+	// the platform names one (no table given: tests of other packages).
+	FallbackStyle = "long"
+	// Categories, Priorities and Stages are the enums of routes. (The
+	// enums of policies, rule presets and actions, are the policy engine's:
+	// Options.CheckPolicy.)
 	Categories = []string{"notice", "interaction", "promotion"}
 	Priorities = []string{"urgent", "normal", "low"}
-	Actions    = []string{"block", "mask", "review"}
 	Stages     = []string{"new", "mature"}
-	MixActions = []string{"defer", "block"}
 	// StoreDrivers are the values of store.driver.
 	StoreDrivers = []string{"embedded", "nats", "memory"}
-
-	// accountBaseKeys are the account keys every driver takes.
-	accountBaseKeys = []string{"name", "platform", "driver", "rate"}
 
 	namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 )
@@ -74,6 +64,8 @@ type validator struct {
 	cfg  *Config
 	tree map[string]any
 	dir  string
+	// settings are the accounts' driver keys, by index (splitAccounts).
+	settings []map[string]any
 
 	specs    map[int]DriverSpec // account index → its driver, when known
 	accounts map[string]int     // name → first index
@@ -301,30 +293,48 @@ func (v *validator) accountsCheck() {
 		p := joinIndex("accounts", i)
 		v.checkName(p+".name", a.Name, "account", v.accounts, true)
 		platformOK := false
+		names := v.platformNames()
 		switch {
 		case a.Platform == "":
-			c.add(p+".platform", "required: one of %s", strings.Join(Platforms, ", "))
-		case !slices.Contains(Platforms, a.Platform):
-			c.add(p+".platform", "unknown platform %s; valid: %s", c.quote(p+".platform", a.Platform), strings.Join(Platforms, ", "))
+			msg := "required"
+			if len(names) > 0 {
+				msg += ": one of " + strings.Join(names, ", ")
+			}
+			c.add(p+".platform", "%s", msg)
+		case len(names) > 0 && !slices.Contains(names, a.Platform):
+			c.add(p+".platform", "unknown platform %s; valid: %s", c.quote(p+".platform", a.Platform), strings.Join(names, ", "))
 		default:
 			platformOK = true
 		}
 		spec, known := v.driver(p, a, platformOK)
 		if known {
 			v.specs[i] = spec
-			v.driverFields(p, a, spec)
+			v.driverSettings(i, p, a, spec)
 		}
-		v.checkBaseURL(p+".base_url", a.BaseURL)
 		v.rate(p, a, spec, known)
-		for _, f := range []struct {
-			key string
-			n   int64
-		}{{"daily_limit", int64(a.DailyLimit)}, {"part_chars", int64(a.PartChars)}, {"uin", a.UIN}} {
-			if f.n < 0 {
-				c.add(p+"."+f.key, "must not be negative")
-			}
+	}
+}
+
+// platformNames are the valid platforms; nil when any is (no table).
+func (v *validator) platformNames() []string {
+	var out []string
+	for _, pl := range v.opt.Platforms {
+		out = append(out, pl.Name)
+	}
+	return out
+}
+
+// defaultStyle is the style of a target of acc that names none.
+func (v *validator) defaultStyle(acc *Account, spec DriverSpec, known bool) string {
+	if known && spec.Platform.Name == acc.Platform && spec.Platform.DefaultStyle != "" {
+		return spec.Platform.DefaultStyle
+	}
+	for _, pl := range v.opt.Platforms {
+		if pl.Name == acc.Platform && pl.DefaultStyle != "" {
+			return pl.DefaultStyle
 		}
 	}
+	return FallbackStyle
 }
 
 // driver checks the account's driver against the catalog.
@@ -342,7 +352,7 @@ func (v *validator) driver(p string, a *Account, platformOK bool) (DriverSpec, b
 		return DriverSpec{}, false
 	}
 	spec, ok := v.opt.Catalog(a.Platform, a.Driver)
-	if ok && len(spec.Platforms) > 0 && !slices.Contains(spec.Platforms, a.Platform) {
+	if ok && spec.Platform.Name != "" && spec.Platform.Name != a.Platform {
 		ok = false
 	}
 	if !ok {
@@ -356,15 +366,6 @@ func (v *validator) driversFor(platform string) []string {
 	var out []string
 	if v.opt.DriverNames != nil {
 		out = v.opt.DriverNames(platform)
-		if len(out) == 0 {
-			return []string{"(none)"}
-		}
-		return out
-	}
-	for _, d := range KnownDrivers {
-		if spec, ok := v.opt.Catalog(platform, d); ok && (len(spec.Platforms) == 0 || slices.Contains(spec.Platforms, platform)) {
-			out = append(out, d)
-		}
 	}
 	if len(out) == 0 {
 		return []string{"(none)"}
@@ -372,57 +373,28 @@ func (v *validator) driversFor(platform string) []string {
 	return out
 }
 
-// driverFields: keys the driver does not use, required keys, and the
-// driver's own checks.
-func (v *validator) driverFields(p string, a *Account, spec DriverSpec) {
-	c := v.c
-	raw := v.rawItem("accounts", indexOf(p))
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
+// driverSettings decodes the account's driver keys into the driver's
+// config type: unknown keys, types, required keys and the type's Check.
+func (v *validator) driverSettings(i int, p string, a *Account, spec DriverSpec) {
+	var raw map[string]any
+	if i < len(v.settings) && v.settings[i] != nil {
+		raw = v.settings[i]
+	} else {
+		raw = map[string]any{}
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if slices.Contains(accountBaseKeys, k) || slices.Contains(spec.Fields, k) {
-			continue
+	if spec.Settings == nil {
+		keys := make([]string, 0, len(raw))
+		for k := range raw {
+			keys = append(keys, k)
 		}
-		uses := "it takes no other keys"
-		if len(spec.Fields) > 0 {
-			uses = "its keys: " + strings.Join(spec.Fields, ", ")
+		sort.Strings(keys)
+		for _, k := range keys {
+			v.c.bad(p+"."+k, "not used by driver %s (it takes no other keys)", a.Driver)
 		}
-		c.add(p+"."+k, "not used by driver %s (%s)", a.Driver, uses)
+		return
 	}
-	for _, r := range spec.Required {
-		f, ok := accountField(a, r)
-		if ok && f.IsZero() {
-			c.add(p+"."+r, "required by driver %s", a.Driver)
-		}
-	}
-	if spec.CheckAccount != nil {
-		fields := structFields(reflect.TypeFor[Account]())
-		for _, msg := range spec.CheckAccount(*a) {
-			if k, rest, ok := strings.Cut(msg, ": "); ok {
-				if _, isField := fields[k]; isField {
-					// The generic checks may have said it already
-					// (base_url): one problem per field is enough.
-					if !c.has(p + "." + k) {
-						c.add(p+"."+k, "%s", rest)
-					}
-					continue
-				}
-			}
-			c.add(p, "%s", msg)
-		}
-	}
-}
-
-// accountField returns the account field whose key is tag.
-func accountField(a *Account, tag string) (reflect.Value, bool) {
-	f, ok := structFields(reflect.TypeFor[Account]())[tag]
-	if !ok {
-		return reflect.Value{}, false
-	}
-	return reflect.ValueOf(a).Elem().FieldByIndex(f.Index), true
+	out, _ := decodeSettings(raw, spec.Settings, a.Driver, p, v.c)
+	a.Settings = a.Settings.withSecrets(spec.Settings, out.Elem())
 }
 
 func (v *validator) rate(p string, a *Account, spec DriverSpec, known bool) {
@@ -501,6 +473,9 @@ func (v *validator) sourcesCheck() {
 	}
 }
 
+// policiesCheck names the policies and their rules and fills defaults;
+// what a policy means (windows, caps, rules, mix) is checked by
+// Options.CheckPolicy (policy.Compile), so there is one window grammar.
 func (v *validator) policiesCheck() {
 	c := v.c
 	v.policies = map[string]int{}
@@ -508,86 +483,42 @@ func (v *validator) policiesCheck() {
 		pol := &v.cfg.Policies[i]
 		p := joinIndex("policies", i)
 		v.checkName(p+".name", pol.Name, "policy", v.policies, false)
-		for j, w := range pol.Windows {
-			if _, err := ParseWindow(w); err != nil {
-				wp := joinIndex(p+".windows", j)
-				c.add(wp, "%s: %v", c.quote(wp, w), err)
+		for j := range pol.Rules {
+			if r := &pol.Rules[j]; r.Name == "" {
+				r.Name = ruleName(pol.Name, j, r)
 			}
 		}
-		if pol.DailyCap.New < 0 {
-			c.add(p+".daily_cap.new", "must not be negative (0 means no cap)")
+		m := &pol.Mix
+		if (m.Promotion > 0 || m.Interaction > 0) && m.Window == 0 {
+			m.Window = DefaultMixWindow
 		}
-		if pol.DailyCap.Mature < 0 {
-			c.add(p+".daily_cap.mature", "must not be negative (0 means no cap)")
+		if m.Action == "" {
+			m.Action = DefaultMixAction
 		}
-		if pol.MatureAfter < 0 {
-			c.add(p+".mature_after", "must not be negative")
+		if v.opt.CheckPolicy == nil || c.skipped(p) {
+			continue
 		}
-		v.rules(p, pol)
-		v.mix(p, &pol.Mix)
-	}
-}
-
-func (v *validator) rules(p string, pol *Policy) {
-	c := v.c
-	names := map[string]int{}
-	for j := range pol.Rules {
-		r := &pol.Rules[j]
-		rp := joinIndex(p+".rules", j)
-		var set []string
-		if r.Preset != "" {
-			set = append(set, "preset")
-		}
-		if len(r.Terms) > 0 {
-			set = append(set, "terms")
-		}
-		if r.Pattern != "" {
-			set = append(set, "pattern")
-		}
-		switch len(set) {
-		case 0:
-			c.add(rp, "one of preset, terms or pattern is required")
-		case 1:
-		default:
-			c.add(rp, "exactly one of preset, terms or pattern per rule; this one sets %s", strings.Join(set, " and "))
-		}
-		if r.Preset != "" && !slices.Contains(Presets, r.Preset) {
-			c.add(rp+".preset", "unknown preset %s; valid: %s", c.quote(rp+".preset", r.Preset), strings.Join(Presets, ", "))
-		}
-		for k, t := range r.Terms {
-			if strings.TrimSpace(t) == "" {
-				c.add(joinIndex(rp+".terms", k), "empty term")
+		err := v.opt.CheckPolicy(*pol, v.cfg.Location)
+		for _, e := range leafErrors(err) {
+			if e == nil {
+				continue
 			}
-		}
-		if r.Pattern != "" {
-			if _, err := regexp.Compile(r.Pattern); err != nil {
-				c.add(rp+".pattern", "does not compile (RE2 syntax): %v", err)
+			fp, msg := p, e.Error()
+			var fe *groupcast.FieldError
+			if errors.As(e, &fe) {
+				msg = fe.Message
+				if fe.Field != "" {
+					fp = p + "." + strings.TrimPrefix(fe.Field, ".")
+				}
 			}
-		}
-		for k, t := range r.Allow {
-			if strings.TrimSpace(t) == "" {
-				c.add(joinIndex(rp+".allow", k), "empty phrase")
+			if c.fromEnv(fp) {
+				// policy.Compile quotes values; one from the
+				// environment might be a misplaced secret.
+				msg = "invalid value (from the environment, not shown)"
 			}
-		}
-		for k, cat := range r.Categories {
-			if !slices.Contains(Categories, cat) {
-				cp := joinIndex(rp+".categories", k)
-				c.add(cp, "unknown category %s (%s)", c.quote(cp, cat), strings.Join(Categories, ", "))
+			if !c.has(fp) {
+				c.add(fp, "%s", msg)
 			}
-		}
-		switch {
-		case r.Action == "":
-			c.add(rp+".action", "required: one of %s", strings.Join(Actions, ", "))
-		case !slices.Contains(Actions, r.Action):
-			c.add(rp+".action", "unknown action %s; valid: %s", c.quote(rp+".action", r.Action), strings.Join(Actions, ", "))
-		}
-		if r.Name == "" {
-			r.Name = ruleName(pol.Name, j, r)
-		}
-		if k, dup := names[r.Name]; dup {
-			c.add(rp+".name", "duplicate rule name %s (first at %s)", c.quote(rp+".name", r.Name), joinIndex(p+".rules", k))
-		} else {
-			names[r.Name] = j
 		}
 	}
 }
@@ -602,30 +533,6 @@ func ruleName(policy string, j int, r *Rule) string {
 		return fmt.Sprintf("%s/terms#%d", policy, j+1)
 	default:
 		return fmt.Sprintf("%s/pattern#%d", policy, j+1)
-	}
-}
-
-func (v *validator) mix(p string, m *Mix) {
-	c := v.c
-	for _, s := range []struct {
-		key   string
-		share float64
-	}{{"promotion", m.Promotion}, {"interaction", m.Interaction}} {
-		if s.share < 0 || s.share > 1 {
-			c.add(p+".mix."+s.key, "a share between 0 and 1 (0.10 is 10%%)")
-		}
-	}
-	if m.Window < 0 {
-		c.add(p+".mix.window", "must be positive")
-	}
-	if (m.Promotion > 0 || m.Interaction > 0) && m.Window == 0 {
-		m.Window = DefaultMixWindow
-	}
-	switch {
-	case m.Action == "":
-		m.Action = DefaultMixAction
-	case !slices.Contains(MixActions, m.Action):
-		c.add(p+".mix.action", "unknown action %s; valid: %s", c.quote(p+".mix.action", m.Action), strings.Join(MixActions, ", "))
 	}
 }
 
@@ -695,7 +602,7 @@ func (v *validator) target(tp string, t *RouteTarget, dup map[string]string) {
 	}
 	switch {
 	case t.Style == "" && acc != nil:
-		t.Style = DefaultStyle[acc.Platform]
+		t.Style = v.defaultStyle(acc, spec, known)
 	case t.Style != "" && !slices.Contains(Styles, t.Style):
 		c.add(tp+".style", "unknown style %s; valid: %s", c.quote(tp+".style", t.Style), strings.Join(Styles, ", "))
 	}
@@ -725,7 +632,7 @@ func (v *validator) target(tp string, t *RouteTarget, dup map[string]string) {
 		}
 		if known && spec.CheckGroup != nil && mode != GroupsNone {
 			if err := spec.CheckGroup(g.ID); err != nil {
-				c.add(gp, "%v", err)
+				c.add(gp, "%s", c.redact(gp, err.Error(), g.ID))
 			}
 		}
 	}
@@ -762,9 +669,10 @@ func (v *validator) template(tp string, t *RouteTarget) {
 		return
 	case t.TemplateFile != "":
 		where = tp + ".template_file"
-		name := t.TemplateFile
-		if !filepath.IsAbs(name) {
-			name = filepath.Join(v.dir, name)
+		name, err := confined(v.dir, t.TemplateFile)
+		if err != nil {
+			c.add(where, "%v", err)
+			return
 		}
 		b, err := readSmall(name, MaxFileSize)
 		if err != nil {
@@ -778,6 +686,51 @@ func (v *validator) template(tp string, t *RouteTarget) {
 			c.add(where, "%v", err)
 		}
 	}
+}
+
+// confined resolves a template_file against the config file's directory
+// and refuses one outside it: no "..", no absolute path elsewhere, no
+// symlink that leads out. Whoever may edit the config may not make the
+// daemon read /etc/shadow into messages.
+func confined(dir, name string) (string, error) {
+	base, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("cannot resolve the config's directory: %w", err)
+	}
+	if real, err := filepath.EvalSymlinks(base); err == nil {
+		base = real
+	}
+	full := name
+	if !filepath.IsAbs(full) {
+		full = filepath.Join(base, full)
+	}
+	outside := fmt.Errorf("must be a file in the config file's directory (%s) or below it; %s is outside", base, name)
+	if !within(base, filepath.Clean(full)) {
+		return "", outside
+	}
+	real, err := filepath.EvalSymlinks(full)
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %w", name, unwrapPath(err))
+	}
+	if !within(base, real) {
+		return "", fmt.Errorf("must be a file in the config file's directory (%s) or below it; %s leads outside through a symlink", base, name)
+	}
+	return real, nil
+}
+
+// within reports whether path is base or below it (both clean, absolute).
+func within(base, path string) bool {
+	rel, err := filepath.Rel(base, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// unwrapPath drops the *PathError's path (already named by the field).
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func readSmall(name string, limit int64) ([]byte, error) {
@@ -838,60 +791,4 @@ func policyNames(ps []Policy) []string {
 		}
 	}
 	return out
-}
-
-// Window is a daily send window in minutes since local midnight. End may
-// be less than Start: the window then crosses midnight.
-type Window struct {
-	Start, End int
-}
-
-// ParseWindow reads "HH:MM-HH:MM" (00:00 to 24:00; start and end differ;
-// "22:00-06:00" crosses midnight).
-func ParseWindow(s string) (Window, error) {
-	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
-	if !ok {
-		return Window{}, errors.New(`expected "HH:MM-HH:MM", such as "08:00-09:30"`)
-	}
-	start, err1 := parseClock(strings.TrimSpace(a))
-	end, err2 := parseClock(strings.TrimSpace(b))
-	switch {
-	case err1 != nil || err2 != nil:
-		return Window{}, errors.New(`expected "HH:MM-HH:MM" between 00:00 and 24:00, such as "08:00-09:30"`)
-	case start == 24*60:
-		return Window{}, errors.New("a window cannot start at 24:00 (write 00:00)")
-	case start == end:
-		return Window{}, errors.New("start and end are the same (leave windows empty to allow any time)")
-	}
-	return Window{Start: start, End: end}, nil
-}
-
-func parseClock(s string) (int, error) {
-	if len(s) != 5 || s[2] != ':' || !isDigits(s[:2]) || !isDigits(s[3:]) {
-		return 0, errors.New("bad clock")
-	}
-	h, err1 := strconv.Atoi(s[:2])
-	m, err2 := strconv.Atoi(s[3:])
-	if err1 != nil || err2 != nil || h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && m != 0) {
-		return 0, errors.New("bad clock")
-	}
-	return h*60 + m, nil
-}
-
-// Contains reports whether the minute of the day (0..1439) is inside the
-// window: Start inclusive, End exclusive.
-func (w Window) Contains(minute int) bool {
-	if w.Start < w.End {
-		return minute >= w.Start && minute < w.End
-	}
-	return minute >= w.Start || minute < w.End
-}
-
-func isDigits(s string) bool {
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }

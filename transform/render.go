@@ -78,19 +78,6 @@ func (doc *Doc) Render(d groupcast.Destination, now time.Time) (groupcast.Render
 	return r, nil
 }
 
-// DefaultStyle is the style a platform's targets get when they name none
-// (SPEC §6.2): wechat short, qq long, dingtalk formal; long elsewhere.
-func DefaultStyle(platform string) string {
-	switch platform {
-	case "wechat":
-		return StyleShort
-	case "dingtalk":
-		return StyleFormal
-	default:
-		return StyleLong
-	}
-}
-
 var locations sync.Map // zone name → *time.Location
 
 // location loads a zone once. Asia/Shanghai, the default, works even on a

@@ -267,14 +267,6 @@ func TestCheckTemplateErrors(t *testing.T) {
 	}
 }
 
-func TestDefaultStyle(t *testing.T) {
-	for p, want := range map[string]string{"wechat": StyleShort, "qq": StyleLong, "dingtalk": StyleFormal, "wecom": StyleLong} {
-		if got := DefaultStyle(p); got != want {
-			t.Errorf("DefaultStyle(%q) = %q, want %q", p, got, want)
-		}
-	}
-}
-
 func TestDocIsSafeForConcurrentRenders(t *testing.T) {
 	c := corpus(t)[0]
 	doc := Parse(c.a)

@@ -19,35 +19,14 @@ import (
 
 // OpenAPIDriver is the enterprise-internal app robot: it sends to every
 // group it was added to, named by openConversationId, and can recall.
-var OpenAPIDriver = adapters.Driver{
-	Name: "openapi",
-	DriverSpec: configs.DriverSpec{
-		Platforms:    []string{"dingtalk"},
-		Fields:       []string{"app_key", "app_secret", "robot_code", "base_url"},
-		Required:     []string{"app_key", "app_secret", "robot_code"},
-		Groups:       configs.GroupsRequired,
-		DefaultRate:  configs.Rate{PerMinute: OpenAPIPerMinute},
-		CheckAccount: checkOpenAPIAccount,
-		CheckGroup:   checkConversationID,
-	},
-	New: func(acc configs.Account, env adapters.Env) (groupcast.Sender, error) {
-		return NewOpenAPI(acc, env)
-	},
-}
-
-func checkOpenAPIAccount(a configs.Account) []string {
-	var problems []string
-	if p := validBaseURL(a.BaseURL); p != "" {
-		problems = append(problems, p)
-	}
-	if strings.ContainsAny(a.AppKey, " \t\r\n") {
-		problems = append(problems, "app_key: must not contain spaces")
-	}
-	if strings.ContainsAny(a.RobotCode, " \t\r\n") {
-		problems = append(problems, "robot_code: must not contain spaces")
-	}
-	return problems
-}
+var OpenAPIDriver = adapters.Define("openapi", configs.DriverSpec{
+	Platform:    Platform,
+	Groups:      configs.GroupsRequired,
+	DefaultRate: configs.Rate{PerMinute: OpenAPIPerMinute},
+	CheckGroup:  checkConversationID,
+}, func(ac configs.Account, c OpenAPIConfig, env adapters.Env) (groupcast.Sender, error) {
+	return NewOpenAPI(ac.Name, c, env)
+})
 
 // checkConversationID refuses what is clearly not an openConversationId
 // (a group's display name, most often).
@@ -83,29 +62,29 @@ var (
 
 // NewOpenAPI builds the sender of one openapi account. It does no I/O: the
 // first send fetches the token.
-func NewOpenAPI(acc configs.Account, env adapters.Env) (*OpenAPI, error) {
+func NewOpenAPI(name string, c OpenAPIConfig, env adapters.Env) (*OpenAPI, error) {
 	var missing []string
-	for k, v := range map[string]string{"app_key": acc.AppKey, "app_secret": acc.AppSecret.Reveal(), "robot_code": acc.RobotCode} {
-		if v == "" {
-			missing = append(missing, k)
+	for _, f := range []struct{ k, v string }{{"app_key", c.AppKey}, {"app_secret", c.AppSecret.Reveal()}, {"robot_code", c.RobotCode}} {
+		if f.v == "" {
+			missing = append(missing, f.k+": required by driver openapi")
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("dingtalk openapi %s: %s required", acc.Name, strings.Join(missing, ", "))
+		return nil, errors.New(strings.Join(missing, "; "))
 	}
-	if p := checkOpenAPIAccount(acc); len(p) > 0 {
-		return nil, fmt.Errorf("dingtalk openapi %s: %s", acc.Name, strings.Join(p, "; "))
+	if p := c.Check(); len(p) > 0 {
+		return nil, errors.New(strings.Join(p, "; "))
 	}
 	env = env.WithDefaults()
-	base := strings.TrimRight(acc.BaseURL, "/")
+	base := strings.TrimRight(c.BaseURL, "/")
 	if base == "" {
 		base = DefaultOpenAPIBase
 	}
 	o := &OpenAPI{
-		account:   acc.Name,
-		appKey:    acc.AppKey,
-		appSecret: acc.AppSecret,
-		robotCode: acc.RobotCode,
+		account:   name,
+		appKey:    c.AppKey,
+		appSecret: c.AppSecret,
+		robotCode: c.RobotCode,
 		base:      base,
 		env:       env,
 		client:    noRedirect(env.HTTPClient),

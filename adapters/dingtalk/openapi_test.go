@@ -37,7 +37,7 @@ func newOpenAPIRig(t *testing.T, secret string) *openAPIRig {
 	fake.AddApp(dingtalkfake.App{AppKey: "dingappkey", AppSecret: canaryAppSecret, RobotCode: "dingrobot"})
 	fake.AddConversation(testConv)
 	logs := &adapterstest.LogBuffer{}
-	o, err := NewOpenAPI(configs.Account{Name: "ent-robot", Platform: "dingtalk", Driver: "openapi",
+	o, err := NewOpenAPI("ent-robot", OpenAPIConfig{
 		AppKey: "dingappkey", AppSecret: configs.Secret(secret), RobotCode: "dingrobot", BaseURL: fake.URL},
 		testEnv(clock, logs, adapters.NoPace{}))
 	if err != nil {

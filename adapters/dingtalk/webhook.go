@@ -22,37 +22,13 @@ import (
 
 // WebhookDriver is the custom group robot (自定义机器人): one robot posts
 // to the one group it was added to, so targets list no groups.
-var WebhookDriver = adapters.Driver{
-	Name: "webhook",
-	DriverSpec: configs.DriverSpec{
-		Platforms:    []string{"dingtalk"},
-		Fields:       []string{"access_token", "secret", "base_url"},
-		Required:     []string{"access_token"},
-		Groups:       configs.GroupsNone,
-		DefaultRate:  configs.Rate{PerMinute: WebhookPerMinute},
-		CheckAccount: checkWebhookAccount,
-	},
-	New: func(acc configs.Account, env adapters.Env) (groupcast.Sender, error) {
-		return NewWebhook(acc, env)
-	},
-}
-
-func checkWebhookAccount(a configs.Account) []string {
-	var problems []string
-	tok := a.AccessToken.Reveal()
-	if strings.Contains(tok, "://") || strings.Contains(tok, "access_token=") {
-		problems = append(problems, "access_token: paste only the token after access_token=, not the whole webhook URL")
-	} else if strings.ContainsAny(tok, " \t\r\n&?") {
-		problems = append(problems, "access_token: must not contain spaces, '&' or '?'")
-	}
-	if s := a.Secret.Reveal(); s != "" && !strings.HasPrefix(s, "SEC") {
-		problems = append(problems, "secret: a DingTalk signing secret starts with SEC (copy it from the robot's 加签 setting)")
-	}
-	if p := validBaseURL(a.BaseURL); p != "" {
-		problems = append(problems, p)
-	}
-	return problems
-}
+var WebhookDriver = adapters.Define("webhook", configs.DriverSpec{
+	Platform:    Platform,
+	Groups:      configs.GroupsNone,
+	DefaultRate: configs.Rate{PerMinute: WebhookPerMinute},
+}, func(ac configs.Account, c WebhookConfig, env adapters.Env) (groupcast.Sender, error) {
+	return NewWebhook(ac.Name, c, env)
+})
 
 // Webhook sends to one custom group robot.
 type Webhook struct {
@@ -71,22 +47,22 @@ var (
 )
 
 // NewWebhook builds the sender of one webhook account. It does no I/O.
-func NewWebhook(acc configs.Account, env adapters.Env) (*Webhook, error) {
-	if acc.AccessToken == "" {
-		return nil, fmt.Errorf("dingtalk webhook %s: access_token is required", acc.Name)
+func NewWebhook(name string, c WebhookConfig, env adapters.Env) (*Webhook, error) {
+	if c.AccessToken == "" {
+		return nil, errors.New("access_token: required by driver webhook")
 	}
-	if p := checkWebhookAccount(acc); len(p) > 0 {
-		return nil, fmt.Errorf("dingtalk webhook %s: %s", acc.Name, strings.Join(p, "; "))
+	if p := c.Check(); len(p) > 0 {
+		return nil, errors.New(strings.Join(p, "; "))
 	}
 	env = env.WithDefaults()
-	base := strings.TrimRight(acc.BaseURL, "/")
+	base := strings.TrimRight(c.BaseURL, "/")
 	if base == "" {
 		base = DefaultWebhookBase
 	}
 	return &Webhook{
-		account: acc.Name,
-		token:   acc.AccessToken,
-		secret:  acc.Secret,
+		account: name,
+		token:   c.AccessToken,
+		secret:  c.Secret,
 		base:    base,
 		env:     env,
 		client:  noRedirect(env.HTTPClient),

@@ -52,7 +52,7 @@ func newWebhookRig(t *testing.T, robot dingtalkfake.Robot, pacer func(*adapterst
 	if rt != nil {
 		env.HTTPClient = &http.Client{Transport: rt, Timeout: 5 * time.Second}
 	}
-	w, err := NewWebhook(configs.Account{Name: "ops-robot", Platform: "dingtalk", Driver: "webhook",
+	w, err := NewWebhook("ops-robot", WebhookConfig{
 		AccessToken: configs.Secret(robot.Token), Secret: configs.Secret(robot.Secret), BaseURL: fake.URL}, env)
 	if err != nil {
 		t.Fatal(err)
@@ -167,8 +167,8 @@ func TestWebhookSigning(t *testing.T) {
 
 func TestWebhookWrongSecretIsPermanentAfterOneAttempt(t *testing.T) {
 	rig := newWebhookRig(t, dingtalkfake.Robot{Token: canaryToken, Secret: canarySecret}, nil, nil)
-	cfg := configs.Account{Name: "ops-robot", AccessToken: canaryToken, Secret: "SECwrong-secret-canary", BaseURL: rig.fake.URL}
-	w, err := NewWebhook(cfg, testEnv(rig.clock, rig.logs, nil))
+	cfg := WebhookConfig{AccessToken: canaryToken, Secret: "SECwrong-secret-canary", BaseURL: rig.fake.URL}
+	w, err := NewWebhook("ops-robot", cfg, testEnv(rig.clock, rig.logs, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,16 +494,16 @@ func TestWebhookEmptyTextIsPermanent(t *testing.T) {
 
 func TestCheckWebhookAccount(t *testing.T) {
 	tests := []struct {
-		acc  configs.Account
+		acc  WebhookConfig
 		want string
 	}{
-		{configs.Account{AccessToken: "abc", Secret: "SECx"}, ""},
-		{configs.Account{AccessToken: "https://oapi.dingtalk.com/robot/send?access_token=abc"}, "access_token: paste only the token"},
-		{configs.Account{AccessToken: "abc", Secret: "notsec"}, "secret: a DingTalk signing secret starts with SEC"},
-		{configs.Account{AccessToken: "abc", BaseURL: "oapi.dingtalk.com"}, "base_url:"},
+		{WebhookConfig{AccessToken: "abc", Secret: "SECx"}, ""},
+		{WebhookConfig{AccessToken: "https://oapi.dingtalk.com/robot/send?access_token=abc"}, "access_token: paste only the token"},
+		{WebhookConfig{AccessToken: "abc", Secret: "notsec"}, "secret: a DingTalk signing secret starts with SEC"},
+		{WebhookConfig{AccessToken: "abc", BaseURL: "oapi.dingtalk.com"}, "base_url:"},
 	}
 	for _, tt := range tests {
-		got := strings.Join(checkWebhookAccount(tt.acc), "; ")
+		got := strings.Join(tt.acc.Check(), "; ")
 		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 			t.Errorf("check(%+v) = %q, want %q", tt.acc.BaseURL, got, tt.want)
 		}
@@ -615,7 +615,7 @@ func FuzzDecodeWebhookAnswer(f *testing.F) {
 // BenchmarkWebhookParts measures planning an ~85 KB announcement: the
 // splitter measures candidate parts by encoding whole request bodies.
 func BenchmarkWebhookParts(b *testing.B) {
-	w, err := NewWebhook(configs.Account{Name: "b", AccessToken: "t"}, adapters.Env{})
+	w, err := NewWebhook("b", WebhookConfig{AccessToken: "t"}, adapters.Env{})
 	if err != nil {
 		b.Fatal(err)
 	}

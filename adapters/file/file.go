@@ -18,17 +18,11 @@ import (
 )
 
 // Driver is the file driver's table entry.
-var Driver = adapters.Driver{
-	Name: "file",
-	DriverSpec: configs.DriverSpec{
-		Fields:   []string{"path"},
-		Required: []string{"path"},
-		Groups:   configs.GroupsOptional,
-	},
-	New: func(acc configs.Account, env adapters.Env) (groupcast.Sender, error) {
-		return New(acc, env), nil
-	},
-}
+var Driver = adapters.Define("file", configs.DriverSpec{
+	Groups: configs.GroupsOptional,
+}, func(ac configs.Account, c Config, env adapters.Env) (groupcast.Sender, error) {
+	return New(ac, c, env), nil
+})
 
 // Line is one delivered part, exactly the fields SPEC §7 lists.
 type Line struct {
@@ -48,12 +42,14 @@ type Line struct {
 // account that names the same path.
 type File struct {
 	account configs.Account
+	path    string
 	env     adapters.Env
 }
 
-// New returns a file sender.
-func New(acc configs.Account, env adapters.Env) *File {
-	return &File{account: acc, env: env.WithDefaults()}
+// New returns a file sender for account ac (its name and platform go into
+// each line).
+func New(ac configs.Account, c Config, env adapters.Env) *File {
+	return &File{account: ac, path: c.Path, env: env.WithDefaults()}
 }
 
 var (
@@ -90,15 +86,15 @@ func (f *File) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Receip
 	if err != nil {
 		return groupcast.Receipt{}, groupcast.Permanent("encode", err)
 	}
-	mu := lockFor(f.account.Path)
+	mu := lockFor(f.path)
 	mu.Lock()
 	defer mu.Unlock()
-	if dir := filepath.Dir(f.account.Path); dir != "" {
+	if dir := filepath.Dir(f.path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return groupcast.Receipt{}, groupcast.Temporary("mkdir", err)
 		}
 	}
-	fh, err := os.OpenFile(f.account.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	fh, err := os.OpenFile(f.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return groupcast.Receipt{}, groupcast.Temporary("open", err)
 	}
@@ -110,7 +106,7 @@ func (f *File) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Receip
 	if err != nil {
 		return groupcast.Receipt{}, groupcast.Temporary("write", err)
 	}
-	return groupcast.Receipt{Parts: 1, MessageIDs: []string{fmt.Sprintf("%s#%d", f.account.Path, now.UnixNano())}, SentAt: now}, nil
+	return groupcast.Receipt{Parts: 1, MessageIDs: []string{fmt.Sprintf("%s#%d", f.path, now.UnixNano())}, SentAt: now}, nil
 }
 
 // Recall appends nothing: a file line cannot be taken back.

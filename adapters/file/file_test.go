@@ -18,7 +18,7 @@ import (
 
 func TestLinesHaveExactlyTheSpecFieldsAndStayWhole(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "out.jsonl")
-	f := file.New(configs.Account{Name: "f", Platform: "qq", Path: path}, adapters.Env{})
+	f := file.New(configs.Account{Name: "f", Platform: "qq"}, file.Config{Path: path}, adapters.Env{})
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Add(1)
@@ -73,7 +73,7 @@ func TestUnwritablePathIsTemporary(t *testing.T) {
 	dir := t.TempDir()
 	blocker := filepath.Join(dir, "file")
 	os.WriteFile(blocker, nil, 0o600)
-	f := file.New(configs.Account{Name: "f", Path: filepath.Join(blocker, "x.jsonl")}, adapters.Env{})
+	f := file.New(configs.Account{Name: "f"}, file.Config{Path: filepath.Join(blocker, "x.jsonl")}, adapters.Env{})
 	_, err := f.Send(context.Background(), groupcast.Outgoing{Announcement: &groupcast.Announcement{ID: "a"}})
 	if class, _, _ := groupcast.Classify(err); err == nil || class != groupcast.ClassTemporary {
 		t.Fatalf("err = %v, want a temporary error", err)

@@ -9,14 +9,17 @@ import (
 )
 
 // CheckGroup reports a target group that is not a QQ group number. Both
-// drivers address groups by number (OneBot group_id, MiraiGo group code).
+// drivers address groups by number (OneBot group_id, MiraiGo group code);
+// the shared helpers here (ParseGroup, Progress, LimitText, StripURL) serve
+// both, the onebot driver in this package and adapters/qq/miraigo.
 func CheckGroup(group string) error {
-	_, err := parseGroup(group)
+	_, err := ParseGroup(group)
 	return err
 }
 
-func parseGroup(s string) (int64, error) {
-	bad := fmt.Errorf("%q is not a QQ group number (digits only, no sign or leading zero)", limitText(s, 40))
+// ParseGroup reads a QQ group number.
+func ParseGroup(s string) (int64, error) {
+	bad := fmt.Errorf("%q is not a QQ group number (digits only, no sign or leading zero)", LimitText(s, 40))
 	if s == "" || len(s) > 12 || s[0] == '0' {
 		return 0, bad
 	}
@@ -50,14 +53,14 @@ func checkHTTPURL(field, raw string) string {
 
 func trimBase(raw string) string { return strings.TrimRight(raw, "/") }
 
-// progress remembers, per delivery, the message ids of the parts already
+// Progress remembers, per delivery, the message ids of the parts already
 // posted when a send stopped half way (an outage between part 3 and 4, a
 // throttle). The router's retry of the same delivery then goes on from the
 // first missing part instead of posting the first ones again: QQ has no
 // idempotency key (platforms.md §0.4). It is in memory only, bounded, and
 // keyed by the delivery and a digest of the planned requests, so a changed
 // plan starts over.
-type progress struct {
+type Progress struct {
 	mu    sync.Mutex
 	m     map[string]progressEntry
 	order []string
@@ -70,7 +73,9 @@ type progressEntry struct {
 
 const maxProgress = 512
 
-func (p *progress) load(delivery, digest string) []string {
+// Load returns the ids of the parts of delivery already posted under the
+// same plan (digest); nil when none.
+func (p *Progress) Load(delivery, digest string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e, ok := p.m[delivery]
@@ -80,7 +85,8 @@ func (p *progress) load(delivery, digest string) []string {
 	return append([]string(nil), e.ids...)
 }
 
-func (p *progress) store(delivery, digest string, ids []string) {
+// Store records the ids of the parts of delivery posted so far.
+func (p *Progress) Store(delivery, digest string, ids []string) {
 	if delivery == "" || len(ids) == 0 {
 		return
 	}
@@ -99,7 +105,8 @@ func (p *progress) store(delivery, digest string, ids []string) {
 	}
 }
 
-func (p *progress) drop(delivery string) {
+// Drop forgets delivery (it is done).
+func (p *Progress) Drop(delivery string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.m[delivery]; !ok {

@@ -70,38 +70,10 @@ const (
 	MinPartChars = 100
 	MaxPartChars = 10000
 
-	// MiraiGoMaxMessageSize is MiraiGo's own ceiling: SendGroupMessage
-	// returns nil, sending nothing, when message.EstimateLength exceeds it.
-	// [V] MiraiGo message/message.go L279 (MaxMessageSize = 5000),
-	// client/group_msg.go L36-47.
-	MiraiGoMaxMessageSize = 5000
-	// MiraiGoMaxImages: more than 50 images and SendGroupMessage returns nil.
-	// [V] client/group_msg.go L45.
-	MiraiGoMaxImages = 50
-	// MiraiGoImageCost is what EstimateLength counts for one image element.
-	// [V] message/message.go EstimateLength.
-	MiraiGoImageCost = 100
-	// MiraiGoAtAllDisplay is what EstimateLength counts for an at-all
-	// element (its Display). [V] message/elements.go NewAt(0).
-	MiraiGoAtAllDisplay = "@全体成员"
-	// MiraiGoTextBudget is the bytes of text in one MiraiGo message: the
-	// 5,000-byte estimate less 500 bytes of headroom for the at-all element
-	// and up to four images riding with the last part. The estimate is
-	// MiraiGo's, not the server's, so a margin costs little and guards
-	// against the server being stricter [U].
-	MiraiGoTextBudget = 4500
-	// MiraiGoReceiptWait: SendGroupMessage waits 5 s for the server's
-	// receipt; without one the message id stays -1 unless it turns up in
-	// the group's history. go-cqhttp reports that as SEND_MSG_API_ERROR,
-	// i.e. likely risk control. [V] client/group_msg.go L124-135.
-	MiraiGoReceiptWait = 5 * time.Second
-	// MiraiGoLoginCodeNeedsSign is the login answer code when the server
-	// wants a sec_sign the client cannot make without a sign server
-	// ("登录失败，请前往QQ官网im.qq.com下载最新版QQ后重试"). [C] go-cqhttp
-	// #2275, #2398, #2488; mirai #2842.
-	MiraiGoLoginCodeNeedsSign = 45
-	// MiraiGoLoginCodeFrozen: "账号被冻结". [V] client/decoders.go.
-	MiraiGoLoginCodeFrozen = 40
+	// AtAllDisplay is how an at-all segment shows in a group ("@全体成员");
+	// MiraiGo's size estimate counts it as this text. [V] MiraiGo
+	// message/elements.go NewAt(0).
+	AtAllDisplay = "@全体成员"
 )
 
 // Default paces. QQ publishes no send limit for ordinary accounts; accounts
@@ -114,27 +86,18 @@ const (
 // fan-out to many groups never looks like a machine burst. The uniform gap
 // averages exactly 1 s; PerMinute 60 bounds the worst case (a run of short
 // gaps) to the same one per second over a minute.
-//
-// MiraiGo: the legacy Android protocol is risk-controlled more readily than
-// an NTQQ client [C] go-cqhttp #2471, so it goes at half that pace.
+// (MiraiGo's pace is in adapters/qq/miraigo.)
 const (
-	OneBotPerMinute  = 60
-	OneBotMinGap     = 500 * time.Millisecond
-	OneBotMaxGap     = 1500 * time.Millisecond
-	MiraiGoPerMinute = 30
-	MiraiGoMinGap    = 1500 * time.Millisecond
-	MiraiGoMaxGap    = 2500 * time.Millisecond
+	OneBotPerMinute = 60
+	OneBotMinGap    = 500 * time.Millisecond
+	OneBotMaxGap    = 1500 * time.Millisecond
 )
 
-// Reconnect backoff for the MiraiGo session and the OneBot readiness probe.
+// Backoff of the OneBot readiness probe while it fails.
 const (
 	BackoffMin = time.Second
 	BackoffMax = 5 * time.Minute
 	// ProbeEvery is how often the OneBot driver re-reads get_login_info so
 	// that /readyz notices a sidecar that logged out or went away.
 	ProbeEvery = time.Minute
-	// OfflinePause is how long a MiraiGo account not logged in defers its
-	// targets (Throttled, never failed: the login may take longer than the
-	// retry schedule, e.g. while waiting for a QR scan).
-	OfflinePause = 30 * time.Second
 )

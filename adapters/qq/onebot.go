@@ -1,8 +1,10 @@
-// Package qq holds groupcast's QQ drivers: onebot, a client of a OneBot v11
-// implementation (NapCat, Lagrange.OneBot, LLOneBot) running beside
-// groupcast, which is the recommended path; and miraigo, the legacy direct
-// protocol client on github.com/Mrs4s/MiraiGo, which needs a sign server to
-// log in today. platforms.md §4 has the facts; limits.go has the numbers.
+// Package qq is the QQ platform: its Platform entry, the onebot driver (a
+// client of a OneBot v11 implementation such as NapCat, Lagrange.OneBot or
+// LLOneBot running beside groupcast, the recommended path) and what the QQ
+// drivers share (group numbers, part progress). The legacy direct protocol
+// client is its own package, adapters/qq/miraigo (this package and its
+// tests no longer build MiraiGo). platforms.md §4 has the facts; limits.go
+// has the numbers.
 package qq
 
 import (
@@ -30,36 +32,18 @@ import (
 
 // OneBotDriver is the onebot driver's table entry: a OneBot v11 HTTP API
 // (NapCat, Lagrange.OneBot, LLOneBot) at base_url.
-var OneBotDriver = adapters.Driver{
-	Name: "onebot",
-	DriverSpec: configs.DriverSpec{
-		Platforms: []string{"qq"},
-		Fields:    []string{"base_url", "access_token", "forward", "part_chars"},
-		Required:  []string{"base_url"},
-		Groups:    configs.GroupsRequired,
-		DefaultRate: configs.Rate{
-			PerMinute: OneBotPerMinute,
-			MinGap:    OneBotMinGap,
-			MaxGap:    OneBotMaxGap,
-		},
-		CheckAccount: checkOneBotAccount,
-		CheckGroup:   CheckGroup,
+var OneBotDriver = adapters.Define("onebot", configs.DriverSpec{
+	Platform: Platform,
+	Groups:   configs.GroupsRequired,
+	DefaultRate: configs.Rate{
+		PerMinute: OneBotPerMinute,
+		MinGap:    OneBotMinGap,
+		MaxGap:    OneBotMaxGap,
 	},
-	New: func(acc configs.Account, env adapters.Env) (groupcast.Sender, error) {
-		return NewOneBot(acc, env)
-	},
-}
-
-func checkOneBotAccount(a configs.Account) []string {
-	var problems []string
-	if p := checkHTTPURL("base_url", a.BaseURL); p != "" {
-		problems = append(problems, p)
-	}
-	if a.PartChars != 0 && (a.PartChars < MinPartChars || a.PartChars > MaxPartChars) {
-		problems = append(problems, fmt.Sprintf("part_chars: %d is outside %d-%d (default %d)", a.PartChars, MinPartChars, MaxPartChars, DefaultPartChars))
-	}
-	return problems
-}
+	CheckGroup: CheckGroup,
+}, func(ac configs.Account, c OneBotConfig, env adapters.Env) (groupcast.Sender, error) {
+	return NewOneBot(c, env)
+})
 
 // OneBot sends to QQ groups through a OneBot v11 HTTP API. It is safe for
 // concurrent use.
@@ -92,22 +76,22 @@ var (
 )
 
 // NewOneBot builds the sender for one account. It does no I/O.
-func NewOneBot(acc configs.Account, env adapters.Env) (*OneBot, error) {
-	if problems := checkOneBotAccount(acc); len(problems) > 0 {
-		return nil, fmt.Errorf("qq onebot account %q: %s", acc.Name, strings.Join(problems, "; "))
+func NewOneBot(c OneBotConfig, env adapters.Env) (*OneBot, error) {
+	if problems := c.Check(); len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
 	}
-	if acc.BaseURL == "" {
-		return nil, fmt.Errorf("qq onebot account %q: base_url is required", acc.Name)
+	if c.BaseURL == "" {
+		return nil, errors.New("base_url: required by driver onebot")
 	}
 	env = env.WithDefaults()
-	parts := acc.PartChars
+	parts := c.PartChars
 	if parts == 0 {
 		parts = DefaultPartChars
 	}
 	return &OneBot{
-		base:      trimBase(acc.BaseURL),
-		token:     acc.AccessToken,
-		forward:   acc.Forward,
+		base:      trimBase(c.BaseURL),
+		token:     c.AccessToken,
+		forward:   c.Forward,
 		partChars: parts,
 		client:    env.HTTPClient,
 		log:       env.Logger,
@@ -179,7 +163,7 @@ func (o *OneBot) plan(group int64, r groupcast.Rendered, forward bool) ([]reques
 			if p != "" {
 				p = " " + p
 			}
-			text = MiraiGoAtAllDisplay + p
+			text = AtAllDisplay + p
 		}
 		if p != "" {
 			segs = append(segs, textSeg(p))
@@ -221,7 +205,7 @@ func (o *OneBot) planForward(group int64, r groupcast.Rendered, parts []string, 
 		if err != nil {
 			return nil, groupcast.Permanent("encode", err)
 		}
-		reqs = append(reqs, request{action: actionSendGroupMsg, body: body, text: MiraiGoAtAllDisplay + pointer})
+		reqs = append(reqs, request{action: actionSendGroupMsg, body: body, text: AtAllDisplay + pointer})
 	}
 	return reqs, nil
 }
@@ -247,7 +231,7 @@ func (o *OneBot) nodeSender() (uin, name string) {
 // Send posts one rendered announcement to one group, part by part, waiting
 // for the account's pacer before every request.
 func (o *OneBot) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Receipt, error) {
-	group, err := parseGroup(m.Group)
+	group, err := ParseGroup(m.Group)
 	if err != nil {
 		return groupcast.Receipt{}, groupcast.Permanent("bad_group", fmt.Errorf("qq onebot: %w", err))
 	}
@@ -390,7 +374,7 @@ func (o *OneBot) call(ctx context.Context, action string, body []byte) (json.Raw
 	}
 	resp, err := o.client.Do(req)
 	if err != nil {
-		err = stripURL(err)
+		err = StripURL(err)
 		if ctx.Err() != nil {
 			return nil, groupcast.Temporary("timeout", fmt.Errorf("qq onebot: %s: %w", action, err))
 		}
@@ -399,7 +383,7 @@ func (o *OneBot) call(ctx context.Context, action string, body []byte) (json.Raw
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return nil, groupcast.Temporary("network", fmt.Errorf("qq onebot: %s: reading the answer: %w", action, stripURL(err)))
+		return nil, groupcast.Temporary("network", fmt.Errorf("qq onebot: %s: reading the answer: %w", action, StripURL(err)))
 	}
 	data, err := decodeAnswer(action, resp.StatusCode, answer)
 	if err != nil {
@@ -408,8 +392,8 @@ func (o *OneBot) call(ctx context.Context, action string, body []byte) (json.Raw
 	return data, nil
 }
 
-// stripURL drops the request URL that *url.Error carries.
-func stripURL(err error) error {
+// StripURL drops the request URL that *url.Error carries.
+func StripURL(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Err

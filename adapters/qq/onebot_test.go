@@ -30,7 +30,7 @@ type oneBotRig struct {
 	bot   *qq.OneBot
 }
 
-func newOneBotRig(t *testing.T, stringIDs bool, mutate func(*configs.Account)) *oneBotRig {
+func newOneBotRig(t *testing.T, stringIDs bool, mutate func(*qq.OneBotConfig)) *oneBotRig {
 	t.Helper()
 	c := adapterstest.NewClock(adapterstest.Epoch)
 	fake := qqfake.NewOneBot(canary)
@@ -39,18 +39,18 @@ func newOneBotRig(t *testing.T, stringIDs bool, mutate func(*configs.Account)) *
 	fake.MinGap = qq.OneBotMinGap
 	fake.StringIDs = stringIDs
 	fake.Groups = []int64{111111111, 222222222, 333333333}
-	acc := configs.Account{Name: "qq-main", Platform: "qq", Driver: "onebot", BaseURL: fake.URL() + "/", AccessToken: canary}
+	oc := qq.OneBotConfig{BaseURL: fake.URL() + "/", AccessToken: canary}
 	if mutate != nil {
-		mutate(&acc)
+		mutate(&oc)
 	}
 	p := adapterstest.NewPacer(c, qq.OneBotDriver.DefaultRate)
 	log, logs := adapterstest.NewLogger()
-	sender, err := qq.OneBotDriver.New(acc, adapters.Env{Logger: log, Now: c.Now, Pacer: p, Org: "运维中心",
+	bot, err := qq.NewOneBot(oc, adapters.Env{Logger: log, Now: c.Now, Pacer: p, Org: "运维中心",
 		HTTPClient: &http.Client{Timeout: 5 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &oneBotRig{fake: fake, clock: c, pacer: p, logs: logs, bot: sender.(*qq.OneBot)}
+	return &oneBotRig{fake: fake, clock: c, pacer: p, logs: logs, bot: bot}
 }
 
 func (r *oneBotRig) noSecrets(t *testing.T, errs ...error) {
@@ -143,7 +143,8 @@ func TestOneBotFakeCatchesBursts(t *testing.T) {
 	defer fake.Close()
 	fake.Now = c.Now
 	fake.MinGap = qq.OneBotMinGap
-	sender, err := qq.OneBotDriver.New(configs.Account{Name: "x", BaseURL: fake.URL(), AccessToken: canary},
+	sender, err := qq.OneBotDriver.New(configs.Account{Name: "x", Platform: "qq", Driver: "onebot",
+		Settings: configs.MustSettings(map[string]any{"base_url": fake.URL(), "access_token": canary})},
 		adapters.Env{Now: c.Now, Pacer: adapters.NoPace{}})
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +188,7 @@ func TestOneBotLongAnnouncement(t *testing.T) {
 		{"forward string ids at-all", true, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newOneBotRig(t, tc.stringIDs, func(a *configs.Account) { a.Forward = tc.forward })
+			r := newOneBotRig(t, tc.stringIDs, func(a *qq.OneBotConfig) { a.Forward = tc.forward })
 			m := outgoing("222222222", text)
 			m.Rendered.MentionAll = tc.mentionAll
 			m.Rendered.Images = []groupcast.Image{{URL: "https://img.example.com/a.png"}}
@@ -265,7 +266,7 @@ func TestOneBotLongAnnouncement(t *testing.T) {
 
 // An implementation without send_group_forward_msg (404) gets parts.
 func TestOneBotForwardFallsBackToParts(t *testing.T) {
-	r := newOneBotRig(t, false, func(a *configs.Account) { a.Forward = true })
+	r := newOneBotRig(t, false, func(a *qq.OneBotConfig) { a.Forward = true })
 	r.fake.NoForward = true
 	rc, err := r.bot.Send(context.Background(), outgoing("111111111", longText(5000)))
 	if err != nil {
@@ -291,7 +292,7 @@ func TestOneBotRecallDeletesEveryPart(t *testing.T) {
 	for _, stringIDs := range []bool{false, true} {
 		for _, forward := range []bool{false, true} {
 			t.Run(fmt.Sprintf("string_ids=%v/forward=%v", stringIDs, forward), func(t *testing.T) {
-				r := newOneBotRig(t, stringIDs, func(a *configs.Account) { a.Forward = forward })
+				r := newOneBotRig(t, stringIDs, func(a *qq.OneBotConfig) { a.Forward = forward })
 				m := outgoing("333333333", longText(20000))
 				m.Rendered.MentionAll = true
 				rc, err := r.bot.Send(context.Background(), m)
@@ -331,7 +332,7 @@ func TestOneBotAuthFailuresArePermanent(t *testing.T) {
 		{"", "http_401"},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
-			r := newOneBotRig(t, false, func(a *configs.Account) { a.AccessToken = tc.token })
+			r := newOneBotRig(t, false, func(a *qq.OneBotConfig) { a.AccessToken = tc.token })
 			_, err := r.bot.Send(context.Background(), outgoing("111111111", longText(5000)))
 			adapterstest.WantClass(t, err, groupcast.ClassPermanent, tc.code)
 			if n := len(r.fake.Requests()); n != 1 {
@@ -486,7 +487,7 @@ func TestOneBotReadiness(t *testing.T) {
 		{canary, ""},
 		{"nope", "rejected the access token"},
 	} {
-		r := newOneBotRig(t, false, func(a *configs.Account) { a.AccessToken = tc.token })
+		r := newOneBotRig(t, false, func(a *qq.OneBotConfig) { a.AccessToken = tc.token })
 		if r.bot.Ready() == nil {
 			t.Fatal("ready before Start")
 		}
@@ -531,18 +532,18 @@ func TestOneBotReadiness(t *testing.T) {
 
 func TestOneBotChecks(t *testing.T) {
 	for _, tc := range []struct {
-		acc  configs.Account
+		acc  qq.OneBotConfig
 		want string
 	}{
-		{configs.Account{BaseURL: "http://127.0.0.1:3000"}, ""},
-		{configs.Account{BaseURL: "https://onebot.internal/api", PartChars: 2000}, ""},
-		{configs.Account{BaseURL: "127.0.0.1:3000"}, "base_url: must be an absolute http(s) URL"},
-		{configs.Account{BaseURL: "http://u:p@127.0.0.1:3000"}, "base_url: must not carry credentials"},
-		{configs.Account{BaseURL: "http://127.0.0.1:3000?access_token=x"}, "base_url: must not have a query"},
-		{configs.Account{BaseURL: "http://127.0.0.1:3000", PartChars: 50}, "part_chars: 50 is outside"},
-		{configs.Account{BaseURL: "http://127.0.0.1:3000", PartChars: 20000}, "part_chars: 20000 is outside"},
+		{qq.OneBotConfig{BaseURL: "http://127.0.0.1:3000"}, ""},
+		{qq.OneBotConfig{BaseURL: "https://onebot.internal/api", PartChars: 2000}, ""},
+		{qq.OneBotConfig{BaseURL: "127.0.0.1:3000"}, "base_url: must be an absolute http(s) URL"},
+		{qq.OneBotConfig{BaseURL: "http://u:p@127.0.0.1:3000"}, "base_url: must not carry credentials"},
+		{qq.OneBotConfig{BaseURL: "http://127.0.0.1:3000?access_token=x"}, "base_url: must not have a query"},
+		{qq.OneBotConfig{BaseURL: "http://127.0.0.1:3000", PartChars: 50}, "part_chars: 50 is outside"},
+		{qq.OneBotConfig{BaseURL: "http://127.0.0.1:3000", PartChars: 20000}, "part_chars: 20000 is outside"},
 	} {
-		got := strings.Join(qq.OneBotDriver.CheckAccount(tc.acc), "; ")
+		got := strings.Join(tc.acc.Check(), "; ")
 		if (tc.want == "" && got != "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%+v: got %q, want %q", tc.acc, got, tc.want)
 		}
@@ -554,7 +555,7 @@ func TestOneBotChecks(t *testing.T) {
 		}
 	}
 	d := qq.OneBotDriver
-	if d.Name != "onebot" || d.Groups != configs.GroupsRequired || len(d.Required) != 1 || d.Required[0] != "base_url" {
+	if keys := configs.SettingsKeys(d.Settings); d.Name != "onebot" || d.Groups != configs.GroupsRequired || keys[0].Key != "base_url" || !keys[0].Required {
 		t.Errorf("driver spec %+v", d.DriverSpec)
 	}
 	if d.DefaultRate.PerMinute != 60 || d.DefaultRate.MinGap != 500*time.Millisecond || d.DefaultRate.MaxGap != 1500*time.Millisecond {
@@ -573,7 +574,7 @@ func TestOneBotRequestBodiesGolden(t *testing.T) {
 		{"onebot_send_group_forward_msg.golden", true, strings.Repeat("第一段说明。", 150) + "\n\n" + strings.Repeat("第二段说明。", 150)},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			r := newOneBotRig(t, false, func(a *configs.Account) { a.Forward = tc.forward; a.PartChars = 1000 })
+			r := newOneBotRig(t, false, func(a *qq.OneBotConfig) { a.Forward = tc.forward; a.PartChars = 1000 })
 			m := outgoing("111111111", tc.text)
 			m.Rendered.MentionAll = true
 			m.Rendered.Images = []groupcast.Image{{URL: "https://img.example.com/a.png?x=1&y=2"}}

@@ -157,7 +157,7 @@ func (e *envelope) reason() string {
 	if len(parts) == 0 {
 		return "no reason given (see the OneBot implementation's log)"
 	}
-	return limitText(strings.Join(parts, ": "), 300)
+	return LimitText(strings.Join(parts, ": "), 300)
 }
 
 func containsString(list []string, s string) bool {
@@ -169,8 +169,8 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// limitText shortens s to at most n runes for an error message.
-func limitText(s string, n int) string {
+// LimitText shortens s to at most n runes for an error message.
+func LimitText(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}

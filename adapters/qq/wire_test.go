@@ -159,7 +159,7 @@ func FuzzParseGroup(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := parseGroup(s)
+		n, err := ParseGroup(s)
 		if err == nil && (n <= 0 || strings.TrimLeft(s, "0123456789") != "") {
 			t.Fatalf("%q accepted as %d", s, n)
 		}

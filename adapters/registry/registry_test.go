@@ -3,31 +3,35 @@ package registry_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/adapters/registry"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/policy"
 	"github.com/groupcast/groupcast/transform"
 )
 
 func options() configs.Options {
-	return configs.Options{
-		Catalog:       registry.Catalog,
-		DriverNames:   registry.Names,
-		CheckTemplate: transform.CheckTemplate,
-		// Every ${VAR} gets a canary value: none may be printed.
-		LookupEnv: func(name string) (string, bool) {
-			switch name {
-			case "DT_SECRET":
-				return "SECCANARY-" + name, true
-			case "ONEBOT_URL":
-				return "http://127.0.0.1:3000", true
-			case "QQ_UIN":
-				return "10001", true
-			}
-			return "CANARY-" + name, true
-		},
+	opt := registry.Options()
+	opt.CheckTemplate = transform.CheckTemplate
+	opt.CheckPolicy = func(p configs.Policy, loc *time.Location) error {
+		_, err := policy.Compile(p, loc)
+		return err
 	}
+	// Every ${VAR} gets a canary value: none may be printed.
+	opt.LookupEnv = func(name string) (string, bool) {
+		switch name {
+		case "DT_SECRET":
+			return "SECCANARY-" + name, true
+		case "ONEBOT_URL":
+			return "http://127.0.0.1:3000", true
+		case "QQ_UIN":
+			return "10001", true
+		}
+		return "CANARY-" + name, true
+	}
+	return opt
 }
 
 // The example config shows every driver and key: it must load against the
@@ -87,7 +91,8 @@ func TestLookup(t *testing.T) {
 		ok               bool
 	}{
 		{"dingtalk", "webhook", true}, {"wechat", "webhook", false}, {"qq", "onebot", true},
-		{"wechat", "wecom", true}, {"any", "console", true}, {"qq", "nope", false},
+		{"wechat", "wecom", true}, {"qq", "console", true}, {"any", "console", false}, {"qq", "nope", false},
+		{"qq", "miraigo", true}, {"dingtalk", "miraigo", false},
 	} {
 		if _, ok := registry.Lookup(c.platform, c.driver); ok != c.ok {
 			t.Errorf("Lookup(%s, %s) = %v", c.platform, c.driver, ok)

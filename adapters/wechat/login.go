@@ -13,7 +13,6 @@ import (
 	"rsc.io/qr"
 
 	"github.com/groupcast/groupcast/adapters"
-	"github.com/groupcast/groupcast/configs"
 )
 
 // qrLoginURL is what the login QR code encodes (platforms.md §5.1: the
@@ -26,17 +25,17 @@ const loginAttempts = 3
 
 // Login logs a personal WeChat account in for the openwechat driver: it
 // draws the login QR code on out, waits for the scan and the confirmation on
-// the phone, and stores the session in acc.SessionFile (mode 0600, its
+// the phone, and stores the session in c.SessionFile (mode 0600, its
 // directory created 0700), from which `groupcast serve` logs in without a
 // scan while the session stays valid. It is what `groupcast login wechat
 // ACCOUNT` runs. ctx bounds the whole wait.
-func Login(ctx context.Context, acc configs.Account, out io.Writer, env adapters.Env) error {
+func Login(ctx context.Context, name string, c OpenWeChatConfig, out io.Writer, env adapters.Env) error {
 	env = env.WithDefaults()
-	if acc.SessionFile == "" {
-		return fmt.Errorf("account %s: session_file is not set", acc.Name)
+	if c.SessionFile == "" {
+		return fmt.Errorf("account %s: session_file is not set", name)
 	}
-	if err := os.MkdirAll(filepath.Dir(acc.SessionFile), 0o700); err != nil {
-		return fmt.Errorf("account %s: creating the session directory: %w", acc.Name, err)
+	if err := os.MkdirAll(filepath.Dir(c.SessionFile), 0o700); err != nil {
+		return fmt.Errorf("account %s: creating the session directory: %w", name, err)
 	}
 	bctx, cancel := context.WithCancel(ctx)
 	// Cancelling stops the bot's background sync without logging out, so
@@ -45,7 +44,7 @@ func Login(ctx context.Context, acc configs.Account, out io.Writer, env adapters
 	bot := newBot(bctx, webHTTPClient(env.HTTPClient), env.Logger)
 	var drawErr error
 	bot.UUIDCallback = func(uuid string) {
-		fmt.Fprintf(out, "Scan this QR code with WeChat on the phone of account %s (Me → Scan):\n\n", acc.Name)
+		fmt.Fprintf(out, "Scan this QR code with WeChat on the phone of account %s (Me → Scan):\n\n", name)
 		if err := drawQR(out, qrLoginURL+uuid); err != nil {
 			drawErr = err
 		}
@@ -67,19 +66,19 @@ func Login(ctx context.Context, acc configs.Account, out io.Writer, env adapters
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("wechat login for %s: %w", acc.Name, ctx.Err())
+			return fmt.Errorf("wechat login for %s: %w", name, ctx.Err())
 		}
-		return fmt.Errorf("wechat login for %s: %w", acc.Name, convertErr(err))
+		return fmt.Errorf("wechat login for %s: %w", name, convertErr(err))
 	}
-	if err := bot.DumpTo(&sessionFile{path: acc.SessionFile}); err != nil {
-		return fmt.Errorf("storing the session in %s: %w", acc.SessionFile, err)
+	if err := bot.DumpTo(&sessionFile{path: c.SessionFile}); err != nil {
+		return fmt.Errorf("storing the session in %s: %w", c.SessionFile, err)
 	}
-	name := ""
+	nick := ""
 	if self, err := bot.GetCurrentUser(); err == nil {
-		name = openwechat.FormatEmoji(self.NickName)
+		nick = openwechat.FormatEmoji(self.NickName)
 	}
 	fmt.Fprintf(out, "Logged in as %s. Session stored in %s (mode 0600); groupcast serve uses it without a scan while it stays valid.\n",
-		name, acc.SessionFile)
+		nick, c.SessionFile)
 	return nil
 }
 

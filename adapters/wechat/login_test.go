@@ -12,20 +12,19 @@ import (
 
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/adapters/adapterstest"
-	"github.com/groupcast/groupcast/configs"
 )
 
 func TestLoginDrawsQRAndStoresSession(t *testing.T) {
 	fake := newWireFake(t)
 	dir := filepath.Join(t.TempDir(), "state", "wechat") // does not exist yet
-	acc := configs.Account{Name: "wx-ops", Platform: "wechat", Driver: "openwechat", SessionFile: filepath.Join(dir, "wx-ops.json")}
+	acc := OpenWeChatConfig{SessionFile: filepath.Join(dir, "wx-ops.json")}
 	log, _ := adapterstest.NewLogger()
 	env := adapters.Env{Logger: log, HTTPClient: fake.Client()}
 	out := &adapterstest.LogBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	errc := make(chan error, 1)
-	go func() { errc <- Login(ctx, acc, out, env) }()
+	go func() { errc <- Login(ctx, "wx-ops", acc, out, env) }()
 
 	adapterstest.Eventually(t, "a QR code on the terminal", func() bool {
 		return len(fake.QRCodes()) == 1 && strings.Contains(out.String(), "If the code does not scan")
@@ -79,11 +78,11 @@ func TestLoginDrawsQRAndStoresSession(t *testing.T) {
 
 func TestLoginCancelled(t *testing.T) {
 	fake := newWireFake(t)
-	acc := configs.Account{Name: "wx-ops", SessionFile: filepath.Join(t.TempDir(), "s.json")}
+	acc := OpenWeChatConfig{SessionFile: filepath.Join(t.TempDir(), "s.json")}
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &adapterstest.LogBuffer{}
 	errc := make(chan error, 1)
-	go func() { errc <- Login(ctx, acc, out, adapters.Env{HTTPClient: fake.Client()}) }()
+	go func() { errc <- Login(ctx, "wx-ops", acc, out, adapters.Env{HTTPClient: fake.Client()}) }()
 	adapterstest.Eventually(t, "a QR code", func() bool { return len(fake.QRCodes()) == 1 })
 	cancel()
 	select {

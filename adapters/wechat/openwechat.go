@@ -21,36 +21,18 @@ import (
 // OpenWeChatDriver is the driver table entry for personal WeChat accounts
 // logged in through openwechat's desktop (UOS) web protocol
 // (platform wechat, driver openwechat).
-var OpenWeChatDriver = adapters.Driver{
-	Name: "openwechat",
-	DriverSpec: configs.DriverSpec{
-		Platforms: []string{"wechat"},
-		Fields:    []string{"session_file", "daily_limit"},
-		Required:  []string{"session_file"},
-		Groups:    configs.GroupsRequired,
-		DefaultRate: configs.Rate{
-			PerMinute: OpenWeChatPerMinute,
-			MinGap:    OpenWeChatMinGap,
-			MaxGap:    OpenWeChatMaxGap,
-		},
-		CheckAccount: checkOpenWeChatAccount,
-		CheckGroup:   checkGroupName,
+var OpenWeChatDriver = adapters.Define("openwechat", configs.DriverSpec{
+	Platform: Platform,
+	Groups:   configs.GroupsRequired,
+	DefaultRate: configs.Rate{
+		PerMinute: OpenWeChatPerMinute,
+		MinGap:    OpenWeChatMinGap,
+		MaxGap:    OpenWeChatMaxGap,
 	},
-	New: func(acc configs.Account, env adapters.Env) (groupcast.Sender, error) {
-		return NewOpenWeChat(acc, env)
-	},
-}
-
-func checkOpenWeChatAccount(a configs.Account) []string {
-	var probs []string
-	if a.DailyLimit < 0 {
-		probs = append(probs, "daily_limit: must be 0 (default "+strconv.Itoa(DefaultDailyLimit)+") or more")
-	}
-	if a.SessionFile != "" && strings.HasSuffix(a.SessionFile, string(filepath.Separator)) {
-		probs = append(probs, "session_file: must name a file, not a directory")
-	}
-	return probs
-}
+	CheckGroup: checkGroupName,
+}, func(ac configs.Account, c OpenWeChatConfig, env adapters.Env) (groupcast.Sender, error) {
+	return NewOpenWeChat(ac.Name, c, env)
+})
 
 // checkGroupName: WeChat group names are free text, but a name with a line
 // break or surrounding spaces cannot match a saved group exactly.
@@ -166,31 +148,31 @@ var (
 
 // NewOpenWeChat builds the sender on the real openwechat client; it does no
 // I/O (login happens in Start).
-func NewOpenWeChat(acc configs.Account, env adapters.Env) (*OpenWeChat, error) {
+func NewOpenWeChat(name string, c OpenWeChatConfig, env adapters.Env) (*OpenWeChat, error) {
 	env = env.WithDefaults()
-	if acc.SessionFile == "" {
-		return nil, errors.New("session_file: required")
+	if c.SessionFile == "" {
+		return nil, errors.New("session_file: required by driver openwechat")
 	}
-	conn := &webConnector{path: acc.SessionFile, http: webHTTPClient(env.HTTPClient), log: env.Logger}
-	return NewOpenWeChatWith(acc, env, conn)
+	conn := &webConnector{path: c.SessionFile, http: webHTTPClient(env.HTTPClient), log: env.Logger}
+	return NewOpenWeChatWith(name, c, env, conn)
 }
 
 // NewOpenWeChatWith builds the sender on any Connector (tests use a fake).
-func NewOpenWeChatWith(acc configs.Account, env adapters.Env, conn Connector) (*OpenWeChat, error) {
+func NewOpenWeChatWith(name string, c OpenWeChatConfig, env adapters.Env, conn Connector) (*OpenWeChat, error) {
 	env = env.WithDefaults()
-	if probs := checkOpenWeChatAccount(acc); len(probs) > 0 {
+	if probs := c.Check(); len(probs) > 0 {
 		return nil, errors.New(strings.Join(probs, "; "))
 	}
-	limit := acc.DailyLimit
+	limit := c.DailyLimit
 	if limit == 0 {
 		limit = DefaultDailyLimit
 	}
 	var dailyPath string
 	if env.DataDir != "" {
-		dailyPath = filepath.Join(env.DataDir, "wechat-"+safeName(acc.Name)+"-daily.json")
+		dailyPath = filepath.Join(env.DataDir, "wechat-"+safeName(name)+"-daily.json")
 	}
 	return &OpenWeChat{
-		name:         acc.Name,
+		name:         name,
 		env:          env,
 		conn:         conn,
 		daily:        &dailyCounter{limit: limit, path: dailyPath, loc: env.Location, log: env.Logger},

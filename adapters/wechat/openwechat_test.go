@@ -179,25 +179,24 @@ var testGroups = []Group{
 
 // newWxRig builds the driver on the interface fake. With loggedIn, Start
 // runs and a session with testGroups is ready.
-func newWxRig(t *testing.T, acc configs.Account, loggedIn bool, env adapters.Env) *wxRig {
+func newWxRig(t *testing.T, name string, c OpenWeChatConfig, loggedIn bool, env adapters.Env) *wxRig {
 	t.Helper()
 	clock := adapterstest.NewClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 	log, buf := adapterstest.NewLogger()
 	pacer := adapterstest.NewPacer(clock, OpenWeChatDriver.DefaultRate)
 	env.Logger, env.Now, env.Pacer = log, clock.Now, pacer
-	if acc.Name == "" {
-		acc.Name = "wx-ops"
+	if name == "" {
+		name = "wx-ops"
 	}
-	acc.Platform, acc.Driver = "wechat", "openwechat"
-	if acc.SessionFile == "" {
-		acc.SessionFile = t.TempDir() + "/session.json"
+	if c.SessionFile == "" {
+		c.SessionFile = t.TempDir() + "/session.json"
 	}
 	conn := &fakeConn{stamp: "s0"}
 	sess := newFakeSession(clock, testGroups...)
 	if loggedIn {
 		conn.sessions = []*fakeSession{sess}
 	}
-	w, err := NewOpenWeChatWith(acc, env, conn)
+	w, err := NewOpenWeChatWith(name, c, env, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +223,7 @@ func wxOut(group, text string) groupcast.Outgoing {
 }
 
 func TestOpenWeChatPacingWithJitter(t *testing.T) {
-	rig := newWxRig(t, configs.Account{}, true, adapters.Env{})
+	rig := newWxRig(t, "", OpenWeChatConfig{}, true, adapters.Env{})
 	names := []string{"运维通知群", "研发群", "值班群🔥", "客服群", "dev", "运维通知群", "研发群", "客服群"}
 	for _, g := range names {
 		if _, err := rig.w.Send(context.Background(), wxOut(g, "今晚 22:00 维护")); err != nil {
@@ -256,7 +255,7 @@ func TestOpenWeChatDefaultRateIsHumanPace(t *testing.T) {
 	if r.MinGap != 3*time.Second || r.MaxGap != 5*time.Second || r.PerMinute <= 0 || r.PerMinute > 20 {
 		t.Fatalf("default rate %+v", r)
 	}
-	if OpenWeChatDriver.Groups != configs.GroupsRequired || OpenWeChatDriver.Required[0] != "session_file" {
+	if OpenWeChatDriver.Groups != configs.GroupsRequired || !configs.SettingsKeys(OpenWeChatDriver.Settings)[0].Required {
 		t.Fatalf("spec %+v", OpenWeChatDriver.DriverSpec)
 	}
 }
@@ -275,7 +274,7 @@ func TestOpenWeChatGroupNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.group, func(t *testing.T) {
-			rig := newWxRig(t, configs.Account{}, true, adapters.Env{})
+			rig := newWxRig(t, "", OpenWeChatConfig{}, true, adapters.Env{})
 			_, err := rig.w.Send(context.Background(), wxOut(tt.group, "hi"))
 			if tt.code == "" {
 				if err != nil {
@@ -295,7 +294,7 @@ func TestOpenWeChatGroupNames(t *testing.T) {
 }
 
 func TestOpenWeChatAmbiguousNamesLoggedAtStart(t *testing.T) {
-	rig := newWxRig(t, configs.Account{}, true, adapters.Env{})
+	rig := newWxRig(t, "", OpenWeChatConfig{}, true, adapters.Env{})
 	err := rig.w.CheckGroups(context.Background(), []string{"运维通知群", "同名群", "没有这个群"})
 	if err == nil || !strings.Contains(err.Error(), `"同名群"`) || !strings.Contains(err.Error(), `"没有这个群"`) || strings.Contains(err.Error(), "运维通知群") {
 		t.Fatalf("CheckGroups: %v", err)
@@ -306,7 +305,7 @@ func TestOpenWeChatAmbiguousNamesLoggedAtStart(t *testing.T) {
 }
 
 func TestOpenWeChatGroupListRefresh(t *testing.T) {
-	rig := newWxRig(t, configs.Account{}, true, adapters.Env{})
+	rig := newWxRig(t, "", OpenWeChatConfig{}, true, adapters.Env{})
 	// A group saved after login is found once the list is a minute old,
 	// and a missing name does not reload the list more often than that.
 	rig.sess.mu.Lock()
@@ -333,7 +332,7 @@ func TestOpenWeChatGroupListRefresh(t *testing.T) {
 }
 
 func TestOpenWeChatRecallWindow(t *testing.T) {
-	rig := newWxRig(t, configs.Account{}, true, adapters.Env{})
+	rig := newWxRig(t, "", OpenWeChatConfig{}, true, adapters.Env{})
 	long := strings.Repeat("这是一段很长的公告内容。", 200) // 2400 characters: two parts
 	rec, err := rig.w.Send(context.Background(), wxOut("运维通知群", long))
 	if err != nil {
@@ -371,7 +370,7 @@ func TestOpenWeChatRecallWindow(t *testing.T) {
 }
 
 func TestOpenWeChatNotReadyUntilLogin(t *testing.T) {
-	rig := newWxRig(t, configs.Account{Name: "wx-ops"}, false, adapters.Env{})
+	rig := newWxRig(t, "wx-ops", OpenWeChatConfig{}, false, adapters.Env{})
 	adapterstest.Eventually(t, "not ready reported", func() bool {
 		err := rig.w.Ready()
 		return err != nil && strings.Contains(err.Error(), "run groupcast login wechat wx-ops")
@@ -393,8 +392,8 @@ func TestOpenWeChatNotReadyUntilLogin(t *testing.T) {
 }
 
 func TestOpenWeChatNeverBlocksOtherAccounts(t *testing.T) {
-	waiting := newWxRig(t, configs.Account{Name: "wx-a"}, false, adapters.Env{})
-	ready := newWxRig(t, configs.Account{Name: "wx-b"}, true, adapters.Env{})
+	waiting := newWxRig(t, "wx-a", OpenWeChatConfig{}, false, adapters.Env{})
+	ready := newWxRig(t, "wx-b", OpenWeChatConfig{}, true, adapters.Env{})
 	if _, err := ready.w.Send(context.Background(), wxOut("运维通知群", "hi")); err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +403,7 @@ func TestOpenWeChatNeverBlocksOtherAccounts(t *testing.T) {
 }
 
 func TestOpenWeChatKickDetected(t *testing.T) {
-	rig := newWxRig(t, configs.Account{}, true, adapters.Env{})
+	rig := newWxRig(t, "", OpenWeChatConfig{}, true, adapters.Env{})
 	rig.sess.end(&RetError{Ret: retLoginCheck})
 	adapterstest.Eventually(t, "logout reported", func() bool {
 		err := rig.w.Ready()
@@ -431,7 +430,7 @@ func TestOpenWeChatSendErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rig := newWxRig(t, configs.Account{}, true, adapters.Env{})
+			rig := newWxRig(t, "", OpenWeChatConfig{}, true, adapters.Env{})
 			rig.sess.fail = []error{tt.err}
 			_, err := rig.w.Send(context.Background(), wxOut("运维通知群", "hi"))
 			class, code, pause := groupcast.Classify(err)
@@ -451,7 +450,7 @@ func TestOpenWeChatDailyLimit(t *testing.T) {
 		t.Skip("no tzdata:", err)
 	}
 	dir := t.TempDir()
-	rig := newWxRig(t, configs.Account{DailyLimit: 3}, true, adapters.Env{Location: shanghai, DataDir: dir})
+	rig := newWxRig(t, "", OpenWeChatConfig{DailyLimit: 3}, true, adapters.Env{Location: shanghai, DataDir: dir})
 	// 10:00 UTC is 18:00 in Shanghai: 6 hours to local midnight.
 	for i := range 3 {
 		if _, err := rig.w.Send(context.Background(), wxOut("运维通知群", "hi")); err != nil {
@@ -466,7 +465,7 @@ func TestOpenWeChatDailyLimit(t *testing.T) {
 		t.Fatalf("4th send: %v %q %v (%v); want throttled until %v", class, code, pause, err, midnight)
 	}
 	// A restart does not reset the count.
-	again := newWxRig(t, configs.Account{DailyLimit: 3}, true, adapters.Env{Location: shanghai, DataDir: dir})
+	again := newWxRig(t, "", OpenWeChatConfig{DailyLimit: 3}, true, adapters.Env{Location: shanghai, DataDir: dir})
 	again.clock.Set(rig.clock.Now())
 	if _, err := again.w.Send(context.Background(), wxOut("运维通知群", "hi")); err == nil {
 		t.Fatal("the daily count was lost in a restart")
@@ -501,7 +500,7 @@ func TestOpenWeChatImages(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	rig := newWxRig(t, configs.Account{}, true, adapters.Env{HTTPClient: srv.Client()})
+	rig := newWxRig(t, "", OpenWeChatConfig{}, true, adapters.Env{HTTPClient: srv.Client()})
 	m := wxOut("运维通知群", "见图")
 	m.Rendered.Images = []groupcast.Image{{URL: srv.URL + "/missing.png?sig=SECRET"}, {URL: srv.URL + "/ok.png"}, {URL: srv.URL + "/page.html"}}
 	rec, err := rig.w.Send(context.Background(), m)
@@ -525,7 +524,7 @@ func TestOpenWeChatImages(t *testing.T) {
 }
 
 func TestOpenWeChatSplitsLongText(t *testing.T) {
-	rig := newWxRig(t, configs.Account{}, true, adapters.Env{})
+	rig := newWxRig(t, "", OpenWeChatConfig{}, true, adapters.Env{})
 	text := strings.Repeat("一二三四五六七八九十。", 400) // 4400 characters
 	parts, err := rig.w.Parts(groupcast.Rendered{Text: text})
 	if err != nil {
@@ -546,7 +545,7 @@ func TestOpenWeChatSplitsLongText(t *testing.T) {
 }
 
 func TestOpenWeChatHonoursContext(t *testing.T) {
-	rig := newWxRig(t, configs.Account{}, true, adapters.Env{})
+	rig := newWxRig(t, "", OpenWeChatConfig{}, true, adapters.Env{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := rig.w.Send(ctx, wxOut("运维通知群", "hi"))

@@ -57,7 +57,8 @@ func startWire(t *testing.T, fake *wechatfake.Web, session []byte) *wireRig {
 	}
 	log, buf := adapterstest.NewLogger()
 	env := adapters.Env{Logger: log, HTTPClient: fake.Client(), Pacer: adapters.NoPace{}}
-	acc := configs.Account{Name: "wx-ops", Platform: "wechat", Driver: "openwechat", SessionFile: path}
+	acc := configs.Account{Name: "wx-ops", Platform: "wechat", Driver: "openwechat",
+		Settings: configs.MustSettings(map[string]any{"session_file": path})}
 	s, err := OpenWeChatDriver.New(acc, env)
 	if err != nil {
 		t.Fatal(err)

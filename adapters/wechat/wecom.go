@@ -22,35 +22,13 @@ import (
 
 // WeComDriver is the driver table entry for WeCom group robots
 // (platform wechat, driver wecom).
-var WeComDriver = adapters.Driver{
-	Name: "wecom",
-	DriverSpec: configs.DriverSpec{
-		Platforms:    []string{"wechat"},
-		Fields:       []string{"key", "base_url"},
-		Required:     []string{"key"},
-		Groups:       configs.GroupsNone,
-		DefaultRate:  configs.Rate{PerMinute: WeComPerMinute},
-		CheckAccount: checkWeComAccount,
-	},
-	New: func(acc configs.Account, env adapters.Env) (groupcast.Sender, error) {
-		return NewWeCom(acc, env)
-	},
-}
-
-func checkWeComAccount(a configs.Account) []string {
-	var probs []string
-	if a.BaseURL != "" {
-		if u, err := url.Parse(a.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			probs = append(probs, "base_url: must be an absolute http(s) URL")
-		} else if u.RawQuery != "" {
-			probs = append(probs, "base_url: must not carry a query (the key goes in key:)")
-		}
-	}
-	if k := a.Key.Reveal(); k != "" && strings.ContainsAny(k, " \t\r\n/?&#") {
-		probs = append(probs, "key: must be the robot key alone, not the webhook URL")
-	}
-	return probs
-}
+var WeComDriver = adapters.Define("wecom", configs.DriverSpec{
+	Platform:    Platform,
+	Groups:      configs.GroupsNone,
+	DefaultRate: configs.Rate{PerMinute: WeComPerMinute},
+}, func(ac configs.Account, c WeComConfig, env adapters.Env) (groupcast.Sender, error) {
+	return NewWeCom(ac.Name, c, env)
+})
 
 // WeCom sends to one WeCom group robot. The robot is its group: the
 // target's group is the account name.
@@ -71,18 +49,18 @@ var (
 )
 
 // NewWeCom builds the sender; it does no I/O.
-func NewWeCom(acc configs.Account, env adapters.Env) (*WeCom, error) {
-	if acc.Key == "" {
-		return nil, errors.New("key: required")
+func NewWeCom(name string, c WeComConfig, env adapters.Env) (*WeCom, error) {
+	if c.Key == "" {
+		return nil, errors.New("key: required by driver wecom")
 	}
-	if probs := checkWeComAccount(acc); len(probs) > 0 {
+	if probs := c.Check(); len(probs) > 0 {
 		return nil, errors.New(strings.Join(probs, "; "))
 	}
-	base := strings.TrimRight(acc.BaseURL, "/")
+	base := strings.TrimRight(c.BaseURL, "/")
 	if base == "" {
 		base = DefaultWeComBaseURL
 	}
-	return &WeCom{name: acc.Name, baseURL: base, key: acc.Key, env: env.WithDefaults(), sem: make(chan struct{}, 1)}, nil
+	return &WeCom{name: name, baseURL: base, key: c.Key, env: env.WithDefaults(), sem: make(chan struct{}, 1)}, nil
 }
 
 // weComPart is one request: its msgtype, content and mentions.

@@ -43,7 +43,8 @@ func newWeComRig(t *testing.T, key string, paced bool) *wecomRig {
 		pacer = adapterstest.NewPacer(clock, WeComDriver.DefaultRate)
 		env.Pacer = pacer
 	}
-	acc := configs.Account{Name: "wecom-ops", Platform: "wechat", Driver: "wecom", Key: configs.Secret(key), BaseURL: fake.URL()}
+	acc := configs.Account{Name: "wecom-ops", Platform: "wechat", Driver: "wecom",
+		Settings: configs.MustSettings(map[string]any{"key": key, "base_url": fake.URL()})}
 	s, err := WeComDriver.New(acc, env)
 	if err != nil {
 		t.Fatal(err)
@@ -303,16 +304,16 @@ func TestWeComRecallUnsupported(t *testing.T) {
 
 func TestWeComCheckAccount(t *testing.T) {
 	tests := []struct {
-		acc  configs.Account
+		acc  WeComConfig
 		want string
 	}{
-		{configs.Account{Key: "k"}, ""},
-		{configs.Account{Key: "k", BaseURL: "ftp://x"}, "base_url"},
-		{configs.Account{Key: "k", BaseURL: "https://x/?key=1"}, "base_url"},
-		{configs.Account{Key: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc"}, "key"},
+		{WeComConfig{Key: "k"}, ""},
+		{WeComConfig{Key: "k", BaseURL: "ftp://x"}, "base_url"},
+		{WeComConfig{Key: "k", BaseURL: "https://x/?key=1"}, "base_url"},
+		{WeComConfig{Key: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc"}, "key"},
 	}
 	for _, tt := range tests {
-		probs := WeComDriver.CheckAccount(tt.acc)
+		probs := tt.acc.Check()
 		got := strings.Join(probs, ";")
 		if (tt.want == "") != (got == "") || !strings.HasPrefix(got, tt.want) {
 			t.Errorf("%+v: %q; want prefix %q", tt.acc.BaseURL, got, tt.want)

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/file"
 	"github.com/groupcast/groupcast/adapters/registry"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/transform"
@@ -95,7 +97,9 @@ type target struct {
 }
 
 func loadTarget(path string) (*target, error) {
-	cfg, err := configs.Load(path, configs.Options{Catalog: registry.Catalog, CheckTemplate: transform.CheckTemplate})
+	opt := registry.Options()
+	opt.CheckTemplate = transform.CheckTemplate
+	cfg, err := configs.Load(path, opt)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -118,8 +122,12 @@ func loadTarget(path string) (*target, error) {
 		t.token = cfg.Server.Tokens[0].Reveal() // goes on the wire only
 	}
 	for _, a := range cfg.Accounts {
-		if a.Driver == "file" {
-			p := a.Path
+		if a.Driver == file.Driver.Name {
+			fc, err := adapters.Settings[file.Config](a, a.Driver)
+			if err != nil {
+				return nil, fmt.Errorf("config %s: account %s: %w", path, a.Name, err)
+			}
+			p := fc.Path
 			if !filepath.IsAbs(p) {
 				// The daemon runs in the bench's working directory.
 				if abs, err := filepath.Abs(p); err == nil {

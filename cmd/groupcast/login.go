@@ -18,8 +18,13 @@ func loginWeChat(ctx context.Context, g *globals, cfg *configs.Config, name stri
 	if !ok {
 		return invalid("no account %q in the config", name)
 	}
-	if acc.Platform != "wechat" || acc.Driver != "openwechat" {
-		return invalid("account %q is %s/%s; login is for wechat/openwechat accounts", name, acc.Platform, acc.Driver)
+	d := wechat.OpenWeChatDriver
+	if acc.Platform != d.Platform.Name || acc.Driver != d.Name {
+		return invalid("account %q is %s/%s; login is for %s/%s accounts", name, acc.Platform, acc.Driver, d.Platform.Name, d.Name)
+	}
+	wc, err := adapters.Settings[wechat.OpenWeChatConfig](*acc, d.Name)
+	if err != nil {
+		return invalid("account %q: %v", name, err)
 	}
 	log, err := g.logger()
 	if err != nil {
@@ -28,9 +33,9 @@ func loginWeChat(ctx context.Context, g *globals, cfg *configs.Config, name stri
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	env := adapters.Env{Logger: log.With("account", name), Org: cfg.Org, Location: cfg.Location, DataDir: cfg.Store.Dir}
-	if err := wechat.Login(ctx, *acc, g.stdout, env.WithDefaults()); err != nil {
+	if err := wechat.Login(ctx, name, wc, g.stdout, env.WithDefaults()); err != nil {
 		return &exitError{code: exitRuntime, err: fmt.Errorf("login %s: %w", name, err)}
 	}
-	fmt.Fprintf(g.stdout, "logged in; session stored in %s. `groupcast serve` now sends as this account.\n", acc.SessionFile)
+	fmt.Fprintf(g.stdout, "logged in; session stored in %s. `groupcast serve` now sends as this account.\n", wc.SessionFile)
 	return nil
 }

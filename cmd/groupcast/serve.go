@@ -20,14 +20,25 @@ import (
 	"github.com/groupcast/groupcast/adapters/registry"
 	"github.com/groupcast/groupcast/api"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/policy"
 	"github.com/groupcast/groupcast/router"
 	"github.com/groupcast/groupcast/store"
 	"github.com/groupcast/groupcast/transform"
 )
 
 func loadOptions(warn func(configs.Problem)) configs.Options {
-	return configs.Options{Catalog: registry.Catalog, DriverNames: registry.Names,
-		CheckTemplate: transform.CheckTemplate, Warn: warn}
+	opt := registry.Options()
+	opt.CheckTemplate = transform.CheckTemplate
+	opt.CheckPolicy = checkPolicy
+	opt.Warn = warn
+	return opt
+}
+
+// checkPolicy is policy.Compile as configs.Load checks a policy with it:
+// one window grammar, one set of rule checks.
+func checkPolicy(p configs.Policy, loc *time.Location) error {
+	_, err := policy.Compile(p, loc)
+	return err
 }
 
 // loadConfig resolves and loads the config, turning problems into exit 2.

@@ -7,10 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/groupcast/groupcast/adapters/qq"
+	"github.com/groupcast/groupcast/adapters/qq/miraigo"
 )
 
-// Mirai is a fake qq.Protocol that behaves like MiraiGo's client where the
+// Mirai is a fake miraigo.Protocol that behaves like MiraiGo's client where the
 // driver can tell: SendGroupMessage refuses (sends nothing) a message over
 // the 5000-byte estimate or 50 images, as MiraiGo's returns nil
 // [V] client/group_msg.go L36-47; sends fail while offline; recall needs
@@ -29,10 +29,11 @@ type Mirai struct {
 	logins        int
 	disc          chan string
 	sent          []MiraiMessage
-	recalled      []qq.MessageRef
+	recalled      []miraigo.MessageRef
 	sendAnswers   []error
 	panics        int
 	loginPanics   int
+	garbage       int
 	nextSeq       int32
 	lastSend      time.Time
 	smallestGap   time.Duration
@@ -43,8 +44,8 @@ type Mirai struct {
 // MiraiMessage is one message the fake accepted.
 type MiraiMessage struct {
 	Group    int64
-	Elements []qq.Element
-	Ref      qq.MessageRef
+	Elements []miraigo.Element
+	Ref      miraigo.MessageRef
 	Time     time.Time
 	Recalled bool
 }
@@ -55,7 +56,7 @@ func (m MiraiMessage) Text() string {
 	for _, e := range m.Elements {
 		switch {
 		case e.AtAll:
-			s += qq.MiraiGoAtAllDisplay
+			s += miraigo.AtAllDisplay
 		case e.Image != nil:
 			s += "[image]"
 		default:
@@ -70,7 +71,7 @@ func NewMirai() *Mirai {
 	return &Mirai{disc: make(chan string, 4), nextSeq: 7000, smallestGap: -1}
 }
 
-var _ qq.Protocol = (*Mirai)(nil)
+var _ miraigo.Protocol = (*Mirai)(nil)
 
 func (f *Mirai) now() time.Time {
 	if f.Now != nil {
@@ -115,6 +116,15 @@ func (f *Mirai) PanicLogins(n int) {
 	f.loginPanics += n
 }
 
+// Garbage makes the next n logins succeed and the session drop at once, as
+// MiraiGo's does against a server that answers garbage: the disconnect
+// event is waiting when Login returns.
+func (f *Mirai) Garbage(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.garbage += n
+}
+
 // Drop ends the session as the server would.
 func (f *Mirai) Drop(reason string) {
 	f.mu.Lock()
@@ -138,10 +148,10 @@ func (f *Mirai) Sent() []MiraiMessage {
 }
 
 // Recalled returns the recalled refs, in order.
-func (f *Mirai) Recalled() []qq.MessageRef {
+func (f *Mirai) Recalled() []miraigo.MessageRef {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]qq.MessageRef(nil), f.recalled...)
+	return append([]miraigo.MessageRef(nil), f.recalled...)
 }
 
 // Oversize counts sends refused for the ceiling.
@@ -192,7 +202,18 @@ func (f *Mirai) Login(ctx context.Context, qr func(png []byte)) error {
 	}
 	f.mu.Lock()
 	f.online = true
+	drop := f.garbage > 0
+	if drop {
+		f.garbage--
+		f.online = false
+	}
 	f.mu.Unlock()
+	if drop {
+		select {
+		case f.disc <- "packet decode error: garbage from the server":
+		default:
+		}
+	}
 	return nil
 }
 
@@ -218,14 +239,14 @@ func (f *Mirai) gap() {
 	f.lastSend = now
 }
 
-func (f *Mirai) SendGroupMessage(ctx context.Context, group int64, elems []qq.Element) (qq.MessageRef, error) {
+func (f *Mirai) SendGroupMessage(ctx context.Context, group int64, elems []miraigo.Element) (miraigo.MessageRef, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return qq.MessageRef{}, err
+		return miraigo.MessageRef{}, err
 	}
 	if !f.online {
-		return qq.MessageRef{}, qq.ErrOffline
+		return miraigo.MessageRef{}, miraigo.ErrOffline
 	}
 	f.gap()
 	if f.panics > 0 {
@@ -237,14 +258,14 @@ func (f *Mirai) SendGroupMessage(ctx context.Context, group int64, elems []qq.El
 		err := f.sendAnswers[0]
 		f.sendAnswers = f.sendAnswers[1:]
 		if err != nil {
-			return qq.MessageRef{}, err
+			return miraigo.MessageRef{}, err
 		}
 	}
 	if group <= 0 {
-		return qq.MessageRef{}, fmt.Errorf("fake: group code %d", group)
+		return miraigo.MessageRef{}, fmt.Errorf("fake: group code %d", group)
 	}
 	if len(elems) == 0 {
-		return qq.MessageRef{}, errors.New("fake: empty message")
+		return miraigo.MessageRef{}, errors.New("fake: empty message")
 	}
 	for i, e := range elems {
 		kinds := 0
@@ -258,28 +279,28 @@ func (f *Mirai) SendGroupMessage(ctx context.Context, group int64, elems []qq.El
 			kinds++
 		}
 		if kinds != 1 {
-			return qq.MessageRef{}, fmt.Errorf("fake: element %d must be exactly one of text, at-all, image (image bytes fetched)", i)
+			return miraigo.MessageRef{}, fmt.Errorf("fake: element %d must be exactly one of text, at-all, image (image bytes fetched)", i)
 		}
 	}
-	est, images := qq.Estimate(elems)
-	if est > qq.MiraiGoMaxMessageSize || images > qq.MiraiGoMaxImages {
+	est, images := miraigo.Estimate(elems)
+	if est > miraigo.MaxMessageSize || images > miraigo.MaxImages {
 		f.oversize++
-		return qq.MessageRef{}, qq.ErrTooLong
+		return miraigo.MessageRef{}, miraigo.ErrTooLong
 	}
 	f.nextSeq++
-	ref := qq.MessageRef{Seq: f.nextSeq, Rand: f.nextSeq*7919 + 13}
-	f.sent = append(f.sent, MiraiMessage{Group: group, Elements: append([]qq.Element(nil), elems...), Ref: ref, Time: f.now()})
+	ref := miraigo.MessageRef{Seq: f.nextSeq, Rand: f.nextSeq*7919 + 13}
+	f.sent = append(f.sent, MiraiMessage{Group: group, Elements: append([]miraigo.Element(nil), elems...), Ref: ref, Time: f.now()})
 	return ref, nil
 }
 
-func (f *Mirai) RecallGroupMessage(ctx context.Context, group int64, ref qq.MessageRef) error {
+func (f *Mirai) RecallGroupMessage(ctx context.Context, group int64, ref miraigo.MessageRef) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if !f.online {
-		return qq.ErrOffline
+		return miraigo.ErrOffline
 	}
 	f.gap()
 	for i := range f.sent {

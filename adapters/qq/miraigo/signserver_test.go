@@ -1,4 +1,4 @@
-package qq
+package miraigo
 
 import (
 	"bytes"

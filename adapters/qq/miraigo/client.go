@@ -1,4 +1,4 @@
-package qq
+package miraigo
 
 import (
 	"bytes"
@@ -31,21 +31,23 @@ type miraiClient struct {
 	signServer string
 	env        adapters.Env
 	log        *slog.Logger
+	sdkLog     sdkLogger
 
 	mu   sync.Mutex
 	cli  *client.QQClient
 	disc chan string
 }
 
-func newMiraiClient(acc configs.Account, env adapters.Env) *miraiClient {
+func newMiraiClient(c Config, env adapters.Env) *miraiClient {
 	return &miraiClient{
-		uin:        acc.UIN,
-		password:   acc.Password,
-		deviceFile: acc.DeviceFile,
-		tokenFile:  acc.DeviceFile + ".session",
-		signServer: acc.SignServer,
+		uin:        c.UIN,
+		password:   c.Password,
+		deviceFile: c.DeviceFile,
+		tokenFile:  c.DeviceFile + ".session",
+		signServer: c.SignServer,
 		env:        env,
 		log:        env.Logger,
+		sdkLog:     newSDKLogger(env.Logger, env.Now),
 		disc:       make(chan string, 4),
 	}
 }
@@ -141,7 +143,7 @@ func (c *miraiClient) Login(ctx context.Context, qr func(png []byte)) error {
 			cli = client.NewClientEmpty()
 		}
 		cli.UseDevice(dev)
-		cli.SetLogger(sdkLogger{c.log})
+		cli.SetLogger(c.sdkLog)
 		cli.DisconnectedEvent.Subscribe(func(_ *client.QQClient, e *client.ClientDisconnectedEvent) {
 			select {
 			case c.disc <- e.Message:
@@ -198,7 +200,7 @@ func loginRefusal(rsp *client.LoginResponse) *LoginError {
 		client.SMSNeededError, client.SMSOrVerifyNeededError, client.TooManySMSRequestError:
 		le.Retry = false
 	default:
-		le.Retry = le.Code != MiraiGoLoginCodeNeedsSign && le.Code != MiraiGoLoginCodeFrozen && rsp.Error != client.OtherLoginError
+		le.Retry = le.Code != LoginCodeNeedsSign && le.Code != LoginCodeFrozen && rsp.Error != client.OtherLoginError
 	}
 	return le
 }
@@ -315,17 +317,30 @@ func (c *miraiClient) Close() error {
 }
 
 // sdkLogger sends MiraiGo's printf logs to slog at debug level (its info
-// lines are protocol chatter), warnings and errors as they are.
-type sdkLogger struct{ log *slog.Logger }
+// lines are protocol chatter), warnings and errors as they are, each kind
+// of line (its format) at most once per LogEvery: against a server that
+// answers garbage MiraiGo logs every connection attempt.
+type sdkLogger struct {
+	log   *slog.Logger
+	limit *formatLimiter
+}
+
+func newSDKLogger(log *slog.Logger, now func() time.Time) sdkLogger {
+	return sdkLogger{log: log, limit: &formatLimiter{every: LogEvery, now: now}}
+}
 
 func (l sdkLogger) Info(format string, args ...any) {
 	l.log.Debug("miraigo: " + fmt.Sprintf(format, args...))
 }
 func (l sdkLogger) Warning(format string, args ...any) {
-	l.log.Warn("miraigo: " + fmt.Sprintf(format, args...))
+	if n, ok := l.limit.allow(format); ok {
+		l.log.Warn("miraigo: "+fmt.Sprintf(format, args...), "lines_not_logged", n)
+	}
 }
 func (l sdkLogger) Error(format string, args ...any) {
-	l.log.Error("miraigo: " + fmt.Sprintf(format, args...))
+	if n, ok := l.limit.allow(format); ok {
+		l.log.Error("miraigo: "+fmt.Sprintf(format, args...), "lines_not_logged", n)
+	}
 }
 func (l sdkLogger) Debug(format string, args ...any) {
 	l.log.Debug("miraigo: " + fmt.Sprintf(format, args...))

@@ -1,4 +1,4 @@
-package qq_test
+package miraigo_test
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/adapters/adapterstest"
 	"github.com/groupcast/groupcast/adapters/qq"
+	"github.com/groupcast/groupcast/adapters/qq/miraigo"
 	"github.com/groupcast/groupcast/adapters/qq/qqfake"
 	"github.com/groupcast/groupcast/configs"
 )
@@ -28,7 +29,7 @@ type miraiRig struct {
 	clock  *adapterstest.Clock
 	pacer  *adapterstest.Pacer
 	logs   *adapterstest.LogBuffer
-	bot    *qq.MiraiGo
+	bot    *miraigo.Sender
 	dir    string
 	images *httptest.Server
 	calls  chan time.Duration
@@ -37,14 +38,14 @@ type miraiRig struct {
 	done   chan error
 }
 
-func newMiraiRig(t *testing.T, mutate func(*configs.Account)) *miraiRig {
+func newMiraiRig(t *testing.T, mutate func(*miraigo.Config)) *miraiRig {
 	t.Helper()
 	c := adapterstest.NewClock(adapterstest.Epoch)
 	fake := qqfake.NewMirai()
 	fake.Now = c.Now
-	fake.MinGap = qq.MiraiGoMinGap
+	fake.MinGap = miraigo.MinGap
 	dir := t.TempDir()
-	acc := configs.Account{Name: "qq-legacy", Platform: "qq", Driver: "miraigo", UIN: 10001000,
+	acc := miraigo.Config{UIN: 10001000,
 		Password: passwordCanary, DeviceFile: filepath.Join(dir, "device.json")}
 	if mutate != nil {
 		mutate(&acc)
@@ -57,15 +58,15 @@ func newMiraiRig(t *testing.T, mutate func(*configs.Account)) *miraiRig {
 		_, _ = w.Write([]byte("\x89PNG fake image " + r.URL.Path))
 	}))
 	t.Cleanup(images.Close)
-	p := adapterstest.NewPacer(c, qq.MiraiGoDriver.DefaultRate)
+	p := adapterstest.NewPacer(c, miraigo.Driver.DefaultRate)
 	log, logs := adapterstest.NewLogger()
-	bot, err := qq.NewMiraiGoWith(acc, adapters.Env{Logger: log, Now: c.Now, Pacer: p}, fake)
+	bot, err := miraigo.NewWith(acc, adapters.Env{Logger: log, Now: c.Now, Pacer: p}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &miraiRig{fake: fake, clock: c, pacer: p, logs: logs, bot: bot, dir: dir, images: images,
 		calls: make(chan time.Duration, 16), ticks: make(chan time.Time)}
-	qq.SetMiraiGoAfter(bot, func(d time.Duration) <-chan time.Time { r.calls <- d; return r.ticks })
+	miraigo.SetAfter(bot, func(d time.Duration) <-chan time.Time { r.calls <- d; return r.ticks })
 	return r
 }
 
@@ -156,8 +157,8 @@ func TestMiraiGoSplitsUnderTheCeiling(t *testing.T) {
 			var texts []string
 			images := 0
 			for i, s := range sent {
-				est, n := qq.Estimate(s.Elements)
-				if est > qq.MiraiGoMaxMessageSize || n > qq.MiraiGoMaxImages {
+				est, n := miraigo.Estimate(s.Elements)
+				if est > miraigo.MaxMessageSize || n > miraigo.MaxImages {
 					t.Errorf("message %d: estimate %d bytes, %d images", i+1, est, n)
 				}
 				images += n
@@ -190,7 +191,7 @@ func TestMiraiGoSplitsUnderTheCeiling(t *testing.T) {
 				}
 			}
 			if r.fake.GapViolations() != 0 {
-				t.Errorf("sends closer than %v", qq.MiraiGoMinGap)
+				t.Errorf("sends closer than %v", miraigo.MinGap)
 			}
 			r.noSecrets(t)
 		})
@@ -203,21 +204,21 @@ func TestMiraiFakeEnforcesTheCeiling(t *testing.T) {
 	if err := f.Login(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	big := []qq.Element{{Text: strings.Repeat("字", 1667)}} // 5001 bytes
-	if _, err := f.SendGroupMessage(context.Background(), 1, big); !errors.Is(err, qq.ErrTooLong) {
+	big := []miraigo.Element{{Text: strings.Repeat("字", 1667)}} // 5001 bytes
+	if _, err := f.SendGroupMessage(context.Background(), 1, big); !errors.Is(err, miraigo.ErrTooLong) {
 		t.Fatalf("5001 bytes: %v", err)
 	}
-	var imgs []qq.Element
+	var imgs []miraigo.Element
 	for i := 0; i < 51; i++ {
-		imgs = append(imgs, qq.Element{ImageURL: "x", Image: []byte{1}})
+		imgs = append(imgs, miraigo.Element{ImageURL: "x", Image: []byte{1}})
 	}
 	if _, err := f.SendGroupMessage(context.Background(), 1, imgs[:49]); err != nil {
 		t.Fatalf("49 images: %v", err)
 	}
-	if _, err := f.SendGroupMessage(context.Background(), 1, imgs); !errors.Is(err, qq.ErrTooLong) {
+	if _, err := f.SendGroupMessage(context.Background(), 1, imgs); !errors.Is(err, miraigo.ErrTooLong) {
 		t.Fatalf("51 images: %v", err)
 	}
-	if _, err := f.SendGroupMessage(context.Background(), 1, []qq.Element{{ImageURL: "x"}}); err == nil {
+	if _, err := f.SendGroupMessage(context.Background(), 1, []miraigo.Element{{ImageURL: "x"}}); err == nil {
 		t.Fatal("an image without bytes was accepted")
 	}
 }
@@ -256,7 +257,7 @@ func TestMiraiGoRecall(t *testing.T) {
 // and sends are deferred, not failed.
 func TestMiraiGoLoginCode45(t *testing.T) {
 	r := newMiraiRig(t, nil)
-	r.fake.RefuseLogins(&qq.LoginError{Code: 45, Kind: "OtherLoginError", Message: "登录失败，请前往QQ官网im.qq.com下载最新版QQ后重试"})
+	r.fake.RefuseLogins(&miraigo.LoginError{Code: 45, Kind: "OtherLoginError", Message: "登录失败，请前往QQ官网im.qq.com下载最新版QQ后重试"})
 	r.start(t)
 	err := r.waitState(t, "code 45")
 	for _, want := range []string{"sign server", "sign_server", "onebot", "im.qq.com"} {
@@ -264,7 +265,7 @@ func TestMiraiGoLoginCode45(t *testing.T) {
 			t.Errorf("Ready() = %v, missing %q", err, want)
 		}
 	}
-	if !qq.NeedsSignServer(err) {
+	if !miraigo.NeedsSignServer(err) {
 		t.Error("NeedsSignServer is false")
 	}
 	r.stop(t)
@@ -275,34 +276,36 @@ func TestMiraiGoLoginCode45(t *testing.T) {
 		t.Errorf("%d login attempts: a refusal that needs a person must not be retried", n)
 	}
 	_, serr := r.bot.Send(context.Background(), outgoing("123456789", "通知"))
-	if class, code, pause := classOf(serr); class != groupcast.ClassThrottled || code != "offline" || pause != qq.OfflinePause {
+	if class, code, pause := classOf(serr); class != groupcast.ClassThrottled || code != "offline" || pause != miraigo.OfflinePause {
 		t.Fatalf("send while logged out: %v (%v %s %v)", serr, class, code, pause)
 	}
 	r.noSecrets(t, err, serr)
 }
 
-// A retryable failure (and a panicking login) backs off 1 s, 2 s, … and then
-// logs in; a dropped session reconnects.
+// A retryable failure (and a panicking login) backs off 1 s, 2 s, … (the
+// top of each jittered range here) and then logs in; a session that stayed
+// up drops and reconnects after the shortest backoff again.
 func TestMiraiGoLoginBackoffAndReconnect(t *testing.T) {
 	r := newMiraiRig(t, nil)
+	miraigo.SetJitter(r.bot, func(d time.Duration) time.Duration { return d })
 	r.fake.PanicLogins(1)
-	r.fake.RefuseLogins(errors.New("dial tcp: connection refused"), &qq.LoginError{Code: 1, Kind: "UnknownLoginError", Retry: true})
+	r.fake.RefuseLogins(errors.New("dial tcp: connection refused"), &miraigo.LoginError{Code: 1, Kind: "UnknownLoginError", Retry: true})
 	r.start(t)
-	if d := <-r.calls; d != qq.BackoffMin {
+	if d := <-r.calls; d != miraigo.BackoffMin {
 		t.Fatalf("first backoff %v", d)
 	}
 	if err := r.bot.Ready(); err == nil || !strings.Contains(err.Error(), "panicked") {
 		t.Fatalf("Ready() after a panicking login = %v", err)
 	}
 	r.ticks <- time.Time{}
-	if d := <-r.calls; d != 2*qq.BackoffMin {
+	if d := <-r.calls; d != 2*miraigo.BackoffMin {
 		t.Fatalf("second backoff %v", d)
 	}
 	if err := r.bot.Ready(); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("Ready() = %v", err)
 	}
 	r.ticks <- time.Time{}
-	if d := <-r.calls; d != 4*qq.BackoffMin {
+	if d := <-r.calls; d != 4*miraigo.BackoffMin {
 		t.Fatalf("third backoff %v", d)
 	}
 	r.ticks <- time.Time{}
@@ -310,9 +313,11 @@ func TestMiraiGoLoginBackoffAndReconnect(t *testing.T) {
 	if n := r.fake.Logins(); n != 4 {
 		t.Fatalf("%d logins", n)
 	}
-	// The session drops; Ready says so; after the backoff it is back.
+	// The session drops after a while up; Ready says so; after the
+	// shortest backoff it is back.
+	r.clock.Advance(miraigo.StableAfter)
 	r.fake.Drop("connection dropped by server.")
-	if d := <-r.calls; d != qq.BackoffMin {
+	if d := <-r.calls; d != miraigo.BackoffMin {
 		t.Fatalf("reconnect after %v", d)
 	}
 	if err := r.bot.Ready(); err == nil || !strings.Contains(err.Error(), "reconnecting") {
@@ -335,9 +340,9 @@ func TestMiraiGoLoginBackoffAndReconnect(t *testing.T) {
 // Without a password the login is by QR code: the PNG lands next to the
 // device file and Ready says where.
 func TestMiraiGoQRLogin(t *testing.T) {
-	r := newMiraiRig(t, func(a *configs.Account) { a.Password = "" })
+	r := newMiraiRig(t, func(a *miraigo.Config) { a.Password = "" })
 	r.fake.WantQR([]byte("\x89PNG qr"))
-	r.fake.RefuseLogins(&qq.LoginError{Code: -1, Kind: "UnknownLoginError", Message: "the QR code expired or was cancelled", Retry: true})
+	r.fake.RefuseLogins(&miraigo.LoginError{Code: -1, Kind: "UnknownLoginError", Message: "the QR code expired or was cancelled", Retry: true})
 	r.start(t)
 	<-r.calls
 	png, err := os.ReadFile(filepath.Join(r.dir, "device.json.qr.png"))
@@ -360,9 +365,9 @@ func TestMiraiGoSendClassification(t *testing.T) {
 		code  string
 		pause time.Duration
 	}{
-		{"no receipt", qq.ErrNoReceipt, false, groupcast.ClassThrottled, "risk_control", qq.RiskPause},
-		{"offline", qq.ErrOffline, false, groupcast.ClassThrottled, "offline", qq.OfflinePause},
-		{"too long", qq.ErrTooLong, false, groupcast.ClassPermanent, "too_long", 0},
+		{"no receipt", miraigo.ErrNoReceipt, false, groupcast.ClassThrottled, "risk_control", qq.RiskPause},
+		{"offline", miraigo.ErrOffline, false, groupcast.ClassThrottled, "offline", miraigo.OfflinePause},
+		{"too long", miraigo.ErrTooLong, false, groupcast.ClassPermanent, "too_long", 0},
 		{"protocol", errors.New("send packet: broken pipe"), false, groupcast.ClassTemporary, "protocol", 0},
 		{"panic", nil, true, groupcast.ClassTemporary, "panic", 0},
 	} {
@@ -447,27 +452,28 @@ func TestMiraiGoHonoursContext(t *testing.T) {
 
 func TestMiraiGoChecks(t *testing.T) {
 	for _, tc := range []struct {
-		acc  configs.Account
+		acc  miraigo.Config
 		want string
 	}{
-		{configs.Account{UIN: 10001, DeviceFile: "d.json"}, ""},
-		{configs.Account{UIN: 10001, DeviceFile: "d.json", SignServer: "http://127.0.0.1:8080?key=k"}, ""},
-		{configs.Account{DeviceFile: "d.json"}, "uin: must be"},
-		{configs.Account{UIN: 10001}, "device_file: must"},
-		{configs.Account{UIN: 10001, DeviceFile: "d.json", SignServer: "127.0.0.1:8080"}, "sign_server: must be"},
+		{miraigo.Config{UIN: 10001, DeviceFile: "d.json"}, ""},
+		{miraigo.Config{UIN: 10001, DeviceFile: "d.json", SignServer: "http://127.0.0.1:8080?key=k"}, ""},
+		{miraigo.Config{DeviceFile: "d.json"}, "uin: must be"},
+		{miraigo.Config{UIN: 10001}, "device_file: must"},
+		{miraigo.Config{UIN: 10001, DeviceFile: "d.json", SignServer: "127.0.0.1:8080"}, "sign_server: must be"},
 	} {
-		got := strings.Join(qq.MiraiGoDriver.CheckAccount(tc.acc), "; ")
+		got := strings.Join(tc.acc.Check(), "; ")
 		if (tc.want == "" && got != "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%+v: got %q, want %q", tc.acc, got, tc.want)
 		}
 	}
-	d := qq.MiraiGoDriver
-	if d.Name != "miraigo" || d.Groups != configs.GroupsRequired || strings.Join(d.Required, ",") != "uin,device_file" {
+	d := miraigo.Driver
+	if d.Name != "miraigo" || d.Groups != configs.GroupsRequired || requiredKeys(d) != "uin,device_file" {
 		t.Errorf("driver spec %+v", d.DriverSpec)
 	}
 	// New does no I/O: no device file appears.
 	dir := t.TempDir()
-	s, err := d.New(configs.Account{Name: "x", UIN: 10001, DeviceFile: filepath.Join(dir, "device.json")}, adapters.Env{})
+	s, err := d.New(configs.Account{Name: "x", Platform: "qq", Driver: "miraigo",
+		Settings: configs.MustSettings(map[string]any{"uin": 10001, "device_file": filepath.Join(dir, "device.json")})}, adapters.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,14 +484,93 @@ func TestMiraiGoChecks(t *testing.T) {
 		t.Error("ready before login")
 	}
 	for _, id := range []string{"7001:55", "0:-3"} {
-		ref, err := qq.ParseMessageRef(id)
+		ref, err := miraigo.ParseMessageRef(id)
 		if err != nil || ref.String() != id {
 			t.Errorf("%s: %v %v", id, ref, err)
 		}
 	}
 	for _, id := range []string{"", "7001", "-1:5", "a:b", "99999999999:1"} {
-		if _, err := qq.ParseMessageRef(id); err == nil {
+		if _, err := miraigo.ParseMessageRef(id); err == nil {
 			t.Errorf("%q parsed", id)
 		}
 	}
+}
+
+func requiredKeys(d adapters.Driver) string {
+	var out []string
+	for _, k := range configs.SettingsKeys(d.Settings) {
+		if k.Required {
+			out = append(out, k.Key)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// The backoff: each wait is within [max(1 s, d/2), d], d doubling from 1 s
+// to 5 min; and the jitter spreads the waits.
+func TestMiraiGoBackoffBounds(t *testing.T) {
+	seen := map[time.Duration]bool{}
+	for run := 0; run < 50; run++ {
+		waits := miraigo.Backoff(14, miraigo.Jitter)
+		d := miraigo.BackoffMin
+		for i, w := range waits {
+			if w < max(miraigo.BackoffMin, d/2) || w > d {
+				t.Fatalf("wait %d = %v, want within [%v, %v]", i, w, max(miraigo.BackoffMin, d/2), d)
+			}
+			if i == 5 {
+				seen[w] = true
+			}
+			d = min(2*d, miraigo.BackoffMax)
+		}
+		if last := waits[len(waits)-1]; last < miraigo.BackoffMax/2 {
+			t.Fatalf("the backoff does not reach the top: %v", last)
+		}
+	}
+	if len(seen) < 10 {
+		t.Errorf("waits are not jittered: %d distinct values of the 6th wait in 50 runs", len(seen))
+	}
+}
+
+// A server that answers garbage: every login "succeeds" and the session
+// drops at once (issue 11 item 9: ~40 reconnects and 100 log lines a second
+// before). The driver backs off as for a failed login, since the session
+// never stayed up, and logs the drops at most once a minute.
+func TestMiraiGoGarbageServerBacksOff(t *testing.T) {
+	const drops = 40
+	r := newMiraiRig(t, nil)
+	r.fake.Garbage(drops)
+	r.start(t)
+	var total time.Duration
+	d := miraigo.BackoffMin
+	for i := 0; i < drops; i++ {
+		w := <-r.calls
+		if w < max(miraigo.BackoffMin, d/2) || w > d {
+			t.Fatalf("reconnect %d after %v, want within [%v, %v]", i+1, w, max(miraigo.BackoffMin, d/2), d)
+		}
+		d = min(2*d, miraigo.BackoffMax)
+		total += w
+		r.clock.Advance(w)
+		r.ticks <- time.Time{}
+	}
+	r.waitState(t, "")
+	if n := r.fake.Logins(); n != drops+1 {
+		t.Fatalf("%d logins, want %d", n, drops+1)
+	}
+	// 40 reconnects take over an hour (at least half of 1+2+…+256 s and
+	// 31 × 5 min), not 40 s.
+	if total < time.Hour {
+		t.Errorf("40 reconnects took %v", total)
+	}
+	logs := r.logs.String()
+	lines := strings.Count(logs, "session dropped")
+	if limit := 1 + int(total/miraigo.LogEvery); lines > limit || lines >= drops {
+		t.Errorf("%d drop lines for %d drops over %v (at most one a minute: %d)", lines, drops, total, limit)
+	}
+	if !strings.Contains(logs, "drops_not_logged") {
+		t.Error("the log does not say how many drops it left out")
+	}
+	if ups := strings.Count(logs, "QQ logged in"); ups > 1+int(total/miraigo.LogEvery) {
+		t.Errorf("%d login lines over %v", ups, total)
+	}
+	r.noSecrets(t)
 }

@@ -1,4 +1,4 @@
-package qq
+package miraigo
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/Mrs4s/MiraiGo/wrapper"
 
 	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/qq"
 )
 
 // A sign server computes the sec_sign and T544 "energy" that Tencent's
@@ -155,12 +156,12 @@ func (sc *signClient) do(ctx context.Context, method, path string, query, form u
 	}
 	resp, err := sc.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("sign server %s: %w", path, stripURL(err))
+		return nil, fmt.Errorf("sign server %s: %w", path, qq.StripURL(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("sign server %s: %w", path, stripURL(err))
+		return nil, fmt.Errorf("sign server %s: %w", path, qq.StripURL(err))
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("sign server %s: HTTP %d", path, resp.StatusCode)
@@ -180,7 +181,7 @@ func readSignAnswer(body []byte) (json.RawMessage, error) {
 		return nil, fmt.Errorf("sign server: not a sign answer: %.60q", body)
 	}
 	if *a.Code != 0 {
-		return nil, fmt.Errorf("sign server: code %d: %s", *a.Code, limitText(a.Msg, 120))
+		return nil, fmt.Errorf("sign server: code %d: %s", *a.Code, qq.LimitText(a.Msg, 120))
 	}
 	return a.Data, nil
 }

@@ -1,4 +1,10 @@
-package qq
+// Package miraigo is the QQ driver miraigo: a QQ account logged in directly
+// over the legacy Android protocol with github.com/Mrs4s/MiraiGo. The
+// server refuses unsigned logins today (code 45), so it needs a sign
+// server; prefer the onebot driver (adapters/qq). platforms.md §4c has the
+// facts; limits.go has the numbers; backoff.go the reconnect backoff and the
+// log rate limit.
+package miraigo
 
 import (
 	"context"
@@ -16,51 +22,29 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/qq"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/transform"
 )
 
-// MiraiGoDriver is the miraigo driver's table entry: a QQ account logged in
+// Driver is the miraigo driver's table entry: a QQ account logged in
 // directly with github.com/Mrs4s/MiraiGo. Legacy: the protocol needs a sign
 // server today (platforms.md §4c); prefer onebot.
-var MiraiGoDriver = adapters.Driver{
-	Name: "miraigo",
-	DriverSpec: configs.DriverSpec{
-		Platforms: []string{"qq"},
-		Fields:    []string{"uin", "password", "device_file", "sign_server"},
-		Required:  []string{"uin", "device_file"},
-		Groups:    configs.GroupsRequired,
-		DefaultRate: configs.Rate{
-			PerMinute: MiraiGoPerMinute,
-			MinGap:    MiraiGoMinGap,
-			MaxGap:    MiraiGoMaxGap,
-		},
-		CheckAccount: checkMiraiGoAccount,
-		CheckGroup:   CheckGroup,
+var Driver = adapters.Define("miraigo", configs.DriverSpec{
+	Platform: qq.Platform,
+	Groups:   configs.GroupsRequired,
+	DefaultRate: configs.Rate{
+		PerMinute: PerMinute,
+		MinGap:    MinGap,
+		MaxGap:    MaxGap,
 	},
-	New: func(acc configs.Account, env adapters.Env) (groupcast.Sender, error) {
-		return NewMiraiGo(acc, env)
-	},
-}
-
-func checkMiraiGoAccount(a configs.Account) []string {
-	var problems []string
-	if a.UIN <= 0 || a.UIN > 1<<40 {
-		problems = append(problems, "uin: must be the account's QQ number")
-	}
-	if strings.TrimSpace(a.DeviceFile) == "" {
-		problems = append(problems, "device_file: must name the device file (created on first run)")
-	}
-	if a.SignServer != "" {
-		if p := checkSignServer(a.SignServer); p != "" {
-			problems = append(problems, p)
-		}
-	}
-	return problems
-}
+	CheckGroup: qq.CheckGroup,
+}, func(ac configs.Account, c Config, env adapters.Env) (groupcast.Sender, error) {
+	return New(c, env)
+})
 
 // Protocol is what the miraigo driver needs from a QQ protocol client. The
-// real one wraps MiraiGo's *client.QQClient (miraigo_client.go); tests use
+// real one wraps MiraiGo's *client.QQClient (client.go); tests use
 // qqfake.Mirai. Implementations must be safe for concurrent use; the driver
 // recovers from their panics all the same.
 type Protocol interface {
@@ -98,9 +82,9 @@ func Estimate(elems []Element) (bytes, images int) {
 	for _, e := range elems {
 		switch {
 		case e.AtAll:
-			bytes += len(MiraiGoAtAllDisplay)
+			bytes += len(AtAllDisplay)
 		case e.ImageURL != "" || e.Image != nil:
-			bytes += MiraiGoImageCost
+			bytes += ImageCost
 			images++
 		default:
 			bytes += len(e.Text)
@@ -127,7 +111,7 @@ func ParseMessageRef(s string) (MessageRef, error) {
 	seq, err1 := strconv.ParseInt(a, 10, 32)
 	rnd, err2 := strconv.ParseInt(b, 10, 32)
 	if !ok || err1 != nil || err2 != nil || seq < 0 {
-		return MessageRef{}, fmt.Errorf("%q is not a MiraiGo message id (seq:rand)", limitText(s, 40))
+		return MessageRef{}, fmt.Errorf("%q is not a MiraiGo message id (seq:rand)", qq.LimitText(s, 40))
 	}
 	return MessageRef{Seq: int32(seq), Rand: int32(rnd)}, nil
 }
@@ -162,15 +146,15 @@ func (e *LoginError) Error() string {
 	}
 	b.WriteString(")")
 	if e.Message != "" {
-		b.WriteString(": " + limitText(e.Message, 200))
+		b.WriteString(": " + qq.LimitText(e.Message, 200))
 	}
 	switch {
-	case e.Code == MiraiGoLoginCodeNeedsSign:
+	case e.Code == LoginCodeNeedsSign:
 		b.WriteString(" — code 45 means the server wants a signed login: run a sign server matching the protocol version and set sign_server, or switch this account to the onebot driver")
-	case e.Code == MiraiGoLoginCodeFrozen:
+	case e.Code == LoginCodeFrozen:
 		b.WriteString(" — the account is frozen; unfreeze it in the QQ app")
 	case e.VerifyURL != "":
-		b.WriteString(" — a person must verify this login at " + limitText(e.VerifyURL, 200))
+		b.WriteString(" — a person must verify this login at " + qq.LimitText(e.VerifyURL, 200))
 	}
 	return b.String()
 }
@@ -178,12 +162,12 @@ func (e *LoginError) Error() string {
 // NeedsSignServer reports whether err is the "code 45" login refusal.
 func NeedsSignServer(err error) bool {
 	var le *LoginError
-	return errors.As(err, &le) && le.Code == MiraiGoLoginCodeNeedsSign
+	return errors.As(err, &le) && le.Code == LoginCodeNeedsSign
 }
 
-// MiraiGo sends to QQ groups as a directly logged-in account. It is safe
+// Sender sends to QQ groups as a directly logged-in account. It is safe
 // for concurrent use.
-type MiraiGo struct {
+type Sender struct {
 	uin        int64
 	signServer bool
 	proto      Protocol
@@ -192,49 +176,58 @@ type MiraiGo struct {
 	pacer      adapters.Pacer
 	now        func() time.Time
 	after      func(time.Duration) <-chan time.Time
+	jitter     func(time.Duration) time.Duration
 	qrPath     string
 	writeFile  func(name string, data []byte) error
-	progress   progress
+	progress   qq.Progress
 
 	mu    sync.Mutex
 	state error // nil when logged in
 }
 
 var (
-	_ groupcast.Sender   = (*MiraiGo)(nil)
-	_ groupcast.Recaller = (*MiraiGo)(nil)
-	_ groupcast.Parter   = (*MiraiGo)(nil)
-	_ groupcast.Starter  = (*MiraiGo)(nil)
-	_ groupcast.Readier  = (*MiraiGo)(nil)
+	_ groupcast.Sender   = (*Sender)(nil)
+	_ groupcast.Recaller = (*Sender)(nil)
+	_ groupcast.Parter   = (*Sender)(nil)
+	_ groupcast.Starter  = (*Sender)(nil)
+	_ groupcast.Readier  = (*Sender)(nil)
 )
 
-// NewMiraiGo builds the sender for one account over MiraiGo. It does no
+// New builds the sender for one account over MiraiGo. It does no
 // I/O: the device file is read and the login made in Start.
-func NewMiraiGo(acc configs.Account, env adapters.Env) (*MiraiGo, error) {
+func New(c Config, env adapters.Env) (*Sender, error) {
 	env = env.WithDefaults()
-	return NewMiraiGoWith(acc, env, newMiraiClient(acc, env))
+	return NewWith(c, env, newMiraiClient(c, env))
 }
 
-// NewMiraiGoWith builds the sender over any Protocol (tests use a fake).
-func NewMiraiGoWith(acc configs.Account, env adapters.Env, p Protocol) (*MiraiGo, error) {
-	if problems := checkMiraiGoAccount(acc); len(problems) > 0 {
-		return nil, fmt.Errorf("qq miraigo account %q: %s", acc.Name, strings.Join(problems, "; "))
+// NewWith builds the sender over any Protocol (tests use a fake).
+func NewWith(c Config, env adapters.Env, p Protocol) (*Sender, error) {
+	if problems := c.Check(); len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	env = env.WithDefaults()
-	qr := acc.DeviceFile + ".qr.png"
-	return &MiraiGo{
-		uin:        acc.UIN,
-		signServer: acc.SignServer != "",
+	qr := c.DeviceFile + ".qr.png"
+	return &Sender{
+		uin:        c.UIN,
+		signServer: c.SignServer != "",
 		proto:      p,
 		client:     env.HTTPClient,
 		log:        env.Logger,
 		pacer:      env.Pacer,
 		now:        env.Now,
 		after:      time.After,
+		jitter:     jitter,
 		qrPath:     qr,
 		writeFile:  writeFile0600,
 		state:      errors.New("qq miraigo: not logged in yet"),
 	}, nil
+}
+
+func announcementID(m groupcast.Outgoing) string {
+	if m.Announcement != nil {
+		return m.Announcement.ID
+	}
+	return ""
 }
 
 // safely runs fn, turning a panic into an error wrapping ErrPanic.
@@ -247,7 +240,7 @@ func safely(fn func() error) (err error) {
 	return fn()
 }
 
-func (g *MiraiGo) setState(err error) {
+func (g *Sender) setState(err error) {
 	g.mu.Lock()
 	g.state = err
 	g.mu.Unlock()
@@ -255,22 +248,31 @@ func (g *MiraiGo) setState(err error) {
 
 // Ready is nil while logged in, else why not: logging in, waiting for a QR
 // scan, the login refusal (code 45 and what to do), or reconnecting.
-func (g *MiraiGo) Ready() error {
+func (g *Sender) Ready() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.state
 }
 
-// Start logs in and keeps the session up: after a drop or a retryable
-// failure it logs in again with exponential backoff (1 s to 5 min). A
-// refusal that needs a person (code 45, a frozen account, captcha, SMS or
-// device verification) is not retried: it stays in Ready and the log until
-// the account is fixed and groupcast restarted, since repeated refused
-// logins get an account flagged. It returns when ctx ends.
-func (g *MiraiGo) Start(ctx context.Context) error {
+// Start logs in and keeps the session up. After a retryable failure, or a
+// drop, it logs in again after a jittered exponential backoff (backoff):
+// 1 s doubling to 5 min, reset only by a session that stayed up for
+// StableAfter, so a server that accepts a login and drops it at once (or
+// answers garbage) is retried a few times an hour, not many times a second.
+// The failure and drop lines are rate-limited to one per LogEvery, with the
+// count of those left out. A refusal that needs a person (code 45, a frozen
+// account, captcha, SMS or device verification) is not retried: it stays in
+// Ready and the log until the account is fixed and groupcast restarted,
+// since repeated refused logins get an account flagged. It returns when ctx
+// ends.
+func (g *Sender) Start(ctx context.Context) error {
 	defer func() { _ = safely(g.proto.Close) }()
-	delay := BackoffMin
+	b := &backoff{min: BackoffMin, max: BackoffMax, jitter: g.jitter}
+	failed := &limiter{every: LogEvery, now: g.now}
+	dropped := &limiter{every: LogEvery, now: g.now}
+	up := &limiter{every: LogEvery, now: g.now}
 	for {
+		g.drain()
 		g.setState(errors.New("qq miraigo: logging in"))
 		err := safely(func() error { return g.proto.Login(ctx, g.showQR) })
 		if ctx.Err() != nil {
@@ -282,36 +284,59 @@ func (g *MiraiGo) Start(ctx context.Context) error {
 			g.setState(fmt.Errorf("qq miraigo: %w", err))
 			if NeedsSignServer(err) && !g.signServer {
 				g.log.Error("QQ login refused with code 45: this account needs a sign server (sign_server is not set); the onebot driver avoids this", "uin", g.uin, "error", err)
-			} else {
-				g.log.Error("QQ login failed", "uin", g.uin, "error", err, "retry", !final)
+			} else if final {
+				g.log.Error("QQ login failed", "uin", g.uin, "error", err, "retry", false)
 			}
 			if final {
 				<-ctx.Done()
 				return nil
 			}
-			if !g.sleep(ctx, delay) {
+			wait := b.next()
+			if n, ok := failed.allow(); ok {
+				g.log.Error("QQ login failed", "uin", g.uin, "error", err, "retry", true, "after", wait, "failures_not_logged", n)
+			}
+			if !g.sleep(ctx, wait) {
 				return nil
 			}
-			delay = min(delay*2, BackoffMax)
 			continue
 		}
-		delay = BackoffMin
+		since := g.now()
 		g.setState(nil)
-		g.log.Info("QQ logged in", "uin", g.uin)
+		if n, ok := up.allow(); ok {
+			g.log.Info("QQ logged in", "uin", g.uin, "logins_not_logged", n)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case reason := <-g.proto.Disconnected():
-			g.setState(fmt.Errorf("qq miraigo: reconnecting after the session dropped: %s", limitText(reason, 200)))
-			g.log.Warn("QQ session dropped; logging in again", "uin", g.uin, "reason", reason, "after", delay)
-		}
-		if !g.sleep(ctx, delay) {
-			return nil
+			if g.now().Sub(since) >= StableAfter {
+				b.reset()
+			}
+			wait := b.next()
+			g.setState(fmt.Errorf("qq miraigo: reconnecting after the session dropped: %s", qq.LimitText(reason, 200)))
+			if n, ok := dropped.allow(); ok {
+				g.log.Warn("QQ session dropped; logging in again", "uin", g.uin, "reason", qq.LimitText(reason, 200), "after", wait, "drops_not_logged", n)
+			}
+			if !g.sleep(ctx, wait) {
+				return nil
+			}
 		}
 	}
 }
 
-func (g *MiraiGo) sleep(ctx context.Context, d time.Duration) bool {
+// drain drops disconnect events left over from an earlier session, so a
+// new one is not taken down by a stale one.
+func (g *Sender) drain() {
+	for {
+		select {
+		case <-g.proto.Disconnected():
+		default:
+			return
+		}
+	}
+}
+
+func (g *Sender) sleep(ctx context.Context, d time.Duration) bool {
 	select {
 	case <-ctx.Done():
 		return false
@@ -322,7 +347,7 @@ func (g *MiraiGo) sleep(ctx context.Context, d time.Duration) bool {
 
 // showQR writes the QR code to scan next to the device file and says so in
 // Ready and the log.
-func (g *MiraiGo) showQR(png []byte) {
+func (g *Sender) showQR(png []byte) {
 	if err := g.writeFile(g.qrPath, png); err != nil {
 		g.setState(fmt.Errorf("qq miraigo: waiting for QR login, but the QR code could not be written to %s: %v", g.qrPath, err))
 		g.log.Error("cannot write the QR code", "path", g.qrPath, "error", err)
@@ -342,14 +367,14 @@ type message struct {
 // did not fit with the last part.
 const imageCaption = "（图片）"
 
-// plan splits the text under MiraiGoTextBudget bytes, puts at-all first
+// plan splits the text under TextBudget bytes, puts at-all first
 // and the images with the last part when they fit under the ceiling, else
 // in messages of their own.
-func (g *MiraiGo) plan(r groupcast.Rendered) ([]message, error) {
+func (g *Sender) plan(r groupcast.Rendered) ([]message, error) {
 	var parts []string
 	if strings.TrimSpace(r.Text) != "" {
 		var err error
-		parts, err = transform.Split(r.Text, MiraiGoTextBudget, transform.Bytes)
+		parts, err = transform.Split(r.Text, TextBudget, transform.Bytes)
 		if err != nil {
 			return nil, groupcast.Permanent("split", fmt.Errorf("qq miraigo: %w", err))
 		}
@@ -363,7 +388,7 @@ func (g *MiraiGo) plan(r groupcast.Rendered) ([]message, error) {
 		if i == 0 && r.MentionAll {
 			m.elems = append(m.elems, Element{AtAll: true})
 			p = " " + p
-			m.text = MiraiGoAtAllDisplay
+			m.text = AtAllDisplay
 		}
 		m.elems = append(m.elems, Element{Text: p})
 		m.text += p
@@ -376,18 +401,18 @@ func (g *MiraiGo) plan(r groupcast.Rendered) ([]message, error) {
 	if len(images) > 0 && len(msgs) > 0 {
 		last := &msgs[len(msgs)-1]
 		est, _ := Estimate(last.elems)
-		if len(images) <= MiraiGoMaxImages && est+MiraiGoImageCost*len(images) <= MiraiGoMaxMessageSize {
+		if len(images) <= MaxImages && est+ImageCost*len(images) <= MaxMessageSize {
 			last.elems = append(last.elems, images...)
 			images = nil
 		}
 	}
-	perMsg := min(MiraiGoMaxImages, (MiraiGoMaxMessageSize-len(imageCaption)-len(MiraiGoAtAllDisplay)-1)/MiraiGoImageCost)
+	perMsg := min(MaxImages, (MaxMessageSize-len(imageCaption)-len(AtAllDisplay)-1)/ImageCost)
 	for len(images) > 0 {
 		n := min(perMsg, len(images))
 		m := message{text: imageCaption}
 		if len(msgs) == 0 && r.MentionAll {
 			m.elems = append(m.elems, Element{AtAll: true})
-			m.text = MiraiGoAtAllDisplay + " " + imageCaption
+			m.text = AtAllDisplay + " " + imageCaption
 			m.elems = append(m.elems, Element{Text: " " + imageCaption})
 		} else {
 			m.elems = append(m.elems, Element{Text: imageCaption})
@@ -400,7 +425,7 @@ func (g *MiraiGo) plan(r groupcast.Rendered) ([]message, error) {
 }
 
 // Parts returns the texts Send posts, one per message.
-func (g *MiraiGo) Parts(r groupcast.Rendered) ([]string, error) {
+func (g *Sender) Parts(r groupcast.Rendered) ([]string, error) {
 	msgs, err := g.plan(r)
 	if err != nil {
 		return nil, err
@@ -425,8 +450,8 @@ func msgDigest(msgs []message) string {
 
 // Send posts one rendered announcement to one group, message by message,
 // waiting for the account's pacer before each.
-func (g *MiraiGo) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Receipt, error) {
-	group, err := parseGroup(m.Group)
+func (g *Sender) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Receipt, error) {
+	group, err := qq.ParseGroup(m.Group)
 	if err != nil {
 		return groupcast.Receipt{}, groupcast.Permanent("bad_group", fmt.Errorf("qq miraigo: %w", err))
 	}
@@ -438,15 +463,15 @@ func (g *MiraiGo) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Rec
 		return groupcast.Receipt{}, groupcast.Throttled("offline", OfflinePause, err)
 	}
 	digest := msgDigest(msgs)
-	ids := g.progress.load(m.DeliveryID, digest)
+	ids := g.progress.Load(m.DeliveryID, digest)
 	for i := len(ids); i < len(msgs); i++ {
 		elems, err := g.fetchImages(ctx, msgs[i].elems)
 		if err != nil {
-			g.progress.store(m.DeliveryID, digest, ids)
+			g.progress.Store(m.DeliveryID, digest, ids)
 			return groupcast.Receipt{}, err
 		}
 		if err := g.pacer.Wait(ctx); err != nil {
-			g.progress.store(m.DeliveryID, digest, ids)
+			g.progress.Store(m.DeliveryID, digest, ids)
 			return groupcast.Receipt{}, groupcast.Temporary("timeout", fmt.Errorf("qq miraigo: waiting for the pacer: %w", err))
 		}
 		var ref MessageRef
@@ -456,7 +481,7 @@ func (g *MiraiGo) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Rec
 			return err
 		})
 		if err != nil {
-			g.progress.store(m.DeliveryID, digest, ids)
+			g.progress.Store(m.DeliveryID, digest, ids)
 			err = g.classify(ctx, err)
 			if len(msgs) > 1 {
 				err = fmt.Errorf("part %d of %d: %w", i+1, len(msgs), err)
@@ -466,12 +491,12 @@ func (g *MiraiGo) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Rec
 		}
 		ids = append(ids, ref.String())
 	}
-	g.progress.drop(m.DeliveryID)
+	g.progress.Drop(m.DeliveryID)
 	return groupcast.Receipt{Parts: len(ids), MessageIDs: ids, SentAt: g.now()}, nil
 }
 
 // classify turns a Protocol error into the router's classes.
-func (g *MiraiGo) classify(ctx context.Context, err error) error {
+func (g *Sender) classify(ctx context.Context, err error) error {
 	err = fmt.Errorf("qq miraigo: %w", err)
 	switch {
 	case ctx.Err() != nil:
@@ -479,7 +504,7 @@ func (g *MiraiGo) classify(ctx context.Context, err error) error {
 	case errors.Is(err, ErrTooLong):
 		return groupcast.Permanent("too_long", err)
 	case errors.Is(err, ErrNoReceipt):
-		return groupcast.Throttled("risk_control", RiskPause, err)
+		return groupcast.Throttled("risk_control", qq.RiskPause, err)
 	case errors.Is(err, ErrOffline):
 		return groupcast.Throttled("offline", OfflinePause, err)
 	case errors.Is(err, ErrPanic):
@@ -498,7 +523,7 @@ func (g *MiraiGo) classify(ctx context.Context, err error) error {
 const maxImageBytes = 20 << 20
 
 // fetchImages downloads the images of one message for upload.
-func (g *MiraiGo) fetchImages(ctx context.Context, elems []Element) ([]Element, error) {
+func (g *Sender) fetchImages(ctx context.Context, elems []Element) ([]Element, error) {
 	out := make([]Element, len(elems))
 	copy(out, elems)
 	for i := range out {
@@ -514,14 +539,14 @@ func (g *MiraiGo) fetchImages(ctx context.Context, elems []Element) ([]Element, 
 	return out, nil
 }
 
-func (g *MiraiGo) fetch(ctx context.Context, u string) ([]byte, error) {
+func (g *Sender) fetch(ctx context.Context, u string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, groupcast.Permanent("image_url", fmt.Errorf("qq miraigo: image %q: %v", limitText(u, 100), stripURL(err)))
+		return nil, groupcast.Permanent("image_url", fmt.Errorf("qq miraigo: image %q: %v", qq.LimitText(u, 100), qq.StripURL(err)))
 	}
 	resp, err := g.client.Do(req)
 	if err != nil {
-		return nil, groupcast.Temporary("image_fetch", fmt.Errorf("qq miraigo: fetching an image: %w", stripURL(err)))
+		return nil, groupcast.Temporary("image_fetch", fmt.Errorf("qq miraigo: fetching an image: %w", qq.StripURL(err)))
 	}
 	defer resp.Body.Close()
 	switch {
@@ -532,7 +557,7 @@ func (g *MiraiGo) fetch(ctx context.Context, u string) ([]byte, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxImageBytes+1))
 	if err != nil {
-		return nil, groupcast.Temporary("image_fetch", fmt.Errorf("qq miraigo: reading an image: %w", stripURL(err)))
+		return nil, groupcast.Temporary("image_fetch", fmt.Errorf("qq miraigo: reading an image: %w", qq.StripURL(err)))
 	}
 	if len(data) > maxImageBytes {
 		return nil, groupcast.Permanent("image_too_big", fmt.Errorf("qq miraigo: an image is over %d MiB", maxImageBytes>>20))
@@ -545,8 +570,8 @@ func (g *MiraiGo) fetch(ctx context.Context, u string) ([]byte, error) {
 
 // Recall takes back every part of a delivered announcement. It tries every
 // part even when one fails, and reports the first failure.
-func (g *MiraiGo) Recall(ctx context.Context, group string, r groupcast.Receipt) error {
-	gid, err := parseGroup(group)
+func (g *Sender) Recall(ctx context.Context, group string, r groupcast.Receipt) error {
+	gid, err := qq.ParseGroup(group)
 	if err != nil {
 		return groupcast.Permanent("bad_group", fmt.Errorf("qq miraigo: %w", err))
 	}
