@@ -38,7 +38,9 @@ var pathological = []struct {
 		return b.String()
 	}},
 	// Tables: short rows are padded to the header's width.
-	{"table-wide-header", func(n int) string { return rep("|a", 1000) + "|\n" + rep("|-", 1000) + "|\n" + rep("|\n", max(0, n-4000)/2) }},
+	{"table-wide-header", func(n int) string {
+		return rep("|a", 1000) + "|\n" + rep("|-", 1000) + "|\n" + rep("|\n", max(0, n-4000)/2)
+	}},
 	{"tables-escaped-pipes", func(n int) string { return rep("|a|\n|-|\n"+rep("|`a\\|b`|\n", 1000)+"\n", max(1, n/10000)) }},
 	// The formal style removed each emoji by copying what it had written.
 	{"emoji-exclamations", func(n int) string { return rep("🎉！", n/7) }},
