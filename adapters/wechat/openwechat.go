@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -523,26 +522,13 @@ func (w *OpenWeChat) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.
 	return groupcast.Receipt{Parts: len(parts), MessageIDs: ids, SentAt: w.env.Now()}, nil
 }
 
-// fetchImage downloads an image for sending, bounded by MaxImageBytes.
+// fetchImage downloads an image for sending through env.Images (public
+// addresses only, at most imagefetch's 10 MiB, under openwechat's 20 MB
+// upload ceiling) and checks that it is one.
 func (w *OpenWeChat) fetchImage(ctx context.Context, rawURL string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	data, err := w.env.Images.Fetch(ctx, rawURL)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := w.env.HTTPClient.Do(req)
-	if err != nil {
-		return nil, redactURLError(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxImageBytes+1))
-	if err != nil {
-		return nil, redactURLError(err)
-	}
-	if len(data) > MaxImageBytes {
-		return nil, fmt.Errorf("image over %d MB", MaxImageBytes>>20)
 	}
 	if ct := http.DetectContentType(data); !strings.HasPrefix(ct, "image/") {
 		return nil, fmt.Errorf("not an image (%s)", ct)

@@ -19,6 +19,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/adapters/adapterstest"
+	"github.com/groupcast/groupcast/adapters/imagefetch"
 	"github.com/groupcast/groupcast/configs"
 )
 
@@ -501,9 +502,10 @@ func TestOpenWeChatImages(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	rig := newWxRig(t, configs.Account{}, true, adapters.Env{HTTPClient: srv.Client()})
+	rig := newWxRig(t, configs.Account{}, true, adapters.Env{HTTPClient: srv.Client(), Images: loopbackImages})
 	m := wxOut("运维通知群", "见图")
-	m.Rendered.Images = []groupcast.Image{{URL: srv.URL + "/missing.png?sig=SECRET"}, {URL: srv.URL + "/ok.png"}, {URL: srv.URL + "/page.html"}}
+	m.Rendered.Images = []groupcast.Image{{URL: srv.URL + "/missing.png?sig=SECRET"}, {URL: srv.URL + "/ok.png"}, {URL: srv.URL + "/page.html"},
+		{URL: "http://169.254.169.254/latest/meta-data/?sig=SECRET"}}
 	rec, err := rig.w.Send(context.Background(), m)
 	if err != nil {
 		t.Fatalf("an image failure failed the target: %v", err)
@@ -516,7 +518,7 @@ func TestOpenWeChatImages(t *testing.T) {
 		t.Fatalf("receipt %+v", rec)
 	}
 	logs := rig.logs.String()
-	if strings.Count(logs, "image skipped") != 2 || strings.Contains(logs, "SECRET") {
+	if strings.Count(logs, "image skipped") != 3 || strings.Count(logs, "image_address") != 1 || strings.Contains(logs, "SECRET") {
 		t.Fatalf("logs:\n%s", logs)
 	}
 	if got := rig.w.daily.count(rig.clock.Now()); got != 2 {
@@ -598,3 +600,7 @@ func FuzzParseSent(f *testing.F) {
 		_, _ = s.sentAt()
 	})
 }
+
+// loopbackImages fetches from the tests' loopback fakes, and from no
+// other address production would refuse.
+var loopbackImages = imagefetch.New(imagefetch.Options{Permit: imagefetch.Loopback})

@@ -56,7 +56,7 @@ func startWire(t *testing.T, fake *wechatfake.Web, session []byte) *wireRig {
 		}
 	}
 	log, buf := adapterstest.NewLogger()
-	env := adapters.Env{Logger: log, HTTPClient: fake.Client(), Pacer: adapters.NoPace{}}
+	env := adapters.Env{Logger: log, HTTPClient: fake.Client(), Pacer: adapters.NoPace{}, Images: loopbackImages}
 	acc := configs.Account{Name: "wx-ops", Platform: "wechat", Driver: "openwechat", SessionFile: path}
 	s, err := OpenWeChatDriver.New(acc, env)
 	if err != nil {
