@@ -14,6 +14,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/internal/backoff"
 	"github.com/groupcast/groupcast/transform"
 )
 
@@ -144,6 +145,11 @@ type OpenWeChat struct {
 	daily      *dailyCounter
 	sem        chan struct{}
 	retryEvery time.Duration // how often Start looks for a new session file
+	// The reconnect backoff: hot logins that fail, or sessions that end
+	// within stable, wait backoffMin doubling to 5 min (jittered).
+	backoffMin time.Duration
+	stable     time.Duration
+	after      func(time.Duration) <-chan time.Time // Start's timer; tests inject theirs
 	// groupRefresh is the least time between two reloads of the group list
 	// when a name is not found.
 	groupRefresh time.Duration
@@ -195,6 +201,9 @@ func NewOpenWeChatWith(acc configs.Account, env adapters.Env, conn Connector) (*
 		daily:        &dailyCounter{limit: limit, path: dailyPath, loc: env.Location, log: env.Logger},
 		sem:          make(chan struct{}, 1),
 		retryEvery:   10 * time.Second,
+		backoffMin:   backoff.DefaultMin,
+		stable:       backoff.DefaultStable,
+		after:        time.After,
 		groupRefresh: time.Minute,
 		notReady:     errors.New("starting: logging in from the session file"),
 	}, nil
@@ -229,7 +238,10 @@ func (w *OpenWeChat) Ready() error {
 // and waits for the session file to change; it never blocks other accounts.
 func (w *OpenWeChat) Start(ctx context.Context) error {
 	log := w.env.Logger
-	backoff := w.retryEvery
+	// One hot login, and one log line, per backoff step. A session that
+	// ends within w.stable of its login (a server that lets in and throws
+	// out at once) counts as a failure: the next login waits longer.
+	bo := backoff.Backoff{Min: w.backoffMin, Max: backoff.DefaultMax}
 	var lost error // why the last session ended, kept for Ready
 	for {
 		stamp := w.conn.Stamp()
@@ -253,18 +265,20 @@ func (w *OpenWeChat) Start(ctx context.Context) error {
 				if !w.waitForNewSession(ctx, stamp) {
 					return nil
 				}
-				backoff = w.retryEvery
+				bo.Reset()
 				continue
 			}
-			w.setNotReady(nil, fmt.Errorf("connecting: %v; retrying in %s", err, backoff))
-			log.Warn("wechat hot login failed; retrying", "state", "not_ready", "reason", err.Error(), "retry_in", backoff.String())
-			if !sleepCtx(ctx, backoff) {
+			wait := bo.Next()
+			w.setNotReady(nil, fmt.Errorf("connecting: %v; retrying in %s", err, wait.Round(time.Millisecond)))
+			log.Warn("wechat hot login failed; retrying", "state", "not_ready", "reason", err.Error(),
+				"attempt", bo.Failures(), "retry_in", wait.String())
+			if !w.sleep(ctx, wait) {
 				return nil
 			}
-			backoff = min(backoff*2, 5*time.Minute)
 			continue
 		}
-		backoff, lost = w.retryEvery, nil
+		lost = nil
+		loggedIn := w.env.Now()
 		groups, gerr := sess.Groups(ctx)
 		if gerr != nil {
 			log.Warn("wechat group list failed; it is reloaded when a send needs it", "reason", gerr.Error())
@@ -292,9 +306,29 @@ func (w *OpenWeChat) Start(ctx context.Context) error {
 			}
 			lost = reason
 			w.setNotReady(sess, fmt.Errorf("logged out (%v): %s", reason, w.loginHint()))
+			if w.env.Now().Sub(loggedIn) >= w.stable {
+				bo.Reset()
+				log.Error("wechat account logged out or kicked", "state", "not_ready", "reason", reason.Error(),
+					"hint", w.loginHint())
+				continue
+			}
+			wait := bo.Next()
 			log.Error("wechat account logged out or kicked", "state", "not_ready", "reason", reason.Error(),
-				"hint", w.loginHint())
+				"hint", w.loginHint(), "attempt", bo.Failures(), "retry_in", wait.String())
+			if !w.sleep(ctx, wait) {
+				return nil
+			}
 		}
+	}
+}
+
+// sleep waits d on Start's timer; false if ctx ended first.
+func (w *OpenWeChat) sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-w.after(d):
+		return true
 	}
 }
 
@@ -329,17 +363,6 @@ func (w *OpenWeChat) waitForNewSession(ctx context.Context, stamp string) bool {
 				return true
 			}
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 

@@ -63,7 +63,7 @@ func startWire(t *testing.T, fake *wechatfake.Web, session []byte) *wireRig {
 		t.Fatal(err)
 	}
 	w := s.(*OpenWeChat)
-	w.retryEvery = 20 * time.Millisecond
+	w.retryEvery, w.backoffMin = 20*time.Millisecond, 20*time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
