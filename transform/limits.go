@@ -191,9 +191,9 @@ func (p countedInline) Parse(parent ast.Node, block text.Reader, pc parser.Conte
 	if d, ok := node.(*parser.Delimiter); ok && !d.CanOpen && !d.CanClose {
 		return node // snake_case: a run that can neither open nor close costs no match
 	}
-	if node != nil {
-		*n++
-	}
+	// Every attempt counts, made or not: a "](" that makes no link has
+	// cost a scan for its ")" all the same.
+	*n++
 	return node
 }
 
