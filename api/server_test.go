@@ -265,7 +265,10 @@ func TestPreview(t *testing.T) {
 func FuzzPostMessages(f *testing.F) {
 	srv := newServer(f, "")
 	for _, s := range []string{md, "", "---\n", "---\ntitle: [\n---\n", `{"title":"t","body":"b","tags":["ops"]}`,
-		"\xff", "title: t\nbody: b\ntags: [ops]\n", `{"links":[{"url":null}]}`, "---\n---\n---"} {
+		"\xff", "title: t\nbody: b\ntags: [ops]\n", `{"links":[{"url":null}]}`, "---\n---\n---",
+		"---\ntitle: t\ntags: [ops]\n---\n" + strings.Repeat("*", 500) + "a" + strings.Repeat("*", 500),
+		"---\ntitle: t\ntags: [ops]\n---\n" + strings.Repeat("> ", 40) + "a",
+		"---\ntitle: t\ntags: [ops]\n---\n" + strings.Repeat("|a", 300) + "|\n" + strings.Repeat("|-", 300) + "|\n" + strings.Repeat("|\n", 100)} {
 		f.Add(s, uint8(0))
 		f.Add(s, uint8(1))
 		f.Add(s, uint8(2))
