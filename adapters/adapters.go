@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/adapters/imagefetch"
 	"github.com/groupcast/groupcast/configs"
 )
 
@@ -34,7 +36,14 @@ type Env struct {
 	RecallPacer Pacer
 	// DataDir is the store directory, for drivers that keep files.
 	DataDir string
+	// Images fetches announcement images for the drivers that upload them
+	// (public addresses only, size and time capped: imagefetch). Tests
+	// give one that permits their loopback fakes.
+	Images *imagefetch.Fetcher
 }
+
+// defaultImages is the production image fetcher, shared by every account.
+var defaultImages = sync.OnceValue(func() *imagefetch.Fetcher { return imagefetch.New(imagefetch.Options{}) })
 
 // Driver is one entry of the driver table. A platform package declares
 // its drivers with Define, each with its own config type (config.go).
@@ -96,6 +105,9 @@ func (env Env) WithDefaults() Env {
 	}
 	if env.Location == nil {
 		env.Location = time.Local
+	}
+	if env.Images == nil {
+		env.Images = defaultImages()
 	}
 	return env
 }

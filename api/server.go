@@ -19,6 +19,7 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/router"
+	"github.com/groupcast/groupcast/transform"
 )
 
 // Server answers the HTTP API from a running engine.
@@ -77,12 +78,38 @@ func (s *Server) route(pattern string, methods map[string]http.HandlerFunc) {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !canonicalPath(r.URL.Path) {
+		// ServeMux would answer 307 with an HTML body to a cleaned path;
+		// an API client gets a JSON error and no redirect to follow.
+		writeError(w, http.StatusBadRequest, "malformed", "path",
+			"the path "+strconv.Quote(r.URL.Path)+" has an empty, . or .. segment; use the path as documented")
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/v1/") && !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="groupcast"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "", "a valid bearer token is required")
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// canonicalPath reports whether p is a path ServeMux routes as it is:
+// absolute, with no empty ("//"), "." or ".." segment. A trailing slash is
+// left to the mux (it answers 404: no endpoint ends in one).
+func canonicalPath(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, seg := range segs {
+		switch {
+		case seg == "." || seg == "..":
+			return false
+		case seg == "" && i < len(segs)-1:
+			return false
+		}
+	}
+	return true
 }
 
 // authorized compares the bearer token with every configured token in
@@ -132,6 +159,11 @@ func (s *Server) readAnnouncement(w http.ResponseWriter, r *http.Request) (*grou
 		return nil, false
 	}
 	a, err := groupcast.Parse(format, data, s.now())
+	if err == nil {
+		// A body the styles cannot render in bounded time is refused
+		// here, not failed target by target later (docs/limits.md).
+		err = transform.Check(a.Body)
+	}
 	if err != nil {
 		writeErr(w, err)
 		return nil, false
@@ -293,7 +325,8 @@ func writeErr(w http.ResponseWriter, err error) {
 	switch {
 	case errors.As(err, &in):
 		code := http.StatusBadRequest
-		if in.Code == "no_route" {
+		switch in.Code {
+		case "no_route", transform.CodeTooLong, transform.CodeTooComplex:
 			code = http.StatusUnprocessableEntity
 		}
 		writeError(w, code, in.Code, in.Field(), in.Error())

@@ -265,7 +265,10 @@ func TestPreview(t *testing.T) {
 func FuzzPostMessages(f *testing.F) {
 	srv := newServer(f, "")
 	for _, s := range []string{md, "", "---\n", "---\ntitle: [\n---\n", `{"title":"t","body":"b","tags":["ops"]}`,
-		"\xff", "title: t\nbody: b\ntags: [ops]\n", `{"links":[{"url":null}]}`, "---\n---\n---"} {
+		"\xff", "title: t\nbody: b\ntags: [ops]\n", `{"links":[{"url":null}]}`, "---\n---\n---",
+		"---\ntitle: t\ntags: [ops]\n---\n" + strings.Repeat("*", 500) + "a" + strings.Repeat("*", 500),
+		"---\ntitle: t\ntags: [ops]\n---\n" + strings.Repeat("> ", 40) + "a",
+		"---\ntitle: t\ntags: [ops]\n---\n" + strings.Repeat("|a", 300) + "|\n" + strings.Repeat("|-", 300) + "|\n" + strings.Repeat("|\n", 100)} {
 		f.Add(s, uint8(0))
 		f.Add(s, uint8(1))
 		f.Add(s, uint8(2))
@@ -329,5 +332,64 @@ func TestListNewestFirstAndReviewEndpoints(t *testing.T) {
 	}
 	if a := call(t, srv, "POST", "/v1/review/old/reject", "application/json", `{"by":"ops","colour":1}`); a.status != 400 {
 		t.Errorf("reject with an unknown field = %d, want 400", a.status)
+	}
+}
+
+// TestPathsAnsweredWithoutRedirects: a path ServeMux would clean and
+// redirect (307 with an HTML body) is answered with a JSON error, and so
+// is every path no endpoint serves.
+func TestPathsAnsweredWithoutRedirects(t *testing.T) {
+	srv := newServer(t, ", tokens: [secret]")
+	h := srv.Config.Handler
+	for _, c := range []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"GET", "/v1/messages/..", 400, "malformed"},
+		{"GET", "//v1/messages", 400, "malformed"},
+		{"POST", "//v1/messages", 400, "malformed"},
+		{"GET", "/v1/./messages", 400, "malformed"},
+		{"GET", "/v1/messages/a/../b", 400, "malformed"},
+		{"GET", "/v1/messages/%2e%2e", 400, "malformed"},
+		{"GET", "/healthz/..", 400, "malformed"},
+		{"GET", "/./healthz", 400, "malformed"},
+		{"GET", "/nope", 404, "not_found"},
+		{"GET", "/v1", 404, "not_found"},
+		{"GET", "/healthz/", 404, "not_found"},
+		{"GET", "/v1/messages/", 401, "unauthorized"},
+	} {
+		req := httptest.NewRequest(c.method, c.path, nil)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var body api.ErrorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+			t.Errorf("%s %s: %d %q is not a JSON answer", c.method, c.path, rec.Code, rec.Body.String())
+			continue
+		}
+		if rec.Code != c.status || body.Error.Code != c.code || rec.Header().Get("Location") != "" {
+			t.Errorf("%s %s = %d %q (Location %q), want %d %q", c.method, c.path, rec.Code, body.Error.Code,
+				rec.Header().Get("Location"), c.status, c.code)
+		}
+	}
+}
+
+// TestMarkdownOverLimitsIs422: a body the styles would take long over is
+// refused at intake and in a preview, naming the body.
+func TestMarkdownOverLimitsIs422(t *testing.T) {
+	srv := newServer(t, "")
+	nested := strings.Repeat("*", 100) + "a" + strings.Repeat("*", 100)
+	quotes := strings.Repeat(">", 40) + " a"
+	for _, body := range []string{nested, quotes} {
+		doc := "---\ntitle: t\ntags: [ops]\n---\n" + body
+		for _, path := range []string{"/v1/messages", "/v1/preview"} {
+			a := call(t, srv, "POST", path, "text/markdown", doc)
+			if code, field := a.errField(); a.status != 422 || code != "too_complex" || field != "body" {
+				t.Errorf("POST %s with %.20q… = %d %v, want 422 too_complex on body", path, body, a.status, a.body)
+			}
+		}
+	}
+	if a := call(t, srv, "GET", "/v1/messages?state=failed", "", ""); len(a.body["messages"].([]any)) != 0 {
+		t.Errorf("a refused body was stored: %v", a.body)
 	}
 }

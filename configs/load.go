@@ -17,6 +17,8 @@ import (
 	"github.com/spf13/viper"
 	"gopkg.in/yaml.v3"
 
+	"github.com/groupcast/groupcast/internal/inputfile"
+
 	_ "time/tzdata" // zones load without the OS's tzdata (slim containers)
 )
 
@@ -88,7 +90,7 @@ func Load(path string, opt Options) (*Config, error) {
 	if path == "" {
 		return LoadBytes(defaultYAML, "", opt)
 	}
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path) // a FIFO, a device or a directory: refused, never waited on
 	if err != nil {
 		return nil, fmt.Errorf("configs: %w", err)
 	}

@@ -17,4 +17,10 @@
 //
 // A target's template (Go text/template) replaces its style. Split is the
 // shared splitter the platform drivers call with their own limits.
+//
+// Parsing is bounded (limits.go): a body over MaxBodyBytes, nested deeper
+// than MaxNesting, or with more emphasis markers, brackets, reference lines
+// or table cells than the parser handles in linear time is not rendered;
+// Check reports it as a 422-class *groupcast.InputError on "body" before
+// the announcement is accepted (docs/limits.md).
 package transform

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -82,20 +83,17 @@ func RemoveEmoji(s string) string {
 	if !HasEmoji(s) {
 		return s
 	}
-	var b strings.Builder
+	b := make([]byte, 0, len(s)) // trimmed in place: no copy per emoji
 	state := -1
 	dropBlanks := false // after a removed emoji at the start or after a blank
 	for rest := s; rest != ""; {
 		var c string
 		c, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
 		if emojiCluster(c) {
-			out := b.String()
-			last, _ := utf8.DecodeLastRuneInString(out)
-			dropBlanks = out == "" || last == ' ' || last == '\n' || last == '\u3000'
+			last, _ := utf8.DecodeLastRune(b)
+			dropBlanks = len(b) == 0 || last == ' ' || last == '\n' || last == '\u3000'
 			if next, _ := utf8.DecodeRuneInString(rest); rest == "" || next == '\n' || unicode.IsPunct(next) {
-				trimmed := strings.TrimRight(out, " \u3000")
-				b.Reset()
-				b.WriteString(trimmed)
+				b = bytes.TrimRight(b, " \u3000")
 			}
 			continue
 		}
@@ -103,9 +101,9 @@ func RemoveEmoji(s string) string {
 			continue
 		}
 		dropBlanks = false
-		b.WriteString(c)
+		b = append(b, c...)
 	}
-	return b.String()
+	return string(b)
 }
 
 // calmPunctuation writes exclamations the formal way: a run of ! and ！

@@ -4,22 +4,12 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
-	"github.com/yuin/goldmark/extension"
 	east "github.com/yuin/goldmark/extension/ast"
-	"github.com/yuin/goldmark/parser"
-	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 
 	"github.com/groupcast/groupcast"
 )
-
-// markdown parses bodies. A goldmark parser keeps no state between calls,
-// so one serves every goroutine.
-var markdown = goldmark.New(goldmark.WithExtensions(
-	extension.Table, extension.Strikethrough, extension.TaskList, extension.Linkify,
-))
 
 // Doc is an announcement with its body parsed. It is read-only once made,
 // so one Doc may render every destination of an announcement, concurrently.
@@ -30,17 +20,30 @@ type Doc struct {
 	links  []groupcast.Link  // front-matter links, then links in the body; one per URL
 	front  int               // how many of links come from the front matter
 	images []groupcast.Image // front-matter images, then images in the body; one per URL
+	err    error             // a limit the body passes (limits.go): Render refuses
 }
 
-// Parse parses a's body once for all the destinations it will be rendered for.
+// Parse parses a's body once for all the destinations it will be rendered
+// for. A body past the limits (limits.go) is not rendered: Err and Render
+// answer the *groupcast.InputError Check would.
 func Parse(a *groupcast.Announcement) *Doc {
 	return parseBody(a, a.Body)
 }
 
+// Err is the limit the body passes, or nil.
+func (d *Doc) Err() error { return d.err }
+
 func parseBody(orig *groupcast.Announcement, body string) *Doc {
 	a := sanitized(orig)
-	src := []byte(strings.ToValidUTF8(body, "\uFFFD"))
-	d := &Doc{a: a, src: src, root: markdown.Parser().Parse(text.NewReader(src), parser.WithContext(parser.NewContext()))}
+	d := &Doc{a: a}
+	if d.err = tooLong(body); d.err != nil {
+		d.root = ast.NewDocument()
+	} else {
+		d.src = []byte(strings.ToValidUTF8(body, "\uFFFD"))
+		if d.root, _, d.err = parseMarkdown(d.src); d.err != nil {
+			d.root = ast.NewDocument() // not fit to render; Render refuses
+		}
+	}
 	seenLink, seenImage := map[string]bool{}, map[string]bool{}
 	addLink := func(l groupcast.Link) {
 		if l.URL != "" && !seenLink[l.URL] {

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -304,6 +305,12 @@ func FuzzRender(f *testing.F) {
 	} {
 		f.Add(s, "标题🎉", 40)
 	}
+	// The pathological bodies, small: the count limits refuse most of
+	// them at a few KB, and the rest must render.
+	for _, p := range pathological {
+		f.Add(p.gen(2048), "t", 100)
+	}
+	f.Add(rep("|a", 100)+"|\n"+rep("|-", 100)+"|\n"+rep("|\n", 60), "t", 100)
 	f.Fuzz(func(t *testing.T, body, title string, max int) {
 		a := &groupcast.Announcement{Title: title, Body: body, MentionAll: max%2 == 0,
 			Links: []groupcast.Link{{Title: "详情", URL: "https://e.com/d"}, {Title: title, URL: "https://e.com/d"}, {Title: body}}}
@@ -312,6 +319,19 @@ func FuzzRender(f *testing.F) {
 		}
 		max = max%1000 + 1
 		doc := Parse(a)
+		if err := doc.Err(); err != nil {
+			var in *groupcast.InputError
+			if !errors.As(err, &in) || in.Field() != "body" || (in.Code != CodeTooComplex && in.Code != CodeTooLong) {
+				t.Fatalf("Err() = %v, want a too_complex or too_long InputError on body", err)
+			}
+			if cerr := Check(body); cerr == nil || cerr.Error() != err.Error() {
+				t.Fatalf("Check = %v, Parse refused with %v", cerr, err)
+			}
+			return
+		}
+		if err := Check(body); err != nil {
+			t.Fatalf("Check = %v, Parse took it", err)
+		}
 		for _, style := range []string{StyleShort, StyleLong, StyleFormal} {
 			r, err := doc.Render(groupcast.Destination{Style: style, Options: groupcast.StyleOptions{MaxChars: max}}, goldenNow)
 			if err != nil {

@@ -35,6 +35,9 @@ func Render(a *groupcast.Announcement, d groupcast.Destination, now time.Time) (
 
 // Render renders the document for one destination; see the package Render.
 func (doc *Doc) Render(d groupcast.Destination, now time.Time) (groupcast.Rendered, error) {
+	if doc.err != nil {
+		return groupcast.Rendered{}, doc.err
+	}
 	r := groupcast.Rendered{
 		Style:      d.Style,
 		Title:      doc.a.Title,

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,6 +24,8 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/internal/backoff"
+	"github.com/groupcast/groupcast/transform"
 )
 
 // StreamDriver is the driver name of the Stream bot under sources:.
@@ -54,7 +55,9 @@ type Stream struct {
 	checkEvery time.Duration // how often the connection is checked (and restored)
 	backoffMin time.Duration // first wait after a failed connection
 	backoffMax time.Duration
-	pollMin    time.Duration // first wait before polling an announcement's outcome
+	stable     time.Duration                        // up this long, a connection starts the backoff over
+	after      func(time.Duration) <-chan time.Time // the loop's timer; tests inject theirs
+	pollMin    time.Duration                        // first wait before polling an announcement's outcome
 	pollMax    time.Duration
 	keepAlive  time.Duration
 
@@ -98,8 +101,10 @@ func NewStream(src configs.Source, intake groupcast.Intake, env adapters.Env) (*
 		log:        env.Logger.With("source", src.Name),
 		reply:      env.HTTPClient,
 		checkEvery: 3 * time.Second, // the SDK's own reconnect delay
-		backoffMin: 3 * time.Second,
-		backoffMax: time.Minute,
+		backoffMin: backoff.DefaultMin,
+		backoffMax: backoff.DefaultMax,
+		stable:     backoff.DefaultStable,
+		after:      time.After,
 		pollMin:    2 * time.Second,
 		pollMax:    30 * time.Second,
 		keepAlive:  30 * time.Second,
@@ -161,8 +166,11 @@ func (s *Stream) Run(ctx context.Context) error {
 		s.mu.Unlock()
 	}()
 
-	backoff := s.backoffMin
-	connected := false
+	// One attempt, and one log line, per backoff step: the backoff starts
+	// over only once a connection has lived s.stable, so a gateway that
+	// accepts and drops at once is retried ever more slowly, not in a burst.
+	bo := backoff.Backoff{Min: s.backoffMin, Max: s.backoffMax}
+	var upSince time.Time // when the connection was made; zero while down
 	for {
 		// Start is a no-op while the connection lives, and connects when it
 		// has dropped.
@@ -171,27 +179,25 @@ func (s *Stream) Run(ctx context.Context) error {
 			return nil
 		}
 		wait := s.checkEvery
-		if err != nil {
+		now := s.env.Now()
+		switch {
+		case err != nil:
 			err = s.scrub(err)
-			wait = backoff + time.Duration(rand.Int64N(int64(backoff)/5+1))
+			upSince = time.Time{}
+			wait = bo.Next()
 			s.setState(fmt.Errorf("disconnected: %v; retrying in %s", err, wait.Round(time.Millisecond)))
-			s.log.Warn("dingtalk stream connection failed", "err", err, "retry_in", wait)
-			backoff = min(2*backoff, s.backoffMax)
-			connected = false
-		} else {
-			if !connected {
-				s.log.Info("dingtalk stream connected")
-			}
-			connected = true
-			backoff = s.backoffMin
+			s.log.Warn("dingtalk stream connection failed", "err", err, "attempt", bo.Failures(), "retry_in", wait)
+		case upSince.IsZero():
+			upSince = now
+			s.log.Info("dingtalk stream connected", "failed_attempts", bo.Failures())
 			s.setState(nil)
+		case now.Sub(upSince) >= s.stable:
+			bo.Reset()
 		}
-		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil
-		case <-t.C:
+		case <-s.after(wait):
 		}
 	}
 }
@@ -329,6 +335,9 @@ func (s *Stream) announce(ctx context.Context, log *slog.Logger, rep replyTo, d 
 	var a *groupcast.Announcement
 	if err == nil {
 		a, err = groupcast.Parse(groupcast.FormatMarkdown, data, s.env.Now())
+	}
+	if err == nil {
+		err = transform.Check(a.Body) // as the HTTP API: past the Markdown limits, refused here
 	}
 	if err != nil {
 		s.send(ctx, log, rep, "未受理 / refused", describeError(err))

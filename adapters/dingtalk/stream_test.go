@@ -266,6 +266,15 @@ func TestStreamInvalidAnnouncementNamesField(t *testing.T) {
 	if !strings.Contains(replies[0].Text, "links[0].url") {
 		t.Errorf("reply does not name the field: %s", replies[0].Text)
 	}
+	// Markdown past the rendering limits is refused too, naming the body.
+	hook = rig.say(t, "staff-1", adminConv, "/announce\n---\ntitle: 演练\n---\n"+strings.Repeat(">", 40)+" 正文")
+	replies, err = rig.gw.WaitReplies(waitCtx(t), hook, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(replies[0].Text, "too_complex") || !strings.Contains(replies[0].Text, "`body`") {
+		t.Errorf("reply does not refuse the body: %s", replies[0].Text)
+	}
 	if len(rig.intake.Submitted()) != 0 {
 		t.Fatal("invalid announcement submitted")
 	}
@@ -416,4 +425,100 @@ func FuzzStreamMessage(f *testing.F) {
 			t.Fatalf("derived id %q invalid", id)
 		}
 	})
+}
+
+// TestStreamBackoff drives the reconnect loop with an injected timer and
+// clock: failed connections wait 1 s doubling to 5 min (±20 %), one log
+// line each; a connection that drops before it has lived a minute does not
+// start the backoff over, one that lived longer does.
+func TestStreamBackoff(t *testing.T) {
+	gw := dingtalkfake.NewGateway(t)
+	gw.AddClient("dingclientid", canaryClientSecret)
+	gw.SetOpenStatus(http.StatusServiceUnavailable)
+	clock := adapterstest.NewClock(adapterstest.Epoch)
+	logs := &adapterstest.LogBuffer{}
+	src := configs.Source{Name: "dt-admin", Driver: StreamDriver, ClientID: "dingclientid", ClientSecret: canaryClientSecret,
+		Conversations: []string{adminConv}, BaseURL: gw.URL}
+	s, err := NewStream(src, newFakeIntake(), adapters.Env{Logger: logs.Logger(), Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits, tick := make(chan time.Duration), make(chan time.Time)
+	s.after = func(d time.Duration) <-chan time.Time { waits <- d; return tick }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		go func() { // unblock a loop waiting to report its next wait
+			for range waits {
+			}
+		}()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		close(waits)
+	}()
+
+	// next lets the loop go on and returns its next wait, skipping the
+	// checks of a live connection (every 3 s, a value no backoff step takes).
+	next := func(skipChecks bool) time.Duration {
+		t.Helper()
+		for {
+			select {
+			case tick <- time.Time{}:
+			case d := <-waits:
+				if skipChecks && d == s.checkEvery {
+					continue
+				}
+				return d
+			}
+		}
+	}
+	inStep := func(d time.Duration, step int) bool {
+		base := min(time.Second<<(step-1), 5*time.Minute)
+		lo, hi := max(time.Second, base*8/10), min(5*time.Minute, base*12/10)
+		return d >= lo && d <= hi
+	}
+	first := <-waits
+	if !inStep(first, 1) {
+		t.Fatalf("first wait %v, want 1 s ±20 %%", first)
+	}
+	for step := 2; step <= 12; step++ {
+		if d := next(false); !inStep(d, step) {
+			t.Fatalf("wait %d = %v, want step %d of 1 s doubling to 5 min", step, d, step)
+		}
+	}
+	if n := strings.Count(logs.String(), "dingtalk stream connection failed"); n != 12 {
+		t.Fatalf("%d failure lines for 12 failed attempts", n)
+	}
+
+	// Connected, then dropped within the minute: the backoff goes on.
+	gw.SetOpenStatus(0)
+	if d := next(false); d != s.checkEvery {
+		t.Fatalf("after connecting: wait %v, want the %v check", d, s.checkEvery)
+	}
+	gw.SetOpenStatus(http.StatusServiceUnavailable)
+	gw.Drop()
+	if d := next(true); !inStep(d, 13) {
+		t.Fatalf("a connection that lived less than a minute: wait %v, want 5 min ±20 %%", d)
+	}
+	// Connected for a minute, then dropped: the backoff starts over.
+	gw.SetOpenStatus(0)
+	if d := next(false); d != s.checkEvery {
+		t.Fatalf("after connecting: wait %v", d)
+	}
+	clock.Advance(time.Minute)
+	if d := next(false); d != s.checkEvery {
+		t.Fatalf("a live connection: wait %v", d)
+	}
+	gw.SetOpenStatus(http.StatusServiceUnavailable)
+	gw.Drop()
+	if d := next(true); !inStep(d, 1) {
+		t.Fatalf("a connection that lived a minute: wait %v, want 1 s ±20 %%", d)
+	}
+	if n := strings.Count(logs.String(), "dingtalk stream connected"); n != 2 {
+		t.Errorf("%d connected lines for 2 connections", n)
+	}
+	adapterstest.AssertNoSecret(t, "logs", logs.String(), canaryClientSecret)
 }

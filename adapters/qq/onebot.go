@@ -27,6 +27,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/internal/backoff"
 	"github.com/groupcast/groupcast/transform"
 )
 
@@ -405,13 +406,13 @@ func StripURL(err error) error {
 // every minute (with backoff while it fails), so that Ready reflects a
 // sidecar that went away or logged out. It returns when ctx ends.
 func (o *OneBot) Start(ctx context.Context) error {
-	delay := BackoffMin
+	bo := backoff.Backoff{Min: BackoffMin, Max: BackoffMax} // jittered, so sidecars that fell together are not probed together
 	for {
 		wait := ProbeEvery
 		if err := o.probe(ctx); err != nil {
-			wait, delay = delay, min(delay*2, BackoffMax)
+			wait = bo.Next()
 		} else {
-			delay = BackoffMin
+			bo.Reset()
 		}
 		select {
 		case <-ctx.Done():

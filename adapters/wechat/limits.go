@@ -66,8 +66,9 @@ const (
 	// published ([U]). 200 requests a day is a busy human's volume.
 	DefaultDailyLimit = 200
 
-	// MaxImageBytes bounds an image fetched for sending (openwechat
-	// global.go maxImageUploadSize = 20 MB, [V]).
+	// MaxImageBytes is openwechat's upload ceiling (global.go
+	// maxImageUploadSize = 20 MB, [V]); images are fetched through
+	// adapters/imagefetch, which stops at 10 MiB.
 	MaxImageBytes = 20 << 20
 
 	// OperateTooOftenPause is the rest after BaseResponse.Ret 1205 "operate

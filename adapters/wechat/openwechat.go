@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/internal/backoff"
 	"github.com/groupcast/groupcast/transform"
 )
 
@@ -127,6 +127,11 @@ type OpenWeChat struct {
 	daily      *dailyCounter
 	sem        chan struct{}
 	retryEvery time.Duration // how often Start looks for a new session file
+	// The reconnect backoff: hot logins that fail, or sessions that end
+	// within stable, wait backoffMin doubling to 5 min (jittered).
+	backoffMin time.Duration
+	stable     time.Duration
+	after      func(time.Duration) <-chan time.Time // Start's timer; tests inject theirs
 	// groupRefresh is the least time between two reloads of the group list
 	// when a name is not found.
 	groupRefresh time.Duration
@@ -178,6 +183,9 @@ func NewOpenWeChatWith(name string, c OpenWeChatConfig, env adapters.Env, conn C
 		daily:        &dailyCounter{limit: limit, path: dailyPath, loc: env.Location, log: env.Logger},
 		sem:          make(chan struct{}, 1),
 		retryEvery:   10 * time.Second,
+		backoffMin:   backoff.DefaultMin,
+		stable:       backoff.DefaultStable,
+		after:        time.After,
 		groupRefresh: time.Minute,
 		notReady:     errors.New("starting: logging in from the session file"),
 	}, nil
@@ -212,7 +220,10 @@ func (w *OpenWeChat) Ready() error {
 // and waits for the session file to change; it never blocks other accounts.
 func (w *OpenWeChat) Start(ctx context.Context) error {
 	log := w.env.Logger
-	backoff := w.retryEvery
+	// One hot login, and one log line, per backoff step. A session that
+	// ends within w.stable of its login (a server that lets in and throws
+	// out at once) counts as a failure: the next login waits longer.
+	bo := backoff.Backoff{Min: w.backoffMin, Max: backoff.DefaultMax}
 	var lost error // why the last session ended, kept for Ready
 	for {
 		stamp := w.conn.Stamp()
@@ -236,18 +247,20 @@ func (w *OpenWeChat) Start(ctx context.Context) error {
 				if !w.waitForNewSession(ctx, stamp) {
 					return nil
 				}
-				backoff = w.retryEvery
+				bo.Reset()
 				continue
 			}
-			w.setNotReady(nil, fmt.Errorf("connecting: %v; retrying in %s", err, backoff))
-			log.Warn("wechat hot login failed; retrying", "state", "not_ready", "reason", err.Error(), "retry_in", backoff.String())
-			if !sleepCtx(ctx, backoff) {
+			wait := bo.Next()
+			w.setNotReady(nil, fmt.Errorf("connecting: %v; retrying in %s", err, wait.Round(time.Millisecond)))
+			log.Warn("wechat hot login failed; retrying", "state", "not_ready", "reason", err.Error(),
+				"attempt", bo.Failures(), "retry_in", wait.String())
+			if !w.sleep(ctx, wait) {
 				return nil
 			}
-			backoff = min(backoff*2, 5*time.Minute)
 			continue
 		}
-		backoff, lost = w.retryEvery, nil
+		lost = nil
+		loggedIn := w.env.Now()
 		groups, gerr := sess.Groups(ctx)
 		if gerr != nil {
 			log.Warn("wechat group list failed; it is reloaded when a send needs it", "reason", gerr.Error())
@@ -275,9 +288,29 @@ func (w *OpenWeChat) Start(ctx context.Context) error {
 			}
 			lost = reason
 			w.setNotReady(sess, fmt.Errorf("logged out (%v): %s", reason, w.loginHint()))
+			if w.env.Now().Sub(loggedIn) >= w.stable {
+				bo.Reset()
+				log.Error("wechat account logged out or kicked", "state", "not_ready", "reason", reason.Error(),
+					"hint", w.loginHint())
+				continue
+			}
+			wait := bo.Next()
 			log.Error("wechat account logged out or kicked", "state", "not_ready", "reason", reason.Error(),
-				"hint", w.loginHint())
+				"hint", w.loginHint(), "attempt", bo.Failures(), "retry_in", wait.String())
+			if !w.sleep(ctx, wait) {
+				return nil
+			}
 		}
+	}
+}
+
+// sleep waits d on Start's timer; false if ctx ended first.
+func (w *OpenWeChat) sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-w.after(d):
+		return true
 	}
 }
 
@@ -312,17 +345,6 @@ func (w *OpenWeChat) waitForNewSession(ctx context.Context, stamp string) bool {
 				return true
 			}
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 
@@ -515,26 +537,13 @@ func (w *OpenWeChat) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.
 	return groupcast.Receipt{Parts: len(parts), MessageIDs: ids, SentAt: w.env.Now()}, nil
 }
 
-// fetchImage downloads an image for sending, bounded by MaxImageBytes.
+// fetchImage downloads an image for sending through env.Images (public
+// addresses only, at most imagefetch's 10 MiB, under openwechat's 20 MB
+// upload ceiling) and checks that it is one.
 func (w *OpenWeChat) fetchImage(ctx context.Context, rawURL string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	data, err := w.env.Images.Fetch(ctx, rawURL)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := w.env.HTTPClient.Do(req)
-	if err != nil {
-		return nil, redactURLError(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxImageBytes+1))
-	if err != nil {
-		return nil, redactURLError(err)
-	}
-	if len(data) > MaxImageBytes {
-		return nil, fmt.Errorf("image over %d MB", MaxImageBytes>>20)
 	}
 	if ct := http.DetectContentType(data); !strings.HasPrefix(ct, "image/") {
 		return nil, fmt.Errorf("not an image (%s)", ct)

@@ -19,6 +19,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/adapters/adapterstest"
+	"github.com/groupcast/groupcast/adapters/imagefetch"
 	"github.com/groupcast/groupcast/configs"
 )
 
@@ -200,7 +201,7 @@ func newWxRig(t *testing.T, name string, c OpenWeChatConfig, loggedIn bool, env 
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.retryEvery = 5 * time.Millisecond
+	w.retryEvery, w.backoffMin = 5*time.Millisecond, 5*time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -500,9 +501,10 @@ func TestOpenWeChatImages(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	rig := newWxRig(t, "", OpenWeChatConfig{}, true, adapters.Env{HTTPClient: srv.Client()})
+	rig := newWxRig(t, "", OpenWeChatConfig{}, true, adapters.Env{HTTPClient: srv.Client(), Images: loopbackImages})
 	m := wxOut("运维通知群", "见图")
-	m.Rendered.Images = []groupcast.Image{{URL: srv.URL + "/missing.png?sig=SECRET"}, {URL: srv.URL + "/ok.png"}, {URL: srv.URL + "/page.html"}}
+	m.Rendered.Images = []groupcast.Image{{URL: srv.URL + "/missing.png?sig=SECRET"}, {URL: srv.URL + "/ok.png"}, {URL: srv.URL + "/page.html"},
+		{URL: "http://169.254.169.254/latest/meta-data/?sig=SECRET"}}
 	rec, err := rig.w.Send(context.Background(), m)
 	if err != nil {
 		t.Fatalf("an image failure failed the target: %v", err)
@@ -515,7 +517,7 @@ func TestOpenWeChatImages(t *testing.T) {
 		t.Fatalf("receipt %+v", rec)
 	}
 	logs := rig.logs.String()
-	if strings.Count(logs, "image skipped") != 2 || strings.Contains(logs, "SECRET") {
+	if strings.Count(logs, "image skipped") != 3 || strings.Count(logs, "image_address") != 1 || strings.Contains(logs, "SECRET") {
 		t.Fatalf("logs:\n%s", logs)
 	}
 	if got := rig.w.daily.count(rig.clock.Now()); got != 2 {
@@ -596,4 +598,80 @@ func FuzzParseSent(f *testing.F) {
 		}
 		_, _ = s.sentAt()
 	})
+}
+
+// loopbackImages fetches from the tests' loopback fakes, and from no
+// other address production would refuse.
+var loopbackImages = imagefetch.New(imagefetch.Options{Permit: imagefetch.Loopback})
+
+// TestOpenWeChatReconnectBackoff drives Start with an injected timer: hot
+// logins that fail, and sessions thrown out as soon as they are made, wait
+// 1 s doubling (±20 %) with one log line each, instead of logging in again
+// at once; a session that lived a minute starts the backoff over.
+func TestOpenWeChatReconnectBackoff(t *testing.T) {
+	clock := adapterstest.NewClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	log, buf := adapterstest.NewLogger()
+	conn := &fakeConn{stamp: "s0"}
+	kicked := func() *fakeSession { s := newFakeSession(clock, testGroups...); s.end(errors.New("kicked")); return s }
+	for range 4 {
+		conn.sessions = append(conn.sessions, kicked())
+	}
+	long := newFakeSession(clock, testGroups...)
+	conn.sessions = append(conn.sessions, long)
+	w, err := NewOpenWeChatWith("wx-ops", OpenWeChatConfig{SessionFile: t.TempDir() + "/session.json"},
+		adapters.Env{Logger: log, Now: clock.Now}, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits, tick := make(chan time.Duration), make(chan time.Time)
+	w.after = func(d time.Duration) <-chan time.Time { waits <- d; return tick }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Start(ctx) }()
+	defer func() {
+		cancel()
+		for {
+			select {
+			case <-waits: // a wait reported as ctx ended
+			case <-done:
+				return
+			}
+		}
+	}()
+
+	inStep := func(d time.Duration, step int) bool {
+		base := min(time.Second<<(step-1), 5*time.Minute)
+		return d >= max(time.Second, base*8/10) && d <= base*12/10
+	}
+	logins := func() int { conn.mu.Lock(); defer conn.mu.Unlock(); return conn.logins }
+	// Four sessions thrown out at once: four growing waits, one line each.
+	for step := 1; step <= 4; step++ {
+		if d := <-waits; !inStep(d, step) {
+			t.Fatalf("wait %d = %v, want step %d of 1 s doubling", step, d, step)
+		}
+		if n := logins(); n != step {
+			t.Fatalf("%d hot logins before wait %d", n, step)
+		}
+		tick <- time.Time{}
+	}
+	if n := strings.Count(buf.String(), "logged out or kicked"); n != 4 {
+		t.Fatalf("%d logout lines for 4 sessions", n)
+	}
+	// The fifth lives a minute, then ends: the next failure waits 1 s again.
+	adapterstest.Eventually(t, "ready", func() bool { return w.Ready() == nil })
+	clock.Advance(time.Minute)
+	conn.mu.Lock()
+	conn.err = errors.New("connection refused")
+	conn.mu.Unlock()
+	long.end(errors.New("kicked"))
+	if d := <-waits; !inStep(d, 1) {
+		t.Fatalf("after a session that lived a minute: wait %v, want 1 s ±20 %%", d)
+	}
+	tick <- time.Time{}
+	if d := <-waits; !inStep(d, 2) {
+		t.Fatalf("second failed hot login: wait %v, want 2 s ±20 %%", d)
+	}
+	if n := strings.Count(buf.String(), "hot login failed"); n != 2 {
+		t.Fatalf("%d failure lines for 2 failed logins", n)
+	}
 }

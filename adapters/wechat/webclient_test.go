@@ -56,7 +56,7 @@ func startWire(t *testing.T, fake *wechatfake.Web, session []byte) *wireRig {
 		}
 	}
 	log, buf := adapterstest.NewLogger()
-	env := adapters.Env{Logger: log, HTTPClient: fake.Client(), Pacer: adapters.NoPace{}}
+	env := adapters.Env{Logger: log, HTTPClient: fake.Client(), Pacer: adapters.NoPace{}, Images: loopbackImages}
 	acc := configs.Account{Name: "wx-ops", Platform: "wechat", Driver: "openwechat",
 		Settings: configs.MustSettings(map[string]any{"session_file": path})}
 	s, err := OpenWeChatDriver.New(acc, env)
@@ -64,7 +64,7 @@ func startWire(t *testing.T, fake *wechatfake.Web, session []byte) *wireRig {
 		t.Fatal(err)
 	}
 	w := s.(*OpenWeChat)
-	w.retryEvery = 20 * time.Millisecond
+	w.retryEvery, w.backoffMin = 20*time.Millisecond, 20*time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

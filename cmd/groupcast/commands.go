@@ -17,7 +17,10 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters/registry"
 	"github.com/groupcast/groupcast/api"
+	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/internal/inputfile"
 	"github.com/groupcast/groupcast/router"
+	"github.com/groupcast/groupcast/transform"
 )
 
 func validateCmd(g *globals) *cobra.Command {
@@ -44,16 +47,22 @@ printed. Secrets are never printed.`,
 }
 
 // readAnnouncementFile reads FILE or - (standard input) and its format.
-func readAnnouncementFile(g *globals, name, formatFlag string) ([]byte, groupcast.Format, error) {
+// Like the API, it reads at most limit bytes (server.max_body): a file
+// over it, or standard input past it, is refused, and so is a FIFO, a
+// device or a directory (inputfile).
+func readAnnouncementFile(g *globals, name, formatFlag string, limit int64) ([]byte, groupcast.Format, error) {
 	var data []byte
 	var err error
 	if name == "-" {
-		data, err = io.ReadAll(io.LimitReader(g.stdin, 64<<20))
+		data, err = inputfile.ReadLimited(g.stdin, "standard input", limit)
 	} else {
-		data, err = os.ReadFile(name)
+		data, err = inputfile.Read(name, limit)
+	}
+	if errors.Is(err, inputfile.ErrTooLarge) {
+		return nil, "", invalid("%v: over server.max_body (%d bytes), which the daemon would refuse too", err, limit)
 	}
 	if err != nil {
-		return nil, "", invalid("%s: %v", name, err)
+		return nil, "", invalid("%v", err)
 	}
 	format := groupcast.FormatForFile(name)
 	if formatFlag != "" {
@@ -65,6 +74,14 @@ func readAnnouncementFile(g *globals, name, formatFlag string) ([]byte, groupcas
 		}
 	}
 	return data, format, nil
+}
+
+// maxBody is server.max_body of cfg (nil: no config), or its default.
+func maxBody(cfg *configs.Config) int64 {
+	if cfg != nil && cfg.Server.MaxBody > 0 {
+		return int64(cfg.Server.MaxBody)
+	}
+	return int64(configs.DefaultMaxBody)
 }
 
 func previewCmd(g *globals) *cobra.Command {
@@ -83,12 +100,15 @@ same as POST /v1/preview.`,
 			if err != nil {
 				return err
 			}
-			data, format, err := readAnnouncementFile(g, args[0], formatFlag)
+			data, format, err := readAnnouncementFile(g, args[0], formatFlag, maxBody(cfg))
 			if err != nil {
 				return err
 			}
 			now := time.Now()
 			a, err := groupcast.Parse(format, data, now)
+			if err == nil {
+				err = transform.Check(a.Body) // as POST /v1/preview does: 422 there
+			}
 			if err != nil {
 				return invalid("%s: %v", args[0], err)
 			}
@@ -170,7 +190,10 @@ recalled, or waiting (deferred, scheduled, held). Exit code 3 if any target
 failed, was blocked or was rejected.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, format, err := readAnnouncementFile(g, args[0], formatFlag)
+			// The daemon's max_body, if its config is at hand (read as
+			// serve would find it); else the default.
+			cfg, _ := configs.Load(configs.Resolve(""), loadOptions(func(configs.Problem) {}))
+			data, format, err := readAnnouncementFile(g, args[0], formatFlag, maxBody(cfg))
 			if err != nil {
 				return err
 			}

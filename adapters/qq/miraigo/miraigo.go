@@ -12,9 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/adapters/imagefetch"
 	"github.com/groupcast/groupcast/adapters/qq"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/transform"
@@ -171,7 +170,7 @@ type Sender struct {
 	uin        int64
 	signServer bool
 	proto      Protocol
-	client     *http.Client
+	images     *imagefetch.Fetcher
 	log        *slog.Logger
 	pacer      adapters.Pacer
 	now        func() time.Time
@@ -211,7 +210,7 @@ func NewWith(c Config, env adapters.Env, p Protocol) (*Sender, error) {
 		uin:        c.UIN,
 		signServer: c.SignServer != "",
 		proto:      p,
-		client:     env.HTTPClient,
+		images:     env.Images,
 		log:        env.Logger,
 		pacer:      env.Pacer,
 		now:        env.Now,
@@ -518,10 +517,6 @@ func (g *Sender) classify(ctx context.Context, err error) error {
 	return groupcast.Temporary("protocol", err)
 }
 
-// maxImageBytes bounds an image fetched for upload. QQ's own limit is not
-// published [U]; 20 MiB is well above any announcement picture.
-const maxImageBytes = 20 << 20
-
 // fetchImages downloads the images of one message for upload.
 func (g *Sender) fetchImages(ctx context.Context, elems []Element) ([]Element, error) {
 	out := make([]Element, len(elems))
@@ -539,31 +534,12 @@ func (g *Sender) fetchImages(ctx context.Context, elems []Element) ([]Element, e
 	return out, nil
 }
 
+// fetch downloads one image through env.Images: public addresses only,
+// redirects, size (10 MiB) and time capped, errors classified.
 func (g *Sender) fetch(ctx context.Context, u string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	data, err := g.images.Fetch(ctx, u)
 	if err != nil {
-		return nil, groupcast.Permanent("image_url", fmt.Errorf("qq miraigo: image %q: %v", qq.LimitText(u, 100), qq.StripURL(err)))
-	}
-	resp, err := g.client.Do(req)
-	if err != nil {
-		return nil, groupcast.Temporary("image_fetch", fmt.Errorf("qq miraigo: fetching an image: %w", qq.StripURL(err)))
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return nil, groupcast.Temporary(fmt.Sprintf("image_http_%d", resp.StatusCode), fmt.Errorf("qq miraigo: fetching an image: HTTP %d", resp.StatusCode))
-	case resp.StatusCode != http.StatusOK:
-		return nil, groupcast.Permanent(fmt.Sprintf("image_http_%d", resp.StatusCode), fmt.Errorf("qq miraigo: fetching an image: HTTP %d", resp.StatusCode))
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxImageBytes+1))
-	if err != nil {
-		return nil, groupcast.Temporary("image_fetch", fmt.Errorf("qq miraigo: reading an image: %w", qq.StripURL(err)))
-	}
-	if len(data) > maxImageBytes {
-		return nil, groupcast.Permanent("image_too_big", fmt.Errorf("qq miraigo: an image is over %d MiB", maxImageBytes>>20))
-	}
-	if len(data) == 0 {
-		return nil, groupcast.Permanent("image_empty", errors.New("qq miraigo: an image is empty"))
+		return nil, fmt.Errorf("qq miraigo: %w", err)
 	}
 	return data, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/adapters/adapterstest"
+	"github.com/groupcast/groupcast/adapters/imagefetch"
 	"github.com/groupcast/groupcast/adapters/qq"
 	"github.com/groupcast/groupcast/adapters/qq/miraigo"
 	"github.com/groupcast/groupcast/adapters/qq/qqfake"
@@ -60,7 +61,7 @@ func newMiraiRig(t *testing.T, mutate func(*miraigo.Config)) *miraiRig {
 	t.Cleanup(images.Close)
 	p := adapterstest.NewPacer(c, miraigo.Driver.DefaultRate)
 	log, logs := adapterstest.NewLogger()
-	bot, err := miraigo.NewWith(acc, adapters.Env{Logger: log, Now: c.Now, Pacer: p}, fake)
+	bot, err := miraigo.NewWith(acc, adapters.Env{Logger: log, Now: c.Now, Pacer: p, Images: loopbackImages}, fake)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,6 +434,16 @@ func TestMiraiGoImageErrors(t *testing.T) {
 	if len(r.fake.Sent()) != 0 {
 		t.Fatal("sent without its image")
 	}
+	// Only the loopback fakes are permitted: a private address, or a name
+	// that resolves to one, is refused before any request.
+	for _, u := range []string{"http://10.0.0.1/a.png", "http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/a.png"} {
+		m.Rendered.Images = []groupcast.Image{{URL: u}}
+		_, err = r.bot.Send(context.Background(), m)
+		adapterstest.WantClass(t, err, groupcast.ClassPermanent, "image_address")
+	}
+	if len(r.fake.Sent()) != 0 {
+		t.Fatal("sent without its image")
+	}
 }
 
 func TestMiraiGoHonoursContext(t *testing.T) {
@@ -574,3 +585,7 @@ func TestMiraiGoGarbageServerBacksOff(t *testing.T) {
 	}
 	r.noSecrets(t)
 }
+
+// loopbackImages fetches from the tests' loopback fakes, and from no
+// other address production would refuse.
+var loopbackImages = imagefetch.New(imagefetch.Options{Permit: imagefetch.Loopback})
