@@ -135,8 +135,7 @@ func (s *Store) bucket(ctx context.Context, name string, report func(error)) (je
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream.StreamConfig, report func(error)) error {
 	for _, c := range cfgs {
 		err := retry(ctx, "stream "+c.Name, report, func(ctx context.Context) error {
-			_, err := js.CreateOrUpdateStream(ctx, c)
-			return err
+			return ensureStream(ctx, js, c)
 		})
 		if err != nil {
 			return err
@@ -145,15 +144,73 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream
 	return nil
 }
 
-// attemptTimeout bounds one JetStream API call of the start-up; an R3
-// stream on a loaded cluster can take seconds to place.
-const attemptTimeout = 10 * time.Second
+// ensureStream updates the stream if it exists, else creates it.
+//
+// When several clients create the same stream at the same moment, the
+// cluster creates it once and may leave every request unanswered, so each
+// would wait out its timeout. While the create waits, the stream's info is
+// polled; once the stream exists it is updated to c (an update is always
+// answered) and the create is abandoned.
+func ensureStream(ctx context.Context, js jetstream.JetStream, c jetstream.StreamConfig) error {
+	// A stream just placed has no leader for a moment, and nobody answers
+	// its info: ask again rather than wait.
+	exists := func() error {
+		ictx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		_, err := js.Stream(ictx, c.Name)
+		return err
+	}
+	err := exists()
+	if err == nil {
+		_, err = js.UpdateStream(ctx, c)
+		return err
+	}
+	if !errors.Is(err, jetstream.ErrStreamNotFound) && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	created := make(chan error, 1)
+	go func() {
+		_, err := js.CreateStream(cctx, c)
+		created <- err
+	}()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-created:
+			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+				_, err = js.UpdateStream(ctx, c)
+			}
+			return err
+		case <-tick.C:
+			if exists() == nil {
+				cancel()
+				_, err = js.UpdateStream(ctx, c)
+				return err
+			}
+		}
+	}
+}
+
+// Each attempt of the start-up gets firstAttempt, doubled after every
+// failure up to maxAttempt. Short first: when replicas create the same
+// stream at the same moment on a fresh cluster, the meta leader answers
+// the first request and leaves the others unanswered, so they would wait
+// out the whole timeout. Growing: an R3 stream on a loaded cluster can
+// take seconds to place, and the next attempt finds what a timed-out one
+// created.
+const (
+	firstAttempt = time.Second
+	maxAttempt   = 15 * time.Second
+)
 
 // retry runs f until it succeeds, ctx ends or the error is permanent.
 func retry(ctx context.Context, what string, report func(error), f func(context.Context) error) error {
-	wait := 100 * time.Millisecond
+	wait, budget := 100*time.Millisecond, firstAttempt
 	for {
-		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		actx, cancel := context.WithTimeout(ctx, budget)
 		err := f(actx)
 		cancel()
 		if err == nil {
@@ -176,6 +233,7 @@ func retry(ctx context.Context, what string, report func(error), f func(context.
 		case <-t.C:
 		}
 		wait = min(2*wait, 5*time.Second)
+		budget = min(2*budget, maxAttempt)
 	}
 }
 
