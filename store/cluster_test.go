@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/groupcast/groupcast/store"
 	"github.com/groupcast/groupcast/store/natstest"
 )
@@ -105,30 +109,110 @@ func TestOpenWaitsForTheCluster(t *testing.T) {
 
 // Every read sees the write before it, even right after the write and
 // through another server: the buckets are read through the stream leader,
-// never from a follower's copy.
+// never from a follower's copy. The writers go through the bucket's
+// leader, the readers through the two followers (a direct get is answered
+// by the replica nearest the reader), several at once so that followers
+// lag behind.
 func TestReadYourWritesAcrossNodes(t *testing.T) {
 	c := natstest.Start(t)
-	w := clusterStore(t, c, 0, 0)
-	readers := []*store.Store{clusterStore(t, c, 1, 0), clusterStore(t, c, 2, 0)}
+	sts := []*store.Store{clusterStore(t, c, 0, 0), clusterStore(t, c, 1, 0), clusterStore(t, c, 2, 0)}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	const n = 300
-	for i := range n {
-		id := fmt.Sprintf("ryw-%d", i)
-		if _, err := w.CreateRecord(ctx, record(id)); err != nil {
+	const workers, n = 8, 150
+	for _, bucket := range []string{store.BucketLedger, store.BucketCounters} {
+		leader, err := c.WaitStreamLeader(ctx, "", store.KVStreamName(bucket))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := w.Reserve(ctx, "cap.ryw", 1, 0); err != nil {
+		w := sts[leader]
+		readers := []*store.Store{sts[(leader+1)%3], sts[(leader+2)%3]}
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for g := range workers {
+			wg.Go(func() {
+				for i := range n {
+					id := fmt.Sprintf("ryw-%d-%d", g, i)
+					r := readers[i%2]
+					var err error
+					if bucket == store.BucketLedger {
+						err = ledgerRoundTrip(ctx, w, r, id)
+					} else {
+						err = counterRoundTrip(ctx, w, r, id, int64(i+1))
+					}
+					if err != nil {
+						errs <- fmt.Errorf("%s, write %d of worker %d: %w", bucket, i, g, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
+}
+
+func ledgerRoundTrip(ctx context.Context, w, r *store.Store, id string) error {
+	if _, err := w.CreateRecord(ctx, record(id)); err != nil {
+		return err
+	}
+	got, err := r.Record(ctx, id)
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	if got.Digest != "d-"+id {
+		return fmt.Errorf("read back %q", got.Digest)
+	}
+	return nil
+}
+
+func counterRoundTrip(ctx context.Context, w, r *store.Store, id string, want int64) error {
+	key := "cap.ryw-" + strings.SplitN(id, "-", 3)[1]
+	if _, _, err := w.Reserve(ctx, key, 1, 0); err != nil {
+		return err
+	}
+	got, err := r.Count(ctx, key)
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	if got != want {
+		return fmt.Errorf("read back %d, want %d", got, want)
+	}
+	return nil
+}
+
+// Buckets made by an earlier version (the KV client's defaults allow
+// direct gets from followers) are switched to reads through the leader.
+func TestOpenTurnsOffDirectGets(t *testing.T) {
+	url := startServer(t, func(*server.Options) {})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: store.BucketLedger, TTL: 720 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, store.Options{Driver: store.DriverNATS, URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, b := range []string{store.BucketLedger, store.BucketCounters, store.BucketLeases} {
+		s, err := js.Stream(ctx, store.KVStreamName(b))
+		if err != nil {
 			t.Fatal(err)
 		}
-		for j, r := range readers {
-			got, err := r.Record(ctx, id)
-			if err != nil || got.Digest != "d-"+id {
-				t.Fatalf("write %d, read through node %d: %+v %v", i, j+1, got, err)
-			}
-			if k, err := r.Count(ctx, "cap.ryw"); err != nil || k != int64(i+1) {
-				t.Fatalf("write %d, counter through node %d: %d %v, want %d", i, j+1, k, err, i+1)
-			}
+		if s.CachedInfo().Config.AllowDirect {
+			t.Errorf("bucket %s allows direct gets", b)
 		}
 	}
 }
