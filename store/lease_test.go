@@ -207,3 +207,48 @@ func TestLeaseNeverTwoHolders(t *testing.T) {
 		t.Fatalf("only %d tenures: the lease did not move", tenures.Load())
 	}
 }
+
+// Losing the leases stream's leader node (and the meta leader, if it is
+// the same node) does not give the lease to two owners: the holder keeps
+// it through the election, or stops claiming before anyone else can take
+// it.
+func TestLeaseThroughLeaderLoss(t *testing.T) {
+	c, sts := leaseCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	leader, err := c.WaitStreamLeader(ctx, "", store.KVStreamName(store.BucketLeases))
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, other := sts[(leader+1)%3], sts[(leader+2)%3]
+	a, err := holder.TakeLease(ctx, "acct", "replica-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kctx, stop := context.WithCancel(ctx)
+	kept := make(chan error, 1)
+	go func() { kept <- a.Keep(kctx) }()
+	c.Kill(leader)
+	began := time.Now()
+	if _, err := c.WaitStreamLeader(ctx, "", store.KVStreamName(store.BucketLeases)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("new leader of the leases stream after %v", time.Since(began).Round(time.Millisecond))
+	end := time.Now().Add(2 * testTTL)
+	for time.Now().Before(end) {
+		b, err := other.TakeLease(ctx, "acct", "replica-b")
+		if err == nil {
+			if a.Valid() {
+				t.Fatalf("b took the lease while a is still valid")
+			}
+			t.Logf("a lost the lease during the election; b took it")
+			_ = b.Release(ctx)
+			break
+		}
+		time.Sleep(testTTL / 10)
+	}
+	stop()
+	if err := <-kept; err != nil && !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatal(err)
+	}
+}

@@ -355,3 +355,21 @@ func (c *Cluster) wait(ctx context.Context, what string, f func() int) (int, err
 		}
 	}
 }
+
+// RunNode runs node i of the plan in this process until ctx ends, then
+// shuts it down. It is the body of a helper process that runs one node,
+// so that a test can kill -9 or SIGSTOP a node for real: the parent makes
+// the plan (NewPlan), passes Marshal's text to each child (an argument or
+// an environment variable), and each child calls UnmarshalPlan and
+// RunNode. The parent waits for the cluster by connecting and asking
+// JetStream, as a client would.
+func RunNode(ctx context.Context, p Plan, i int, configure func(i int, o *server.Options)) error {
+	srv, err := StartNode(p, i, configure)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	return nil
+}
