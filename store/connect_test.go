@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 
@@ -250,5 +251,81 @@ func TestOpenWaitReportsRefusedCredentials(t *testing.T) {
 	want := "store: connecting to " + url + ": authorization violation: check store.user/password"
 	if len(reports) < 2 || !strings.HasPrefix(reports[0].Error(), want) {
 		t.Fatalf("reports %v, want several starting with %q", reports, want)
+	}
+}
+
+// A .creds file (operator mode: a user JWT signed by an account the server
+// trusts through its operator) connects; one signed by an unknown account
+// is refused with a message naming store.creds.
+func TestConnectCreds(t *testing.T) {
+	dir := t.TempDir()
+	kp := func(f func() (nkeys.KeyPair, error)) (nkeys.KeyPair, string) {
+		k, err := f()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := k.PublicKey()
+		return k, pub
+	}
+	opKp, opPub := kp(nkeys.CreateOperator)
+	oc := jwt.NewOperatorClaims(opPub)
+	opJWT, err := oc.Encode(opKp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := jwt.DecodeOperatorClaims(opJWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	account := func(name string, js bool) (nkeys.KeyPair, string, string) {
+		k, pub := kp(nkeys.CreateAccount)
+		ac := jwt.NewAccountClaims(pub)
+		ac.Name = name
+		if js {
+			ac.Limits.JetStreamLimits = jwt.JetStreamLimits{DiskStorage: -1, MemoryStorage: -1, Streams: -1, Consumer: -1}
+		}
+		j, err := ac.Encode(opKp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k, pub, j
+	}
+	_, sysPub, sysJWT := account("SYS", false)
+	accKp, accPub, accJWT := account("GROUPCAST", true)
+	creds := func(name string, signer nkeys.KeyPair) string {
+		uk, upub := kp(nkeys.CreateUser)
+		uc := jwt.NewUserClaims(upub)
+		uj, err := uc.Encode(signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed, _ := uk.Seed()
+		b, err := jwt.FormatUserConfig(uj, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := creds("good.creds", accKp)
+	strangerKp, _ := kp(nkeys.CreateAccount)
+	bad := creds("bad.creds", strangerKp)
+	url := startServer(t, func(o *server.Options) {
+		o.TrustedOperators = []*jwt.OperatorClaims{op}
+		o.SystemAccount = sysPub
+		r := &server.MemAccResolver{}
+		_ = r.Store(sysPub, sysJWT)
+		_ = r.Store(accPub, accJWT)
+		o.AccountResolver = r
+	})
+	if err := openErr(t, store.Options{Driver: store.DriverNATS, URL: url, Creds: good}); err != nil {
+		t.Fatal(err)
+	}
+	err = openErr(t, store.Options{Driver: store.DriverNATS, URL: url, Creds: bad})
+	if err == nil || !strings.Contains(err.Error(), "authorization violation: check store.creds") {
+		t.Fatalf("creds of an unknown account: %v", err)
 	}
 }
