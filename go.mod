@@ -10,8 +10,10 @@ require (
 	github.com/go-viper/mapstructure/v2 v2.5.0
 	github.com/gorilla/websocket v1.5.3 // the fake DingTalk stream gateway in tests (the SDK uses it too)
 	github.com/mdp/qrterminal/v3 v3.2.1 // groupcast login wechat: the QR code in the terminal (half blocks fit 80x24)
+	github.com/nats-io/jwt/v2 v2.8.2 // store tests: operator-mode credentials for the creds test
 	github.com/nats-io/nats-server/v2 v2.15.2 // the embedded store: JetStream in-process, no port (needs Go 1.26)
 	github.com/nats-io/nats.go v1.55.0
+	github.com/nats-io/nkeys v0.4.16 // store tests: an nkey user for the connection test
 	github.com/oklog/ulid/v2 v2.1.2
 	github.com/open-dingtalk/dingtalk-stream-sdk-go v0.9.2-beta.1 // not v0.9.1: it panics on reconnect
 	github.com/prometheus/client_golang v1.25.0
@@ -40,8 +42,6 @@ require (
 	github.com/lithammer/shortuuid/v3 v3.0.7 // indirect
 	github.com/minio/highwayhash v1.0.4 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
-	github.com/nats-io/jwt/v2 v2.8.2 // indirect
-	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/oklog/ulid v1.3.1 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect

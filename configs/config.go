@@ -89,6 +89,32 @@ type Store struct {
 	// Listen, if set, also serves the embedded NATS on this address, for the
 	// nats CLI and debugging. Default: no listener.
 	Listen string `mapstructure:"listen"`
+	// TLS, Creds, NKey and User/Password connect to an external NATS
+	// (driver nats). Files are PEM or NATS files; a relative path is
+	// relative to the config file. At most one of creds, nkey and user.
+	TLS StoreTLS `mapstructure:"tls"`
+	// Creds is a NATS credentials file (user JWT and nkey seed).
+	Creds string `mapstructure:"creds"`
+	// NKey is a file holding an nkey user seed (SU…).
+	NKey string `mapstructure:"nkey"`
+	// User and Password authenticate with a NATS user.
+	User     string `mapstructure:"user"`
+	Password Secret `mapstructure:"password"`
+	// LeaseTTL is how long a replica's hold on an account lives in the
+	// store without renewal (driver nats; default 10s, at least 3s): a
+	// crashed replica's accounts are taken over within twice this.
+	LeaseTTL time.Duration `mapstructure:"lease_ttl"`
+}
+
+// StoreTLS are the PEM files of a TLS connection to NATS.
+type StoreTLS struct {
+	// CA is the bundle that signed the servers' certificates (default: the
+	// system's roots).
+	CA string `mapstructure:"ca"`
+	// Cert and Key are the client certificate and its key, for servers
+	// that verify clients.
+	Cert string `mapstructure:"cert"`
+	Key  string `mapstructure:"key"`
 }
 
 // Delivery sets the retry schedule for temporary failures.

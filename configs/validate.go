@@ -30,6 +30,8 @@ const (
 	MaxReplicas            = 5
 	DefaultStoreMaxBytes   = ByteSize(1 << 30)
 	DefaultRetention       = 30 * 24 * time.Hour
+	DefaultLeaseTTL        = 10 * time.Second
+	MinLeaseTTL            = 3 * time.Second
 	DefaultMaxAttempts     = 10
 	DefaultBackoff         = time.Second
 	DefaultMaxBackoff      = 5 * time.Minute
@@ -163,6 +165,7 @@ func (v *validator) top() {
 	if st.Listen != "" {
 		v.hostPort("store.listen", st.Listen)
 	}
+	v.storeConnection(st)
 	if st.Driver == "memory" {
 		c.warn("store.driver", "memory is not durable: accepted announcements are lost on restart (demo and tests only)")
 	}

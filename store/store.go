@@ -54,7 +54,25 @@ type Options struct {
 	Retention time.Duration
 	// DuplicateWindow is how long JetStream remembers message ids (default 10m).
 	DuplicateWindow time.Duration
-	Logger          *slog.Logger
+	// TLS, Creds, NKey and User/Password connect to an external NATS
+	// (driver nats) like any production client: a CA and client
+	// certificate, a .creds file, an nkey seed file, or a user and
+	// password (at most one of the three credentials).
+	TLS      TLSFiles
+	Creds    string
+	NKey     string
+	User     string
+	Password string
+	// LeaseTTL is how long an account lease lives in the store without a
+	// renewal (default 10s): the longest a crashed replica's accounts wait.
+	LeaseTTL time.Duration
+	// Streams are more streams to ensure at start, after the built-in
+	// queues and before the buckets (see StreamConfigs).
+	Streams []jetstream.StreamConfig
+	Logger  *slog.Logger
+	// Now is the local clock of lease deadlines (default time.Now, whose
+	// monotonic reading is what counts); tests inject one.
+	Now func() time.Time
 }
 
 // Store is an open connection to the JetStream that holds everything.
@@ -65,15 +83,71 @@ type Store struct {
 	js     jetstream.JetStream
 	ledger jetstream.KeyValue
 	counts jetstream.KeyValue
+	leases jetstream.KeyValue
 	log    *slog.Logger
 	closed atomic.Bool
 	hints  sync.Map // target key → targetHint
 	docs   sync.Map // counters key → docHint
 }
 
-// Open starts (or connects to) the NATS server, and creates the streams and
-// buckets if they do not exist. ctx bounds the start-up.
+// Open starts (or connects to) the NATS server, and creates or updates the
+// streams and buckets. With driver nats a server that cannot be reached or
+// refuses the credentials is an error at once (OpenWait waits instead);
+// the streams are retried while the cluster elects leaders, until ctx ends
+// (at most 30s when ctx has no deadline).
 func Open(ctx context.Context, o Options) (*Store, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+	s, err := newStore(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.connect(); err != nil {
+		s.shutdownServer()
+		return nil, err
+	}
+	return s.finish(ctx, nil)
+}
+
+// OpenWait is Open for replicas that start before, or together with, their
+// NATS cluster: it tries to connect and to ensure the streams and buckets
+// until it succeeds or ctx ends, with backoff (100ms doubling to 5s, with
+// jitter). Each failed attempt goes to report, as an error that says what
+// to check ("store: connecting to nats://a:4222,nats://b:4222: no server
+// reachable …", "… authorization violation: check store.creds …"), for
+// /readyz and the log; report(nil) means the store is ready. Files that
+// cannot be read and configs the server refuses end it at once.
+func OpenWait(ctx context.Context, o Options, report func(error)) (*Store, error) {
+	if report == nil {
+		report = func(error) {}
+	}
+	if o.Driver != DriverNATS {
+		s, err := Open(ctx, o)
+		if err == nil {
+			report(nil)
+		}
+		return s, err
+	}
+	s, err := newStore(o)
+	if err != nil {
+		return nil, err
+	}
+	err = retry(ctx, "connecting to "+redactURLs(o.URL), report, func(context.Context) error { return s.dial() })
+	if err != nil {
+		s.shutdownServer()
+		return nil, err
+	}
+	s, err = s.finish(ctx, report)
+	if err == nil {
+		report(nil)
+	}
+	return s, err
+}
+
+func newStore(o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -89,35 +163,68 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.DuplicateWindow <= 0 {
 		o.DuplicateWindow = 10 * time.Minute
 	}
-	s := &Store{opts: o, log: o.Logger}
-	var err error
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
 	switch o.Driver {
 	case DriverEmbedded, DriverMemory, "":
-		if err = s.startEmbedded(); err != nil {
+	case DriverNATS:
+		if err := o.checkFiles(); err != nil {
 			return nil, err
 		}
-		s.nc, err = nats.Connect("", nats.InProcessServer(s.srv), nats.Name("groupcast"), nats.MaxReconnects(-1))
-	case DriverNATS:
-		s.nc, err = nats.Connect(o.URL, nats.Name("groupcast"), nats.MaxReconnects(-1),
-			nats.RetryOnFailedConnect(true), nats.ReconnectWait(time.Second),
-			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-				if err != nil {
-					s.log.Warn("store disconnected", "err", err)
-				}
-			}),
-			nats.ReconnectHandler(func(*nats.Conn) { s.log.Info("store reconnected") }))
 	default:
 		return nil, fmt.Errorf("store: unknown driver %q", o.Driver)
 	}
-	if err != nil {
-		s.shutdownServer()
-		return nil, fmt.Errorf("store: connect: %w", err)
+	s := &Store{opts: o, log: o.Logger}
+	if o.Driver == DriverNATS {
+		// A seed file that does not parse is not worth retrying.
+		if _, err := s.natsOptions(); err != nil {
+			return nil, err
+		}
 	}
+	return s, nil
+}
+
+// connect starts the embedded server, or makes one attempt to connect to
+// the external one.
+func (s *Store) connect() error {
+	var err error
+	if s.opts.Driver != DriverNATS {
+		if err = s.startEmbedded(); err != nil {
+			return err
+		}
+		s.nc, err = nats.Connect("", nats.InProcessServer(s.srv), nats.Name("groupcast"), nats.MaxReconnects(-1))
+		if err != nil {
+			return fmt.Errorf("store: connect: %w", err)
+		}
+		return nil
+	}
+	if err := s.dial(); err != nil {
+		return fmt.Errorf("store: connecting to %s: %w", redactURLs(s.opts.URL), err)
+	}
+	return nil
+}
+
+// dial makes one attempt to connect to the external NATS.
+func (s *Store) dial() error {
+	opts, err := s.natsOptions()
+	if err != nil {
+		return err
+	}
+	if s.nc, err = nats.Connect(s.opts.URL, opts...); err != nil {
+		return describeConnErr(s.opts, err)
+	}
+	return nil
+}
+
+// finish ensures the streams and buckets on a connected store.
+func (s *Store) finish(ctx context.Context, report func(error)) (*Store, error) {
+	var err error
 	if s.js, err = jetstream.New(s.nc); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: jetstream: %w", err)
 	}
-	if err := s.provision(ctx); err != nil {
+	if err := s.provision(ctx, report); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -185,30 +292,6 @@ func (s *Store) storage() jetstream.StorageType {
 	return jetstream.FileStorage
 }
 
-func (s *Store) provision(ctx context.Context) error {
-	st, r := s.storage(), s.opts.Replicas
-	for _, name := range []string{"GROUPCAST_INTAKE", "GROUPCAST_DELIVER", "GROUPCAST_POISON"} {
-		// Streams of the first release: the ledger is the queue now.
-		if err := s.js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-			return fmt.Errorf("store: remove old stream %s: %w", name, err)
-		}
-	}
-	var err error
-	s.ledger, err = s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: bucketLedger, History: 1, Storage: st, Replicas: r, TTL: s.opts.Retention,
-		Description: "announcements and target states"})
-	if err != nil {
-		return fmt.Errorf("store: bucket %s: %w", bucketLedger, err)
-	}
-	s.counts, err = s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: bucketCounters, History: 1, Storage: st, Replicas: r, LimitMarkerTTL: time.Second,
-		Description: "daily caps, pauses and pacing"})
-	if err != nil {
-		return fmt.Errorf("store: bucket %s: %w", bucketCounters, err)
-	}
-	return nil
-}
-
 // JetStream is the context the router builds its queues on.
 func (s *Store) JetStream() jetstream.JetStream { return s.js }
 
@@ -218,6 +301,9 @@ func (s *Store) Ready() error {
 		return errors.New("store closed")
 	}
 	if !s.nc.IsConnected() {
+		if err := s.nc.LastError(); err != nil {
+			return fmt.Errorf("store not connected (%s): %w", s.nc.Status(), describeConnErr(s.opts, err))
+		}
 		return fmt.Errorf("store not connected (%s)", s.nc.Status())
 	}
 	return nil

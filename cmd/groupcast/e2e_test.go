@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -87,8 +88,10 @@ func startDaemonWait(t *testing.T, cfgPath, addr, path string) *daemon {
 	for {
 		resp, err := http.Get("http://" + addr + path)
 		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			// /healthz is 200 while the store opens too, saying "starting".
+			if resp.StatusCode == 200 && !strings.Contains(string(body), `"starting"`) {
 				return d
 			}
 		}

@@ -103,24 +103,38 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 	if cfg.Store.Driver == store.DriverMemory {
 		log.Warn("store.driver memory is not durable: announcements are lost when the process stops")
 	}
-	st, err := store.Open(ctx, store.Options{
-		Driver: cfg.Store.Driver, Dir: cfg.Store.Dir, URL: cfg.Store.URL, Replicas: cfg.Store.Replicas,
-		MaxBytes: int64(cfg.Store.MaxBytes), SyncAlways: cfg.Store.SyncAlways, Listen: cfg.Store.Listen,
-		Retention: cfg.Store.Retention,
-		Logger:    log.With("component", "store"),
-	})
+	// Listen first: while the store is not open (driver nats waits for its
+	// servers), /readyz answers 503 with the reason.
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
+		return &exitError{code: exitRuntime, err: fmt.Errorf("server.listen: %w", err)}
+	}
+	starting := &startup{}
+	handler := &swapHandler{}
+	handler.set(starting)
+	httpSrv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- httpSrv.Serve(ln) }()
+	st, err := openStore(ctx, cfg.Store, log, starting)
+	if err != nil {
+		_ = httpSrv.Close()
+		if ctx.Err() != nil {
+			log.Info("stopped before the store was ready", "err", err)
+			return nil
+		}
 		return &exitError{code: exitRuntime, err: err}
 	}
 	defer st.Close()
 	svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: registry.Lookup, Logger: log,
 		AckWait: cfg.Delivery.AckWait})
 	if err != nil {
+		_ = httpSrv.Close()
 		return &exitError{code: exitRuntime, err: err}
-	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		return &exitError{code: exitRuntime, err: fmt.Errorf("server.listen: %w", err)}
 	}
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRun()
@@ -129,7 +143,7 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 	select {
 	case <-svc.Running():
 	case err := <-runDone:
-		ln.Close()
+		_ = httpSrv.Close()
 		return &exitError{code: exitRuntime, err: fmt.Errorf("router: %w", err)}
 	}
 	for _, src := range cfg.Sources {
@@ -142,7 +156,7 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 		if err != nil {
 			cancelRun()
 			<-runDone
-			ln.Close()
+			_ = httpSrv.Close()
 			return &exitError{code: exitRuntime, err: fmt.Errorf("sources %s: %w", src.Name, err)}
 		}
 		svc.AddCheck("source "+src.Name, stream.Ready)
@@ -152,14 +166,7 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 			}
 		}()
 	}
-	httpSrv := &http.Server{
-		Handler:           api.NewServer(svc, registry.Lookup, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
-	}
-	srvDone := make(chan error, 1)
-	go func() { srvDone <- httpSrv.Serve(ln) }()
+	handler.set(api.NewServer(svc, registry.Lookup, log))
 	log.Info("ready", "listen", ln.Addr().String(), "accounts", len(cfg.Accounts), "routes", len(cfg.Routes),
 		"startup", time.Since(started).Round(time.Millisecond).String())
 
