@@ -43,7 +43,7 @@ func TestExpand(t *testing.T) {
 			continue
 		}
 		for i := range errs {
-			if !strings.Contains(errs[i], tt.errs[i]) {
+			if !strings.Contains(errs[i].msg, tt.errs[i]) {
 				t.Errorf("expand(%q) error %q, want it to contain %q", tt.in, errs[i], tt.errs[i])
 			}
 		}
@@ -82,5 +82,44 @@ routes:
 	var ps *Problems
 	if !errors.As(err, &ps) || !strings.Contains(ps.Error(), "${set} (line 1): unknown key") {
 		t.Errorf("a key is expanded or accepted: %v", err)
+	}
+}
+
+// TestOfflineLintsWithoutSecrets: with no variable set, example.yaml fails
+// to load, and loads with one warning per unset variable under Offline.
+func TestOfflineLintsWithoutSecrets(t *testing.T) {
+	empty := func(string) (string, bool) { return "", false }
+	tests := []struct {
+		offline  bool
+		wantErr  bool
+		wantWarn bool
+	}{
+		{offline: false, wantErr: true},
+		{offline: true, wantWarn: true},
+	}
+	for _, tt := range tests {
+		var warns Problems
+		opt := Options{Catalog: testCatalog, CheckTemplate: parseTemplate, LookupEnv: empty, Offline: tt.offline,
+			Warn: func(p Problem) { warns = append(warns, p) }}
+		_, err := Load("example.yaml", opt)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("offline=%v: err = %v", tt.offline, err)
+		}
+		if err != nil && strings.Contains(err.Error(), ":-default") {
+			t.Errorf("offline=%v: the hint suggests a default for a secret:\n%v", tt.offline, err)
+		}
+		if tt.wantWarn {
+			text := warns.Error()
+			for _, v := range []string{"DT_TOKEN", "DT_SECRET", "ONEBOT_TOKEN"} {
+				if !strings.Contains(text, "environment variable "+v+" is not set") {
+					t.Errorf("no warning names %s:\n%s", v, text)
+				}
+			}
+			for _, p := range warns {
+				if !p.Warning {
+					t.Errorf("not a warning: %v", p)
+				}
+			}
+		}
 	}
 }
