@@ -106,6 +106,29 @@ type Target struct {
 	Parts              int        `json:"parts"`
 	PlatformMessageIDs []string   `json:"platform_message_ids"`
 	UpdatedAt          time.Time  `json:"updated_at"`
+	// Recall is the progress of a recall of this target, once one was
+	// asked for (POST /v1/messages/{id}/recall); nil before.
+	Recall *TargetRecall `json:"recall,omitempty"`
+}
+
+// RecallState is where the recall of one target stands.
+type RecallState string
+
+const (
+	RecallPending     RecallState = "pending"     // stored, not yet done (retried through outages)
+	RecallDone        RecallState = "done"        // the platform took the message back (or nothing had been sent)
+	RecallFailed      RecallState = "failed"      // gave up; Reason says why
+	RecallUnsupported RecallState = "unsupported" // the platform or driver cannot recall
+)
+
+// Settled reports whether nothing more will happen to the recall.
+func (s RecallState) Settled() bool { return s != RecallPending && s != "" }
+
+// TargetRecall is one target's recall progress.
+type TargetRecall struct {
+	State    RecallState `json:"state"`
+	Reason   string      `json:"reason,omitempty"`
+	Attempts int         `json:"attempts"`
 }
 
 // MessageState derives an announcement's state from its targets: delivered
