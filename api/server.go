@@ -3,7 +3,9 @@
 package api
 
 import (
+	"context"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,16 +20,40 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/router"
 )
 
+// Engine is what the API needs from the running engine (*router.Service).
+type Engine interface {
+	Config() *configs.Config
+	Metrics() *router.Metrics
+	Submit(ctx context.Context, a *groupcast.Announcement) (groupcast.Accepted, error)
+	Status(ctx context.Context, id string) (groupcast.Status, error)
+	List(ctx context.Context, state string, limit int) ([]groupcast.Status, error)
+	Recall(ctx context.Context, id string) (groupcast.Status, error)
+	Reviews(ctx context.Context) ([]router.Review, error)
+	Decide(ctx context.Context, id string, approve bool, by, reason string) (groupcast.Status, error)
+	Accounts(ctx context.Context) ([]groupcast.AccountHealth, error)
+	NotReady() []string
+}
+
+var _ Engine = (*router.Service)(nil)
+
+// OpenAPI is the OpenAPI 3.1 document of this API, served at /openapi.json
+// and held against the routes below by a test.
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
 // Server answers the HTTP API from a running engine.
 type Server struct {
-	svc     *router.Service
+	svc     Engine
 	drivers router.Drivers
 	log     *slog.Logger
 	now     func() time.Time
 	mux     *http.ServeMux
+	routes  map[string][]string // pattern → methods, for the OpenAPI test
 
 	limMu   sync.Mutex
 	limiter *rate.Limiter // nil: no intake limit
@@ -36,8 +62,8 @@ type Server struct {
 
 // NewServer builds the handler. The tokens, body limit and intake rate are
 // read from the engine's config on every request, so a reload applies.
-func NewServer(svc *router.Service, drivers router.Drivers, log *slog.Logger) *Server {
-	s := &Server{svc: svc, drivers: drivers, log: log, now: time.Now, mux: http.NewServeMux()}
+func NewServer(svc Engine, drivers router.Drivers, log *slog.Logger) *Server {
+	s := &Server{svc: svc, drivers: drivers, log: log, now: time.Now, mux: http.NewServeMux(), routes: map[string][]string{}}
 	s.route("/v1/messages", map[string]http.HandlerFunc{"POST": s.submit, "GET": s.list})
 	s.route("/v1/messages/{id}", map[string]http.HandlerFunc{"GET": s.status})
 	s.route("/v1/messages/{id}/recall", map[string]http.HandlerFunc{"POST": s.recall})
@@ -45,6 +71,11 @@ func NewServer(svc *router.Service, drivers router.Drivers, log *slog.Logger) *S
 	s.route("/v1/review", map[string]http.HandlerFunc{"GET": s.reviews})
 	s.route("/v1/review/{id}/approve", map[string]http.HandlerFunc{"POST": s.decide(true)})
 	s.route("/v1/review/{id}/reject", map[string]http.HandlerFunc{"POST": s.decide(false)})
+	s.route("/v1/accounts", map[string]http.HandlerFunc{"GET": s.accounts})
+	s.route("/openapi.json", map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(OpenAPI)
+	}})
 	s.route("/healthz", map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}})
@@ -58,6 +89,9 @@ func NewServer(svc *router.Service, drivers router.Drivers, log *slog.Logger) *S
 }
 
 func (s *Server) route(pattern string, methods map[string]http.HandlerFunc) {
+	for m := range methods {
+		s.routes[pattern] = append(s.routes[pattern], m)
+	}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		h, ok := methods[r.Method]
 		if !ok && r.Method == http.MethodHead {
@@ -269,6 +303,18 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, st)
 	}
+}
+
+func (s *Server) accounts(w http.ResponseWriter, r *http.Request) {
+	list, err := s.svc.Accounts(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if list == nil {
+		list = []groupcast.AccountHealth{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accounts": list})
 }
 
 func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
