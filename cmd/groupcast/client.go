@@ -132,7 +132,7 @@ func (d *daemonRef) fmtTime(t time.Time) string {
 	if d.loc != nil {
 		t = t.In(d.loc)
 	}
-	return t.Format("2006-01-02 15:04:05 Z07:00")
+	return t.Format("2006-01-02 15:04:05 -07:00")
 }
 
 // attempts is "n/max" when the client knows max, else "n".

@@ -162,7 +162,7 @@ gate for announcements.`,
 			for _, t := range targets {
 				fmt.Fprintf(g.stdout, "=== %s → %s/%s (%s, %s, route %s)", t.Account, t.Platform, t.Group, t.Style, t.Format, t.Route)
 				if t.NotBefore != nil {
-					fmt.Fprintf(g.stdout, " not before %s", t.NotBefore.In(cfg.Location).Format("2006-01-02 15:04:05 Z07:00"))
+					fmt.Fprintf(g.stdout, " not before %s", t.NotBefore.In(cfg.Location).Format("2006-01-02 15:04:05 -07:00"))
 				}
 				fmt.Fprintln(g.stdout)
 				if t.Reason != "" {
@@ -427,7 +427,7 @@ func recallSummary(st groupcast.Status) string {
 	for _, t := range st.Targets {
 		label := recallLabel(t)
 		if t.Recall == nil && t.State != groupcast.StateDelivered && t.State != groupcast.StateRecalled {
-			label = string(t.State) // not delivered: cancelled, or ended before
+			label = "not sent (" + string(t.State) + ")" // cancelled by the recall, or ended before it
 		}
 		if counts[label] == 0 {
 			order = append(order, label)

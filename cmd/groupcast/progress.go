@@ -26,6 +26,7 @@ type progress struct {
 	tty   bool
 	width int               // terminal columns; lines are cut to fit so the redraw stays in place
 	drawn int               // lines drawn last time (tty)
+	frame string            // what was drawn last time (tty)
 	last  map[string]string // target → its last printed line (plain)
 }
 
@@ -33,6 +34,7 @@ func newProgress(w io.Writer, d *daemonRef, recall bool) *progress {
 	p := &progress{w: w, d: d, recall: recall, last: map[string]string{}}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.tty = true
+		p.width = 80 // a terminal that does not say its size
 		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
 			p.width = cols
 		}
@@ -61,6 +63,9 @@ func (p *progress) cells(t groupcast.Target) []string {
 	reason := t.Reason
 	if p.recall && t.Recall != nil && t.Recall.Reason != "" {
 		reason = t.Recall.Reason
+	}
+	if reason == state || reason == string(t.State) {
+		reason = ""
 	}
 	return []string{state, t.Platform + "/" + t.Account + " → " + t.Group, attempt, next, reason}
 }
@@ -93,6 +98,10 @@ func (p *progress) show(st groupcast.Status) {
 		}
 		var lines bytes.Buffer
 		_ = tb.write(&lines)
+		if lines.String() == p.frame {
+			return // nothing changed: no redraw
+		}
+		p.frame = lines.String()
 		var b strings.Builder
 		if p.drawn > 0 {
 			fmt.Fprintf(&b, "\x1b[%dA", p.drawn) // back to the first line drawn
