@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -416,6 +417,31 @@ func TestAccountsAnswer(t *testing.T) {
 	for k, v := range want {
 		if a[k] != v {
 			t.Errorf("%s = %v, want %v", k, a[k], v)
+		}
+	}
+}
+
+// TestTimesInConfiguredZone: whatever zone the engine's times are in, the
+// answers carry the configured zone's offset (Asia/Shanghai here).
+func TestTimesInConfiguredZone(t *testing.T) {
+	f := newFake(t, "")
+	utc := f.status.AcceptedAt.UTC()
+	nb := f.status.Targets[0].NotBefore.UTC()
+	f.status.AcceptedAt, f.status.Targets[0].NotBefore, f.status.Targets[0].UpdatedAt = utc, &nb, utc
+	srv := httptest.NewServer(NewServer(f, registry.Lookup, nil))
+	defer srv.Close()
+	for _, path := range []string{"/v1/messages/a1", "/v1/messages", "/v1/review"} {
+		resp, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body strings.Builder
+		_, _ = io.Copy(&body, resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{`"accepted_at":"2026-11-25T18:00:00+08:00"`, `"not_before":"2026-11-25T19:00:00+08:00"`, `"updated_at":"2026-11-25T18:00:00+08:00"`} {
+			if !strings.Contains(body.String(), want) {
+				t.Errorf("%s lacks %s:\n%s", path, want, body.String())
+			}
 		}
 	}
 }

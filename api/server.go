@@ -207,7 +207,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if acc.Existing {
 		code = http.StatusOK
 	}
-	writeJSON(w, code, acc.Status)
+	writeJSON(w, code, s.local(acc.Status))
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
@@ -216,7 +216,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, s.local(st))
 }
 
 var listStates = map[string]bool{"pending": true, "delivered": true, "partial": true, "failed": true}
@@ -242,6 +242,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	for i := range msgs {
+		msgs[i] = s.local(msgs[i])
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
 }
 
@@ -251,7 +254,7 @@ func (s *Server) recall(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, st)
+	writeJSON(w, http.StatusAccepted, s.local(st))
 }
 
 func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
@@ -264,6 +267,12 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	for i := range targets {
+		if t := targets[i].NotBefore; t != nil {
+			lt := t.In(s.location())
+			targets[i].NotBefore = &lt
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"targets": targets})
 }
 
@@ -272,6 +281,9 @@ func (s *Server) reviews(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeErr(w, err)
 		return
+	}
+	for i := range list {
+		list[i].Status = s.local(list[i].Status)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"reviews": list})
 }
@@ -301,7 +313,7 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 			writeErr(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, st)
+		writeJSON(w, http.StatusOK, s.local(st))
 	}
 }
 
@@ -314,6 +326,13 @@ func (s *Server) accounts(w http.ResponseWriter, r *http.Request) {
 	if list == nil {
 		list = []groupcast.AccountHealth{}
 	}
+	loc := s.location()
+	for i := range list {
+		if t := list[i].PausedUntil; t != nil {
+			lt := t.In(loc)
+			list[i].PausedUntil = &lt
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"accounts": list})
 }
 
@@ -323,6 +342,38 @@ func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+}
+
+// location is the configured time zone (UTC when unset).
+func (s *Server) location() *time.Location {
+	if loc := s.svc.Config().Location; loc != nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// local writes a status's times in the configured time zone, so every
+// answer carries the daemon's offset whatever the store kept.
+func (s *Server) local(st groupcast.Status) groupcast.Status {
+	loc := s.location()
+	if !st.AcceptedAt.IsZero() {
+		st.AcceptedAt = st.AcceptedAt.In(loc)
+	}
+	targets := make([]groupcast.Target, len(st.Targets))
+	for i, t := range st.Targets {
+		if !t.UpdatedAt.IsZero() {
+			t.UpdatedAt = t.UpdatedAt.In(loc)
+		}
+		if t.NotBefore != nil {
+			nb := t.NotBefore.In(loc)
+			t.NotBefore = &nb
+		}
+		targets[i] = t
+	}
+	if st.Targets != nil {
+		st.Targets = targets
+	}
+	return st
 }
 
 // ErrorBody is the shape of every error answer.
