@@ -72,6 +72,11 @@ func (f *clientFlags) client(g *globals) (*daemonRef, error) {
 		opts := loadOptions(nil)
 		opts.Offline = true
 		cfg, err := configs.Load(path, opts)
+		if err != nil && d.Base != "" {
+			// Read only for its time zone: times print as the daemon gives them.
+			fmt.Fprintf(g.stderr, "groupcast: not using %s for times: %v\n", path, firstLine(err))
+			cfg, err = nil, nil
+		}
 		if err != nil {
 			var probs *configs.Problems
 			if errors.As(err, &probs) {
@@ -79,9 +84,11 @@ func (f *clientFlags) client(g *globals) (*daemonRef, error) {
 			}
 			return nil, invalid("%v", err)
 		}
-		d.loc, d.maxAttempts = cfg.Location, cfg.Delivery.MaxAttempts
-		if d.Base == "" {
-			d.Base, d.Source = listenURL(cfg.Server.Listen), "server.listen in "+relPath(path)
+		if cfg != nil {
+			d.loc, d.maxAttempts = cfg.Location, cfg.Delivery.MaxAttempts
+			if d.Base == "" {
+				d.Base, d.Source = listenURL(cfg.Server.Listen), "server.listen in "+relPath(path)
+			}
 		}
 	}
 	if d.Base == "" {
@@ -91,6 +98,11 @@ func (f *clientFlags) client(g *globals) (*daemonRef, error) {
 		d.Base = "http://" + d.Base
 	}
 	return d, nil
+}
+
+func firstLine(err error) string {
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
 }
 
 // relPath shows a relative path as ./path, so it reads as a file.

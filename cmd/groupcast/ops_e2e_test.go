@@ -68,6 +68,15 @@ func TestFindingTheDaemon(t *testing.T) {
 	if code != exitRuntime || !strings.Contains(errOut, want) {
 		t.Errorf("dead config: exit %d %q, want %q", code, errOut, want)
 	}
+	// An invalid config: fatal when it is the only way to the daemon, a
+	// warning when --server says where it is.
+	broken := writeFile(t, t.TempDir(), "broken.yaml", "server: {listen: 1}\nbogus: true\n")
+	if code, _, errOut = runCLI(t, "list", "--config", broken); code != exitInvalid || !strings.Contains(errOut, "groupcast validate") {
+		t.Errorf("invalid config alone: exit %d %q", code, errOut)
+	}
+	if code, _, errOut = runCLI(t, "list", "--config", broken, "--server", addr); code != 0 || !strings.Contains(errOut, "not using") {
+		t.Errorf("invalid config with --server: exit %d %q", code, errOut)
+	}
 	// A config with unset secrets still tells where the daemon is.
 	secret := writeFile(t, t.TempDir(), "s.yaml", `
 server: {listen: "`+dead+`"}
