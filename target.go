@@ -94,18 +94,21 @@ func (d Destination) Key() string {
 
 // Target is the API's view of one destination and its state (SPEC §4).
 type Target struct {
-	Route              string     `json:"route"`
-	Platform           string     `json:"platform"`
-	Account            string     `json:"account"`
-	Group              string     `json:"group"`
-	Style              string     `json:"style"`
-	State              State      `json:"state"`
-	Reason             string     `json:"reason,omitempty"`
-	NotBefore          *time.Time `json:"not_before,omitempty"`
-	Attempts           int        `json:"attempts"`
-	Parts              int        `json:"parts"`
-	PlatformMessageIDs []string   `json:"platform_message_ids"`
-	UpdatedAt          time.Time  `json:"updated_at"`
+	Route     string     `json:"route"`
+	Platform  string     `json:"platform"`
+	Account   string     `json:"account"`
+	Group     string     `json:"group"`
+	Style     string     `json:"style"`
+	State     State      `json:"state"`
+	Reason    string     `json:"reason,omitempty"`
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	Attempts  int        `json:"attempts"`
+	// MaxAttempts is delivery.max_attempts as the daemon applies it now:
+	// the target ends failed after that many temporary failures.
+	MaxAttempts        int       `json:"max_attempts,omitempty"`
+	Parts              int       `json:"parts"`
+	PlatformMessageIDs []string  `json:"platform_message_ids"`
+	UpdatedAt          time.Time `json:"updated_at"`
 	// Recall is the progress of a recall of this target, once one was
 	// asked for (POST /v1/messages/{id}/recall); nil before.
 	Recall *TargetRecall `json:"recall,omitempty"`

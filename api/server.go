@@ -353,9 +353,11 @@ func (s *Server) location() *time.Location {
 }
 
 // local writes a status's times in the configured time zone, so every
-// answer carries the daemon's offset whatever the store kept.
+// answer carries the daemon's offset whatever the store kept, and each
+// target's max_attempts.
 func (s *Server) local(st groupcast.Status) groupcast.Status {
 	loc := s.location()
+	maxAttempts := s.svc.Config().Delivery.MaxAttempts
 	if !st.AcceptedAt.IsZero() {
 		st.AcceptedAt = st.AcceptedAt.In(loc)
 	}
@@ -368,6 +370,7 @@ func (s *Server) local(st groupcast.Status) groupcast.Status {
 			nb := t.NotBefore.In(loc)
 			t.NotBefore = &nb
 		}
+		t.MaxAttempts = maxAttempts
 		targets[i] = t
 	}
 	if st.Targets != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/api"
 	"github.com/groupcast/groupcast/configs"
 )
@@ -147,10 +148,15 @@ func (d *daemonRef) fmtTime(t time.Time) string {
 	return t.Format("2006-01-02 15:04:05 -07:00")
 }
 
-// attempts is "n/max" when the client knows max, else "n".
-func (d *daemonRef) attempts(n int) string {
-	if d.maxAttempts > 0 {
-		return fmt.Sprintf("%d/%d", n, d.maxAttempts)
+// attempts is "n/max" when the daemon said max (or the client read it
+// from the config), else "n".
+func (d *daemonRef) attempts(t groupcast.Target) string {
+	max := t.MaxAttempts
+	if max == 0 {
+		max = d.maxAttempts
 	}
-	return fmt.Sprint(n)
+	if max > 0 {
+		return fmt.Sprintf("%d/%d", t.Attempts, max)
+	}
+	return fmt.Sprint(t.Attempts)
 }

@@ -301,7 +301,7 @@ func printTargets(w io.Writer, d *daemonRef, targets []groupcast.Target) error {
 		if t.NotBefore != nil && !t.State.Terminal() {
 			next = d.fmtTime(*t.NotBefore)
 		}
-		row := []string{t.Platform, t.Account, t.Group, t.Style, string(t.State), d.attempts(t.Attempts), next}
+		row := []string{t.Platform, t.Account, t.Group, t.Style, string(t.State), d.attempts(t), next}
 		reason := t.Reason
 		if recall {
 			label := ""

@@ -153,6 +153,10 @@ func TestListAccountsRecall(t *testing.T) {
 			t.Fatalf("send %s: exit %d %s%s", id, code, out, errOut)
 		}
 	}
+	// Without a config the attempts still show their maximum (from the answer).
+	if code, out, errOut := runCLI(t, "status", "l-1", "--server", srv); code != 0 || !strings.Contains(out, " 1/10 ") {
+		t.Errorf("status: exit %d\n%s%s", code, out, errOut)
+	}
 	code, out, errOut := runCLI(t, "list", "--server", srv, "--limit", "1")
 	if code != 0 || !strings.Contains(out, "l-2") || strings.Contains(out, "l-1") || !strings.Contains(out, "3/3") {
 		t.Errorf("list --limit 1: exit %d\n%s%s", code, out, errOut)

@@ -51,7 +51,7 @@ func (p *progress) cells(t groupcast.Target) []string {
 	}
 	attempt := ""
 	if t.Attempts > 0 {
-		attempt = "attempt " + p.d.attempts(t.Attempts)
+		attempt = "attempt " + p.d.attempts(t)
 	}
 	if p.recall && t.Recall != nil && t.Recall.Attempts > 0 {
 		attempt = fmt.Sprintf("attempt %d", t.Recall.Attempts)
