@@ -154,7 +154,7 @@ func TestListAccountsRecall(t *testing.T) {
 		}
 	}
 	// Without a config the attempts still show their maximum (from the answer).
-	if code, out, errOut := runCLI(t, "status", "l-1", "--server", srv); code != 0 || !strings.Contains(out, " 1/10 ") {
+	if code, out, errOut := runCLI(t, "status", "l-1", "--server", srv); code != 0 || !strings.Contains(out, "delivered  1/10") {
 		t.Errorf("status: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut := runCLI(t, "list", "--server", srv, "--limit", "1")
