@@ -3,7 +3,7 @@ module github.com/groupcast/groupcast
 go 1.26.0
 
 require (
-	github.com/Mrs4s/MiraiGo v0.0.0-20240226124653-54bdd873e3fe // qq miraigo driver (legacy, unmaintained upstream: see README)
+	github.com/Mrs4s/MiraiGo v0.0.0-20240226124653-54bdd873e3fe // qq miraigo driver (legacy, unmaintained upstream: see docs/platforms.md)
 	github.com/ThreeDotsLabs/watermill v1.5.1 // router only; its NATS Pub/Sub is our own (router/jetstream.go), not watermill-nats
 	github.com/eatmoreapple/openwechat v1.4.10
 	github.com/fsnotify/fsnotify v1.10.1

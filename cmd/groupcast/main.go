@@ -1,5 +1,5 @@
 // Command groupcast is the announcement relay gateway: one daemon (serve)
-// and the commands that work with it. See the README or `groupcast --help`.
+// and the commands that work with it. See the README, docs/ or `groupcast --help`.
 package main
 
 import (
