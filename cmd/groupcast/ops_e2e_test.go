@@ -188,6 +188,9 @@ func TestListAccountsRecall(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "recall:") || strings.Contains(out, "recall: 3 delivered") {
 		t.Errorf("recall --wait: exit %d\n%s%s", code, out, errOut)
 	}
+	if code, out, _ = runCLI(t, "status", "l-1", "--server", srv); code != 0 || !strings.Contains(out, "recall: ") {
+		t.Errorf("status after a recall does not say so: exit %d\n%s", code, out)
+	}
 	if code, _, _ = runCLI(t, "recall", "nope", "--server", srv); code != exitRuntime {
 		t.Errorf("recall of an unknown id: exit %d, want 1", code)
 	}
