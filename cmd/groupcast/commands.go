@@ -321,7 +321,7 @@ func printTargets(w io.Writer, d *daemonRef, targets []groupcast.Target) error {
 func printStatus(w io.Writer, d *daemonRef, st groupcast.Status) error {
 	fmt.Fprintf(w, "%s  %s\nstate: %s   accepted: %s\n", st.ID, st.Title, st.State, d.fmtTime(st.AcceptedAt))
 	for _, t := range st.Targets {
-		if t.Recall != nil || t.State == groupcast.StateRecalled {
+		if t.Recall != nil || t.State == groupcast.StateRecalled || strings.HasPrefix(t.Reason, "recall_unsupported") {
 			// The derived state counts a recalled target as delivered: say so.
 			fmt.Fprintf(w, "recall: %s\n", recallSummary(st))
 			break
