@@ -3,7 +3,7 @@ module github.com/groupcast/groupcast
 go 1.26.0
 
 require (
-	github.com/Mrs4s/MiraiGo v0.0.0-20240226124653-54bdd873e3fe // qq miraigo driver (legacy, unmaintained upstream: see README)
+	github.com/Mrs4s/MiraiGo v0.0.0-20240226124653-54bdd873e3fe // qq miraigo driver (legacy, unmaintained upstream: see docs/platforms.md)
 	github.com/ThreeDotsLabs/watermill v1.5.1 // router only; its NATS Pub/Sub is our own (router/jetstream.go), not watermill-nats
 	github.com/eatmoreapple/openwechat v1.4.10
 	github.com/fsnotify/fsnotify v1.10.1
@@ -22,6 +22,7 @@ require (
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/viper v1.21.0
 	github.com/yuin/goldmark v1.8.7
+	golang.org/x/term v0.47.0 // send/recall --wait: redraw progress in place on a terminal, plain lines otherwise
 	golang.org/x/time v0.16.0 // the intake rate limit (server.intake_per_second)
 	gopkg.in/yaml.v3 v3.0.1
 	rsc.io/qr v0.2.0 // decodes the drawn QR code back in the login test
@@ -64,7 +65,6 @@ require (
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/term v0.47.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )

@@ -103,29 +103,39 @@ type Target struct {
 	Reason    string     `json:"reason,omitempty"`
 	NotBefore *time.Time `json:"not_before,omitempty"`
 	Attempts  int        `json:"attempts"`
-	Parts     int        `json:"parts"`
+	// MaxAttempts is delivery.max_attempts as the daemon applies it now:
+	// the target ends failed after that many temporary failures.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	Parts       int `json:"parts"`
 	// PartsSent counts the parts already delivered of a multi-part send
 	// under way (a retry resumes after them); PlatformMessageIDs holds
 	// their ids.
-	PartsSent          int             `json:"parts_sent,omitempty"`
-	PlatformMessageIDs []string        `json:"platform_message_ids"`
-	Recall             *RecallProgress `json:"recall,omitempty"`
-	UpdatedAt          time.Time       `json:"updated_at"`
+	PartsSent          int       `json:"parts_sent,omitempty"`
+	PlatformMessageIDs []string  `json:"platform_message_ids"`
+	UpdatedAt          time.Time `json:"updated_at"`
+	// Recall is the progress of a recall of this target, once one was
+	// asked for (POST /v1/messages/{id}/recall); nil before.
+	Recall *TargetRecall `json:"recall,omitempty"`
 }
 
-// Recall states of one target.
+// RecallState is where the recall of one target stands.
+type RecallState string
+
 const (
-	RecallPending     = "pending"     // requested, not done yet (retried through outages)
-	RecallDone        = "done"        // taken back: the target is recalled
-	RecallFailed      = "failed"      // the platform refused for good
-	RecallUnsupported = "unsupported" // the platform or driver cannot take it back
+	RecallPending     RecallState = "pending"     // stored, not yet done (retried through outages)
+	RecallDone        RecallState = "done"        // the platform took the message back (or nothing had been sent)
+	RecallFailed      RecallState = "failed"      // gave up; Reason says why
+	RecallUnsupported RecallState = "unsupported" // the platform or driver cannot recall
 )
 
-// RecallProgress is where the recall of one delivered target stands.
-type RecallProgress struct {
-	State    string `json:"state"`
-	Reason   string `json:"reason,omitempty"`
-	Attempts int    `json:"attempts,omitempty"`
+// Settled reports whether nothing more will happen to the recall.
+func (s RecallState) Settled() bool { return s != RecallPending && s != "" }
+
+// TargetRecall is one target's recall progress.
+type TargetRecall struct {
+	State    RecallState `json:"state"`
+	Reason   string      `json:"reason,omitempty"`
+	Attempts int         `json:"attempts"`
 }
 
 // MessageState derives an announcement's state from its targets: delivered

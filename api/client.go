@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/groupcast/groupcast"
@@ -19,6 +23,47 @@ type Client struct {
 	Base  string // http://127.0.0.1:8780
 	Token string
 	HTTP  *http.Client
+	// Source says where Base came from ("--server", "$GROUPCAST_SERVER",
+	// "server.listen in ./groupcast.yaml", "the default"); an unreachable
+	// daemon's error names it.
+	Source string
+}
+
+// UnreachableError is a daemon that did not answer at all.
+type UnreachableError struct {
+	Base, Source string
+	Err          error
+}
+
+func (e *UnreachableError) Error() string {
+	src := ""
+	if e.Source != "" {
+		src = " (from " + e.Source + ")"
+	}
+	return fmt.Sprintf("cannot reach %s%s: %s", e.Base, src, rootCause(e.Err))
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// rootCause is the shortest useful text of a transport error: "connection
+// refused" rather than "Get \"http://…\": dial tcp …: connect: connection refused".
+func rootCause(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return dns.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "no answer in time"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
 }
 
 // APIError is an error answer from the daemon.
@@ -53,7 +98,10 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("daemon at %s: %w", c.Base, err)
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, &UnreachableError{Base: c.Base, Source: c.Source, Err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -95,7 +143,50 @@ func (c *Client) Status(ctx context.Context, id string) (groupcast.Status, error
 	return st, err
 }
 
-// Recall recalls one announcement.
+// List reads the newest announcements, optionally in one state (an
+// announcement state or a target state); limit 0 is the server's default.
+func (c *Client) List(ctx context.Context, state string, limit int) ([]groupcast.Status, error) {
+	q := url.Values{}
+	if state != "" {
+		q.Set("state", state)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/v1/messages"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out struct {
+		Messages []groupcast.Status `json:"messages"`
+	}
+	_, err := c.do(ctx, http.MethodGet, path, "", nil, &out)
+	return out.Messages, err
+}
+
+// Accounts reads every account's health.
+func (c *Client) Accounts(ctx context.Context) ([]groupcast.AccountHealth, error) {
+	var out struct {
+		Accounts []groupcast.AccountHealth `json:"accounts"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/v1/accounts", "", nil, &out)
+	return out.Accounts, err
+}
+
+// Healthz asks GET /healthz (the container's HEALTHCHECK).
+func (c *Client) Healthz(ctx context.Context) error {
+	_, err := c.do(ctx, http.MethodGet, "/healthz", "", nil, nil)
+	return err
+}
+
+// Readyz asks GET /readyz: nil when the daemon can take work.
+func (c *Client) Readyz(ctx context.Context) error {
+	_, err := c.do(ctx, http.MethodGet, "/readyz", "", nil, nil)
+	return err
+}
+
+// Recall asks for a recall (202: it runs durably; the status shows each
+// target's recall progress).
 func (c *Client) Recall(ctx context.Context, id string) (groupcast.Status, error) {
 	var st groupcast.Status
 	_, err := c.do(ctx, http.MethodPost, "/v1/messages/"+url.PathEscape(id)+"/recall", "", nil, &st)

@@ -3,7 +3,9 @@
 package api
 
 import (
+	"context"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,17 +20,41 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/router"
 	"github.com/groupcast/groupcast/transform"
 )
 
+// Engine is what the API needs from the running engine (*router.Service).
+type Engine interface {
+	Config() *configs.Config
+	Metrics() *router.Metrics
+	Submit(ctx context.Context, a *groupcast.Announcement) (groupcast.Accepted, error)
+	Status(ctx context.Context, id string) (groupcast.Status, error)
+	List(ctx context.Context, state string, limit int) ([]groupcast.Status, error)
+	Recall(ctx context.Context, id string) (groupcast.Status, error)
+	Reviews(ctx context.Context) ([]router.Review, error)
+	Decide(ctx context.Context, id string, approve bool, by, reason string) (groupcast.Status, error)
+	Accounts(ctx context.Context) ([]groupcast.AccountHealth, error)
+	NotReady() []string
+}
+
+var _ Engine = (*router.Service)(nil)
+
+// OpenAPI is the OpenAPI 3.1 document of this API, served at /openapi.json
+// and held against the routes below by a test.
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
 // Server answers the HTTP API from a running engine.
 type Server struct {
-	svc     *router.Service
+	svc     Engine
 	drivers router.Drivers
 	log     *slog.Logger
 	now     func() time.Time
 	mux     *http.ServeMux
+	routes  map[string][]string // pattern → methods, for the OpenAPI test
 
 	limMu   sync.Mutex
 	limiter *rate.Limiter // nil: no intake limit
@@ -37,8 +63,8 @@ type Server struct {
 
 // NewServer builds the handler. The tokens, body limit and intake rate are
 // read from the engine's config on every request, so a reload applies.
-func NewServer(svc *router.Service, drivers router.Drivers, log *slog.Logger) *Server {
-	s := &Server{svc: svc, drivers: drivers, log: log, now: time.Now, mux: http.NewServeMux()}
+func NewServer(svc Engine, drivers router.Drivers, log *slog.Logger) *Server {
+	s := &Server{svc: svc, drivers: drivers, log: log, now: time.Now, mux: http.NewServeMux(), routes: map[string][]string{}}
 	s.route("/v1/messages", map[string]http.HandlerFunc{"POST": s.submit, "GET": s.list})
 	s.route("/v1/messages/{id}", map[string]http.HandlerFunc{"GET": s.status})
 	s.route("/v1/messages/{id}/recall", map[string]http.HandlerFunc{"POST": s.recall})
@@ -46,6 +72,11 @@ func NewServer(svc *router.Service, drivers router.Drivers, log *slog.Logger) *S
 	s.route("/v1/review", map[string]http.HandlerFunc{"GET": s.reviews})
 	s.route("/v1/review/{id}/approve", map[string]http.HandlerFunc{"POST": s.decide(true)})
 	s.route("/v1/review/{id}/reject", map[string]http.HandlerFunc{"POST": s.decide(false)})
+	s.route("/v1/accounts", map[string]http.HandlerFunc{"GET": s.accounts})
+	s.route("/openapi.json", map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(OpenAPI)
+	}})
 	s.route("/healthz", map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}})
@@ -59,6 +90,9 @@ func NewServer(svc *router.Service, drivers router.Drivers, log *slog.Logger) *S
 }
 
 func (s *Server) route(pattern string, methods map[string]http.HandlerFunc) {
+	for m := range methods {
+		s.routes[pattern] = append(s.routes[pattern], m)
+	}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		h, ok := methods[r.Method]
 		if !ok && r.Method == http.MethodHead {
@@ -205,7 +239,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if acc.Existing {
 		code = http.StatusOK
 	}
-	writeJSON(w, code, acc.Status)
+	writeJSON(w, code, s.local(acc.Status))
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +248,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, s.local(st))
 }
 
 var listStates = map[string]bool{"pending": true, "delivered": true, "partial": true, "failed": true}
@@ -240,6 +274,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	for i := range msgs {
+		msgs[i] = s.local(msgs[i])
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
 }
 
@@ -249,7 +286,7 @@ func (s *Server) recall(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, st)
+	writeJSON(w, http.StatusAccepted, s.local(st))
 }
 
 func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
@@ -262,6 +299,12 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	for i := range targets {
+		if t := targets[i].NotBefore; t != nil {
+			lt := t.In(s.location())
+			targets[i].NotBefore = &lt
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"targets": targets})
 }
 
@@ -270,6 +313,9 @@ func (s *Server) reviews(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeErr(w, err)
 		return
+	}
+	for i := range list {
+		list[i].Status = s.local(list[i].Status)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"reviews": list})
 }
@@ -299,8 +345,27 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 			writeErr(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, st)
+		writeJSON(w, http.StatusOK, s.local(st))
 	}
+}
+
+func (s *Server) accounts(w http.ResponseWriter, r *http.Request) {
+	list, err := s.svc.Accounts(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if list == nil {
+		list = []groupcast.AccountHealth{}
+	}
+	loc := s.location()
+	for i := range list {
+		if t := list[i].PausedUntil; t != nil {
+			lt := t.In(loc)
+			list[i].PausedUntil = &lt
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accounts": list})
 }
 
 func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
@@ -309,6 +374,41 @@ func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+}
+
+// location is the configured time zone (UTC when unset).
+func (s *Server) location() *time.Location {
+	if loc := s.svc.Config().Location; loc != nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// local writes a status's times in the configured time zone, so every
+// answer carries the daemon's offset whatever the store kept, and each
+// target's max_attempts.
+func (s *Server) local(st groupcast.Status) groupcast.Status {
+	loc := s.location()
+	maxAttempts := s.svc.Config().Delivery.MaxAttempts
+	if !st.AcceptedAt.IsZero() {
+		st.AcceptedAt = st.AcceptedAt.In(loc)
+	}
+	targets := make([]groupcast.Target, len(st.Targets))
+	for i, t := range st.Targets {
+		if !t.UpdatedAt.IsZero() {
+			t.UpdatedAt = t.UpdatedAt.In(loc)
+		}
+		if t.NotBefore != nil {
+			nb := t.NotBefore.In(loc)
+			t.NotBefore = &nb
+		}
+		t.MaxAttempts = maxAttempts
+		targets[i] = t
+	}
+	if st.Targets != nil {
+		st.Targets = targets
+	}
+	return st
 }
 
 // ErrorBody is the shape of every error answer.

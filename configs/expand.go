@@ -9,17 +9,33 @@ import (
 // the tree read by viper (keys are left alone). It runs after YAML parsing,
 // so a value with YAML-special characters cannot change the file's
 // structure. Problems name the path and the variable, never a value.
-func expandValues(tree map[string]any, lookup func(string) (string, bool), c *collector) {
+//
+// offline (Options.Offline, `validate --offline`) makes an unset ${VAR} a
+// warning instead of an error: the value is dropped as if absent and the
+// other checks of its path stay quiet, so CI can lint a file without its
+// secrets.
+func expandValues(tree map[string]any, lookup func(string) (string, bool), offline bool, c *collector) {
 	var walk func(v any, path string) any
 	walk = func(v any, path string) any {
 		switch v := v.(type) {
 		case string:
 			out, changed, errs := expand(v, lookup)
+			dropped := false
 			for _, e := range errs {
-				c.bad(path, "%s", e)
+				if offline && e.unset {
+					c.skip[path] = true
+					c.problems = append(c.problems, Problem{Path: path, Line: c.lines.line(path), Warning: true,
+						Message: fmt.Sprintf("environment variable %s is not set (offline: the value is not checked; set it where the daemon runs)", e.name)})
+					dropped = true
+					continue
+				}
+				c.bad(path, "%s", e.msg)
 			}
 			if changed {
 				c.hidden[path] = true
+			}
+			if dropped {
+				return nil // as if absent: the checks of path are skipped
 			}
 			return out
 		case []any:
@@ -42,7 +58,7 @@ func expandValues(tree map[string]any, lookup func(string) (string, bool), c *co
 // by `{` is kept as it is (regular expressions and passwords use it).
 // `${VAR:-default}` uses default when VAR is unset or empty; `${VAR}` with
 // VAR unset is an error, and with VAR set but empty gives "".
-func expand(s string, lookup func(string) (string, bool)) (out string, changed bool, errs []string) {
+func expand(s string, lookup func(string) (string, bool)) (out string, changed bool, errs []expandError) {
 	if !strings.Contains(s, "${") {
 		return s, false, nil
 	}
@@ -56,7 +72,7 @@ func expand(s string, lookup func(string) (string, bool)) (out string, changed b
 		case strings.HasPrefix(s[i:], "${"):
 			end := strings.IndexByte(s[i+2:], '}')
 			if end < 0 {
-				errs = append(errs, "unterminated ${ (write $${ for a literal ${)")
+				errs = append(errs, expandError{msg: "unterminated ${ (write $${ for a literal ${)"})
 				b.WriteString(s[i:])
 				i = len(s)
 				continue
@@ -66,7 +82,7 @@ func expand(s string, lookup func(string) (string, bool)) (out string, changed b
 			changed = true
 			name, def, hasDef := strings.Cut(expr, ":-")
 			if !validVarName(name) {
-				errs = append(errs, fmt.Sprintf("${%s}: not a variable name (letters, digits and _; write $${ for a literal ${)", shorten(name)))
+				errs = append(errs, expandError{msg: fmt.Sprintf("${%s}: not a variable name (letters, digits and _; write $${ for a literal ${)", shorten(name))})
 				continue
 			}
 			val, ok := lookup(name)
@@ -74,7 +90,8 @@ func expand(s string, lookup func(string) (string, bool)) (out string, changed b
 			case hasDef && (!ok || val == ""):
 				b.WriteString(def)
 			case !ok:
-				errs = append(errs, fmt.Sprintf("environment variable %s is not set (use ${%s:-default} for a default)", name, name))
+				errs = append(errs, expandError{unset: true, name: name, msg: fmt.Sprintf(
+					"environment variable %s is not set (export it where groupcast runs; validate --offline lints a file without its secrets)", name)})
 			default:
 				b.WriteString(val)
 			}
@@ -85,6 +102,16 @@ func expand(s string, lookup func(string) (string, bool)) (out string, changed b
 	}
 	return b.String(), changed, errs
 }
+
+// expandError is one problem of a string: unset is an unset ${VAR}, which
+// validate --offline reports as a warning.
+type expandError struct {
+	msg   string
+	name  string
+	unset bool
+}
+
+func (e expandError) String() string { return e.msg }
 
 func validVarName(name string) bool {
 	if name == "" || len(name) > 128 {

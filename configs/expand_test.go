@@ -43,7 +43,7 @@ func TestExpand(t *testing.T) {
 			continue
 		}
 		for i := range errs {
-			if !strings.Contains(errs[i], tt.errs[i]) {
+			if !strings.Contains(errs[i].msg, tt.errs[i]) {
 				t.Errorf("expand(%q) error %q, want it to contain %q", tt.in, errs[i], tt.errs[i])
 			}
 		}

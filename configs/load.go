@@ -56,6 +56,9 @@ type Options struct {
 	CheckPolicy func(p Policy, loc *time.Location) error
 	// LookupEnv resolves ${VAR}; default os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Offline makes an unset ${VAR} a warning (the value is left out
+	// and not checked): `validate --offline`, to lint a file without its secrets.
+	Offline bool
 	// Warn receives each warning of a file that loads (a file that does
 	// not load returns its warnings inside *Problems). Nil drops them.
 	Warn func(Problem)
@@ -133,7 +136,7 @@ func load(data []byte, name string, opt Options, c *collector) *Config {
 	if tree == nil {
 		return nil
 	}
-	expandValues(tree, opt.LookupEnv, c)
+	expandValues(tree, opt.LookupEnv, opt.Offline, c)
 	settings := splitAccounts(tree)
 	checkShape(tree, c)
 	cfg := &Config{}

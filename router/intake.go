@@ -135,7 +135,7 @@ func (s *Service) statusOf(rec *store.Record, stored []*store.TargetRecord, reca
 			tt.PlatformMessageIDs = []string{}
 		}
 		if recalling && tt.Recall == nil && (tt.State == groupcast.StateDelivered || !tt.State.Terminal()) {
-			tt.Recall = &groupcast.RecallProgress{State: groupcast.RecallPending}
+			tt.Recall = &groupcast.TargetRecall{State: groupcast.RecallPending}
 		}
 		st.Targets = append(st.Targets, tt)
 	}

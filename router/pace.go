@@ -24,18 +24,46 @@ type pacer struct {
 	clock   Clock
 	st      *store.Store
 
+	loc     *time.Location
+
 	mu      sync.Mutex
 	loaded  bool
 	sends   []time.Time // the last PerMinute request times, oldest first
 	nextGap time.Duration
+	day     string // local day of count
+	count   int    // requests on day
+}
+
+// sentOn answers the requests the account made on day (a local date), as
+// its send log in the store has them; false for an account without a pace
+// (it keeps no log).
+func (p *pacer) sentOn(ctx context.Context, day string) (int, bool, error) {
+	if p.unlimited() {
+		return 0, false, nil
+	}
+	var l sendLog
+	if _, err := p.st.GetJSON(ctx, store.SendLogKey(p.account), &l); err != nil {
+		return 0, false, err
+	}
+	if l.Day != day {
+		return 0, true, nil
+	}
+	return l.Count, true, nil
 }
 
 type sendLog struct {
 	Sends []time.Time `json:"sends"`
+	// Day and Count are the sends of the account's local day (the log is
+	// written before each send anyway: the count rides along).
+	Day   string `json:"day,omitempty"`
+	Count int    `json:"count,omitempty"`
 }
 
-func newPacer(account string, rate configs.Rate, clock Clock, st *store.Store) *pacer {
-	return &pacer{account: account, rate: rate, clock: clock, st: st}
+func newPacer(account string, rate configs.Rate, clock Clock, st *store.Store, loc *time.Location) *pacer {
+	if loc == nil {
+		loc = time.Local
+	}
+	return &pacer{account: account, rate: rate, clock: clock, st: st, loc: loc}
 }
 
 // reset makes the next Wait read the send log from the store again (another
@@ -62,7 +90,7 @@ func (p *pacer) Wait(ctx context.Context) error {
 		if _, err := p.st.GetJSON(ctx, store.SendLogKey(p.account), &l); err != nil {
 			return fmt.Errorf("pace %s: %w", p.account, err)
 		}
-		p.sends, p.loaded = l.Sends, true
+		p.sends, p.day, p.count, p.loaded = l.Sends, l.Day, l.Count, true
 		p.nextGap = p.gap()
 	}
 	for {
@@ -80,7 +108,11 @@ func (p *pacer) Wait(ctx context.Context) error {
 		p.sends = append([]time.Time(nil), p.sends[len(p.sends)-keep:]...)
 	}
 	p.nextGap = p.gap()
-	if err := p.st.PutJSON(ctx, store.SendLogKey(p.account), sendLog{Sends: p.sends}); err != nil {
+	if day := p.clock.Now().In(p.loc).Format(time.DateOnly); day != p.day {
+		p.day, p.count = day, 0
+	}
+	p.count++
+	if err := p.st.PutJSON(ctx, store.SendLogKey(p.account), sendLog{Sends: p.sends, Day: p.day, Count: p.count}); err != nil {
 		return fmt.Errorf("pace %s: %w", p.account, err)
 	}
 	return nil

@@ -82,7 +82,7 @@ func (w *worker) recall(id string) (time.Time, error) {
 func (w *worker) recallDelivered(rec *store.Record, d groupcast.Destination, t *store.TargetRecord) (time.Time, error) {
 	s, ctx := w.s, w.sendCtx
 	now := s.clock.Now()
-	prog := groupcast.RecallProgress{State: groupcast.RecallPending}
+	prog := groupcast.TargetRecall{State: groupcast.RecallPending}
 	if t.Recall != nil {
 		prog = *t.Recall
 	}

@@ -104,8 +104,10 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 	}
 	receipt, sendErr := a.sender.Send(ctx, out)
 	if sendErr == nil {
+		a.health.sentOne(now.In(s.cfg.Load().Location).Format(time.DateOnly))
 		return w.delivered(rec, d, receipt)
 	}
+	a.health.failed(now, sendErr)
 	if ctx.Err() != nil {
 		return result{step: stepStop} // shut down mid-send: it goes again later
 	}

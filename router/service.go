@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/configs"
@@ -97,6 +99,7 @@ type account struct {
 	cfg     configs.Account
 	sender  groupcast.Sender
 	pacer   *pacer
+	health  health
 	removed bool // gone from the config; kept for what was accepted before
 }
 
@@ -136,6 +139,10 @@ func New(o Options) (*Service, error) {
 	}
 	s.cfg.Store(o.Config)
 	s.fleet = newFleet(s)
+	if err := o.Metrics.Registry.Register(accountUp{s: s, desc: prometheus.NewDesc("groupcast_account_up",
+		"1 while the account can send (ok or degraded), 0 while it is down or paused.", []string{"account", "platform"}, nil)}); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	for _, a := range o.Config.Accounts {
 		if err := s.addAccount(a); err != nil {
 			return nil, err
@@ -190,7 +197,7 @@ func (s *Service) buildAccount(ac configs.Account) (*account, error) {
 	if !ok {
 		return nil, fmt.Errorf("accounts %s: unknown driver %s/%s", ac.Name, ac.Platform, ac.Driver)
 	}
-	a := &account{cfg: ac, pacer: newPacer(ac.Name, ac.Rate, s.clock, s.st)}
+	a := &account{cfg: ac, pacer: newPacer(ac.Name, ac.Rate, s.clock, s.st, s.cfg.Load().Location)}
 	sender, err := d.New(ac, s.env(ac, a.pacer))
 	if err != nil {
 		return nil, fmt.Errorf("accounts %s: %w", ac.Name, err)

@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters/registry"
-	"github.com/groupcast/groupcast/api"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/internal/inputfile"
 	"github.com/groupcast/groupcast/router"
@@ -25,25 +24,78 @@ import (
 
 func validateCmd(g *globals) *cobra.Command {
 	var cfgFlag string
+	var offline, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check a config without starting anything",
 		Long: `Check a config file without starting anything. Every problem is printed on
 its own line as "field.path (line N): message", and the exit code is 2 if there
 is any. On success a one-screen summary of accounts, routes and policies is
-printed. Secrets are never printed.`,
+printed. Secrets are never printed.
+
+--offline lints a file without its secrets (in CI, say): an unset ${VAR} is a
+warning and its value is not checked, where it is otherwise an error.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			cfg, path, err := loadConfig(g, cfgFlag)
+			path := configs.Resolve(cfgFlag)
+			var warns configs.Problems
+			opts := loadOptions(func(p configs.Problem) { warns = append(warns, p) })
+			opts.Offline = offline
+			cfg, err := configs.Load(path, opts)
+			var probs *configs.Problems
+			if err != nil && !errors.As(err, &probs) {
+				return invalid("%s: %v", displayPath(path), err)
+			}
+			all := warns
+			if probs != nil {
+				all = *probs
+			}
+			if asJSON {
+				out := validateResult{File: displayPath(path), OK: err == nil, Problems: []problemJSON{}}
+				for _, p := range all {
+					out.Problems = append(out.Problems, problemJSON{Path: p.Path, Line: p.Line, Message: p.Message, Warning: p.Warning})
+				}
+				if cfg != nil {
+					out.Summary = cfg.Summary()
+				}
+				if perr := printJSON(g.stdout, out); perr != nil {
+					return perr
+				}
+				if err != nil {
+					return &exitError{code: exitInvalid, err: errors.New("")}
+				}
+				return nil
+			}
 			if err != nil {
-				return err
+				fmt.Fprintln(g.stderr, probs.Error())
+				return &exitError{code: exitInvalid, err: fmt.Errorf("%s: %d problem(s)", displayPath(path), len(probs.Errors()))}
+			}
+			for _, p := range warns {
+				fmt.Fprintln(g.stderr, p.String())
 			}
 			fmt.Fprintf(g.stdout, "%s: ok\n\n%s", displayPath(path), cfg.Summary())
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&cfgFlag, "config", "", "config file (default $GROUPCAST_CONFIG, ./groupcast.yaml, or the built-in demo)")
+	cmd.Flags().BoolVar(&offline, "offline", false, "an unset ${VAR} is a warning, not an error (lint without secrets)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"file","ok","problems":[{path,line,message,warning}],"summary"}`)
 	return cmd
+}
+
+// validateResult is validate --json.
+type validateResult struct {
+	File     string        `json:"file"`
+	OK       bool          `json:"ok"`
+	Problems []problemJSON `json:"problems"`
+	Summary  string        `json:"summary,omitempty"`
+}
+
+type problemJSON struct {
+	Path    string `json:"path"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+	Warning bool   `json:"warning,omitempty"`
 }
 
 // readAnnouncementFile reads FILE or - (standard input) and its format.
@@ -93,7 +145,11 @@ func previewCmd(g *globals) *cobra.Command {
 		Long: `Dry run of an announcement against a config, offline: for every target it
 would reach, each part's text as the driver would post it (with its bytes and
 characters), the rules that fire and the earliest send time. --json prints the
-same as POST /v1/preview.`,
+same as POST /v1/preview.
+
+Exit code 3 when some target would be blocked or rejected by a rule, or could
+not be rendered (each is named on stderr with its rule), 0 otherwise: a CI
+gate for announcements.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			cfg, _, err := loadConfig(g, cfgFlag)
@@ -117,12 +173,15 @@ same as POST /v1/preview.`,
 				return invalid("%v", err)
 			}
 			if asJSON {
-				return printJSON(g.stdout, map[string]any{"targets": targets})
+				if err := printJSON(g.stdout, map[string]any{"targets": targets}); err != nil {
+					return err
+				}
+				return previewOutcome(targets)
 			}
 			for _, t := range targets {
 				fmt.Fprintf(g.stdout, "=== %s → %s/%s (%s, %s, route %s)", t.Account, t.Platform, t.Group, t.Style, t.Format, t.Route)
 				if t.NotBefore != nil {
-					fmt.Fprintf(g.stdout, " not before %s", t.NotBefore.Format(time.RFC3339))
+					fmt.Fprintf(g.stdout, " not before %s", t.NotBefore.In(cfg.Location).Format("2006-01-02 15:04:05 -07:00"))
 				}
 				fmt.Fprintln(g.stdout)
 				if t.Reason != "" {
@@ -136,7 +195,7 @@ same as POST /v1/preview.`,
 				}
 				fmt.Fprintln(g.stdout)
 			}
-			return nil
+			return previewOutcome(targets)
 		},
 	}
 	cmd.Flags().StringVar(&cfgFlag, "config", "", "config file (default $GROUPCAST_CONFIG, ./groupcast.yaml, or the built-in demo)")
@@ -145,34 +204,20 @@ same as POST /v1/preview.`,
 	return cmd
 }
 
-// clientFlags are the flags of every command that talks to a daemon.
-type clientFlags struct {
-	server string
-	token  string
-	asJSON bool
-}
-
-func (f *clientFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.server, "server", "http://127.0.0.1:8780", "daemon URL")
-	cmd.Flags().StringVar(&f.token, "token", "", "bearer token (default $GROUPCAST_TOKEN)")
-	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print JSON")
-}
-
-func (f *clientFlags) client() *api.Client {
-	tok := f.token
-	if tok == "" {
-		tok = os.Getenv("GROUPCAST_TOKEN")
+// previewOutcome is exit 3 when a target would not be sent: blocked or
+// rejected by a rule, or failed to render.
+func previewOutcome(targets []router.PreviewTarget) error {
+	var bad []string
+	for _, t := range targets {
+		switch groupcast.State(t.State) {
+		case groupcast.StateBlocked, groupcast.StateRejected, groupcast.StateFailed:
+			bad = append(bad, fmt.Sprintf("%s/%s would be %s: %s", t.Account, t.Group, t.State, t.Reason))
+		}
 	}
-	return &api.Client{Base: f.server, Token: tok}
-}
-
-// clientErr maps a daemon answer to an exit code: bad input is 2, the rest 1.
-func clientErr(err error) error {
-	var ae *api.APIError
-	if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != 401 && ae.Status != 404 && ae.Status != 429 {
-		return &exitError{code: exitInvalid, err: err}
+	if len(bad) == 0 {
+		return nil
 	}
-	return &exitError{code: exitRuntime, err: err}
+	return &exitError{code: exitFailed, err: fmt.Errorf("%d target(s) would not be sent:\n  %s", len(bad), strings.Join(bad, "\n  "))}
 }
 
 func sendCmd(g *globals) *cobra.Command {
@@ -184,10 +229,16 @@ func sendCmd(g *globals) *cobra.Command {
 		Use:   "send FILE|-",
 		Short: "Submit an announcement to a running daemon",
 		Long: `Submit an announcement (Markdown with front matter, JSON or YAML) to a running
-daemon and print its id and planned targets. With --wait, show each target's
-progress until every target is delivered, failed, blocked, rejected, expired,
-recalled, or waiting (deferred, scheduled, held). Exit code 3 if any target
-failed, was blocked or was rejected.`,
+daemon and print its id and planned targets.
+
+With --wait, show each target's progress (state, attempt, next try, reason)
+until every target is delivered, failed, blocked, rejected, expired, recalled,
+or waiting on time or a person (deferred, scheduled, held). On a terminal the
+lines are redrawn in place; otherwise each change is printed on its own line.
+Exit code 3 if any target failed, was blocked or was rejected; 1 on --timeout.
+
+The daemon is --server, else $GROUPCAST_SERVER, else server.listen of the
+config (--config, $GROUPCAST_CONFIG, ./groupcast.yaml), else ` + defaultServer + `.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// The daemon's max_body, if its config is at hand (read as
@@ -197,9 +248,12 @@ failed, was blocked or was rejected.`,
 			if err != nil {
 				return err
 			}
-			c := f.client()
+			d, err := f.client(g)
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
-			st, code, err := c.Submit(ctx, format, data)
+			st, code, err := d.Submit(ctx, format, data)
 			if err != nil {
 				return clientErr(err)
 			}
@@ -212,13 +266,14 @@ failed, was blocked or was rejected.`,
 					verb = "already accepted (same id, same content)"
 				}
 				fmt.Fprintf(g.stdout, "%s %s\n", st.ID, verb)
-				printTargets(g.stdout, st.Targets)
-				return nil
+				return printTargets(g.stdout, d, st.Targets)
 			}
+			var p *progress
 			if !f.asJSON {
 				fmt.Fprintf(g.stdout, "%s accepted; waiting for %d target(s)\n", st.ID, len(st.Targets))
+				p = newProgress(g.stdout, d, false)
 			}
-			st, err = waitSettled(ctx, g, c, st, timeout, !f.asJSON)
+			st, err = waitFor(ctx, d, st, timeout, p, deliverySettled)
 			if err != nil {
 				return &exitError{code: exitRuntime, err: err}
 			}
@@ -226,80 +281,75 @@ failed, was blocked or was rejected.`,
 				if err := printJSON(g.stdout, st); err != nil {
 					return err
 				}
-			} else {
-				printTargets(g.stdout, st.Targets)
 			}
-			for _, t := range st.Targets {
-				switch t.State {
-				case groupcast.StateFailed, groupcast.StateBlocked, groupcast.StateRejected:
-					return &exitError{code: exitFailed, err: fmt.Errorf("%s: some targets did not get it", st.ID)}
-				}
-			}
-			return nil
+			return sendOutcome(st)
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().BoolVar(&wait, "wait", false, "show live progress until every target is settled")
-	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "with --wait, give up waiting after this long")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "with --wait, give up waiting after this long (exit 1)")
 	cmd.Flags().StringVar(&formatFlag, "format", "", "input format: markdown, json or yaml (default from the file name; markdown for -)")
 	return cmd
 }
 
-// waitSettled polls until every target is settled, printing each change.
-func waitSettled(ctx context.Context, g *globals, c *api.Client, st groupcast.Status, timeout time.Duration, show bool) (groupcast.Status, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	seen := map[string]groupcast.State{}
-	tick := time.NewTicker(300 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		settled := true
-		for _, t := range st.Targets {
-			key := t.Account + "/" + t.Group
-			if show && seen[key] != t.State {
-				line := fmt.Sprintf("  %-10s %s/%s → %s", t.State, t.Platform, t.Account, t.Group)
-				if t.Reason != "" {
-					line += "  (" + t.Reason + ")"
-				}
-				fmt.Fprintln(g.stdout, line)
-				seen[key] = t.State
-			}
-			if !t.State.Settled() {
-				settled = false
-			}
+// sendOutcome is exit 3 when some target failed, was blocked or rejected.
+func sendOutcome(st groupcast.Status) error {
+	var bad []string
+	for _, t := range st.Targets {
+		switch t.State {
+		case groupcast.StateFailed, groupcast.StateBlocked, groupcast.StateRejected:
+			bad = append(bad, fmt.Sprintf("%s/%s %s", t.Account, t.Group, t.State))
 		}
-		if settled {
-			return st, nil
-		}
-		select {
-		case <-ctx.Done():
-			return st, fmt.Errorf("still waiting after %s: %w", timeout, ctx.Err())
-		case <-tick.C:
-		}
-		next, err := c.Status(ctx, st.ID)
-		if err != nil {
-			return st, err
-		}
-		st = next
 	}
+	if len(bad) > 0 {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s: %d target(s) did not get it: %s", st.ID, len(bad), strings.Join(bad, ", "))}
+	}
+	return nil
 }
 
-func printTargets(w io.Writer, targets []groupcast.Target) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PLATFORM\tACCOUNT\tGROUP\tSTYLE\tSTATE\tATTEMPTS\tREASON")
+func printTargets(w io.Writer, d *daemonRef, targets []groupcast.Target) error {
+	recall := false
 	for _, t := range targets {
-		reason := t.Reason
-		if t.NotBefore != nil {
-			reason = strings.TrimSpace(reason + " not before " + t.NotBefore.Format(time.RFC3339))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", t.Platform, t.Account, t.Group, t.Style, t.State, t.Attempts, reason)
+		recall = recall || t.Recall != nil
 	}
-	tw.Flush()
+	var tb table
+	head := []string{"PLATFORM", "ACCOUNT", "GROUP", "STYLE", "STATE", "ATTEMPTS", "NEXT TRY", "REASON"}
+	if recall {
+		head = append(head[:len(head)-1], "RECALL", "REASON")
+	}
+	tb.row(head...)
+	for _, t := range targets {
+		next := ""
+		if t.NotBefore != nil && !t.State.Terminal() {
+			next = d.fmtTime(*t.NotBefore)
+		}
+		row := []string{t.Platform, t.Account, t.Group, t.Style, string(t.State), d.attempts(t), next}
+		reason := t.Reason
+		if recall {
+			label := ""
+			if t.Recall != nil {
+				label = string(t.Recall.State)
+				if t.Recall.Reason != "" {
+					reason = strings.TrimSpace(reason + " recall: " + t.Recall.Reason)
+				}
+			}
+			row = append(row, label)
+		}
+		tb.row(append(row, reason)...)
+	}
+	return tb.write(w)
 }
 
-func printStatus(w io.Writer, st groupcast.Status) {
-	fmt.Fprintf(w, "%s  %s\nstate: %s   accepted: %s\n", st.ID, st.Title, st.State, st.AcceptedAt.Format(time.RFC3339))
-	printTargets(w, st.Targets)
+func printStatus(w io.Writer, d *daemonRef, st groupcast.Status) error {
+	fmt.Fprintf(w, "%s  %s\nstate: %s   accepted: %s\n", st.ID, st.Title, st.State, d.fmtTime(st.AcceptedAt))
+	for _, t := range st.Targets {
+		if t.Recall != nil || t.State == groupcast.StateRecalled || strings.HasPrefix(t.Reason, "recall_unsupported") {
+			// The derived state counts a recalled target as delivered: say so.
+			fmt.Fprintf(w, "recall: %s\n", recallSummary(st))
+			break
+		}
+	}
+	return printTargets(w, d, st.Targets)
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -309,46 +359,244 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// idCmd is a command that takes an announcement id, asks the daemon
-// something about it, and prints the status that comes back.
-func idCmd(g *globals, use, short, long string, call func(ctx context.Context, c *api.Client, id string) (groupcast.Status, error)) *cobra.Command {
+func statusCmd(g *globals) *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Long:  long,
+		Use:   "status ID",
+		Short: "Show the status of one announcement, target by target",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := call(cmd.Context(), f.client(), args[0])
+			d, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			st, err := d.Status(cmd.Context(), args[0])
 			if err != nil {
 				return clientErr(err)
 			}
 			if f.asJSON {
 				return printJSON(g.stdout, st)
 			}
-			printStatus(g.stdout, st)
-			return nil
+			return printStatus(g.stdout, d, st)
 		},
 	}
 	f.add(cmd)
 	return cmd
 }
 
-func statusCmd(g *globals) *cobra.Command {
-	return idCmd(g, "status ID", "Show the status of one announcement, target by target", "",
-		func(ctx context.Context, c *api.Client, id string) (groupcast.Status, error) {
-			return c.Status(ctx, id)
-		})
+func recallCmd(g *globals) *cobra.Command {
+	var f clientFlags
+	var waitFlag bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "recall ID",
+		Short: "Recall an announcement everywhere it was delivered, and cancel the rest",
+		Long: `Recall an announcement: targets not yet sent are cancelled; delivered ones
+are recalled where the platform allows it. The daemon stores the recall and
+carries it out durably (through outages and restarts).
+
+With --wait, show each target's recall progress until every one is recalled,
+failed or unsupported by its platform. Exit code 3 if the recall failed for
+some target; 1 on --timeout.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := d.Recall(ctx, args[0])
+			if err != nil {
+				return clientErr(err)
+			}
+			if waitFlag {
+				var p *progress
+				if !f.asJSON {
+					fmt.Fprintf(g.stdout, "%s: recalling from %d target(s)\n", st.ID, len(st.Targets))
+					p = newProgress(g.stdout, d, true)
+				}
+				st, err = waitFor(ctx, d, st, timeout, p, recallSettled)
+				if err != nil {
+					return &exitError{code: exitRuntime, err: err}
+				}
+			}
+			if f.asJSON {
+				if err := printJSON(g.stdout, st); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(g.stdout, "%s  %s\nrecall: %s\n", st.ID, st.Title, recallSummary(st))
+				if !waitFlag {
+					if err := printTargets(g.stdout, d, st.Targets); err != nil {
+						return err
+					}
+				}
+			}
+			if waitFlag {
+				for _, t := range st.Targets {
+					if t.Recall != nil && t.Recall.State == groupcast.RecallFailed {
+						return &exitError{code: exitFailed, err: fmt.Errorf("%s: the recall failed for some target (%s/%s: %s)", st.ID, t.Account, t.Group, t.Recall.Reason)}
+					}
+				}
+			}
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().BoolVar(&waitFlag, "wait", false, "show each target's recall progress until it is settled")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "with --wait, give up waiting after this long (exit 1)")
+	return cmd
 }
 
-func recallCmd(g *globals) *cobra.Command {
-	return idCmd(g, "recall ID", "Recall an announcement everywhere it was delivered, and cancel the rest",
-		`Recall an announcement: targets not yet sent are cancelled; delivered ones
-are recalled where the platform allows it, and otherwise stay delivered with
-reason "recall_unsupported: …".`,
-		func(ctx context.Context, c *api.Client, id string) (groupcast.Status, error) {
-			return c.Recall(ctx, id)
-		})
+// recallSummary counts the targets by recall outcome: "2 recalled, 1
+// unsupported, 1 cancelled" rather than the announcement's derived state.
+func recallSummary(st groupcast.Status) string {
+	counts := map[string]int{}
+	var order []string
+	for _, t := range st.Targets {
+		label := recallLabel(t)
+		if t.Recall == nil && t.State != groupcast.StateDelivered && t.State != groupcast.StateRecalled {
+			label = "not sent (" + string(t.State) + ")" // cancelled by the recall, or ended before it
+		}
+		if counts[label] == 0 {
+			order = append(order, label)
+		}
+		counts[label]++
+	}
+	parts := make([]string, 0, len(order))
+	for _, l := range order {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[l], l))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func listCmd(g *globals) *cobra.Command {
+	var f clientFlags
+	var state string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the newest announcements (GET /v1/messages)",
+		Long: `List the newest announcements first, with their state and how many of their
+targets were delivered. --state takes an announcement state (pending,
+delivered, partial, failed) or a target state (deferred, held, …).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			msgs, err := d.List(cmd.Context(), state, limit)
+			if err != nil {
+				return clientErr(err)
+			}
+			if f.asJSON {
+				if msgs == nil {
+					msgs = []groupcast.Status{}
+				}
+				return printJSON(g.stdout, map[string]any{"messages": msgs})
+			}
+			if len(msgs) == 0 {
+				fmt.Fprintln(g.stdout, "no announcements")
+				return nil
+			}
+			var tb table
+			tb.row("ID", "STATE", "ACCEPTED", "DELIVERED", "TITLE")
+			for _, m := range msgs {
+				n := 0
+				for _, t := range m.Targets {
+					if t.State == groupcast.StateDelivered {
+						n++
+					}
+				}
+				tb.row(m.ID, m.State, d.fmtTime(m.AcceptedAt), fmt.Sprintf("%d/%d", n, len(m.Targets)), m.Title)
+			}
+			return tb.write(g.stdout)
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&state, "state", "", "only announcements in this state (or with a target in it)")
+	cmd.Flags().IntVar(&limit, "limit", 20, "at most this many (1 to 1000)")
+	return cmd
+}
+
+func accountsCmd(g *globals) *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{
+		Use:   "accounts",
+		Short: "Show every account's health (GET /v1/accounts)",
+		Long: `Show every account: platform, driver, state (ok, degraded, down, paused), the
+replica that owns it, what it sent today, until when it is paused and its last
+error (a WeChat account waiting for its QR login is down, with the command to run).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			list, err := d.Accounts(cmd.Context())
+			if err != nil {
+				return clientErr(err)
+			}
+			if f.asJSON {
+				if list == nil {
+					list = []groupcast.AccountHealth{}
+				}
+				return printJSON(g.stdout, map[string]any{"accounts": list})
+			}
+			var tb table
+			tb.row("NAME", "PLATFORM", "DRIVER", "STATE", "OWNER", "SENT TODAY", "PAUSED UNTIL", "LAST ERROR")
+			for _, a := range list {
+				paused := ""
+				if a.PausedUntil != nil {
+					paused = d.fmtTime(*a.PausedUntil)
+				}
+				tb.row(a.Name, a.Platform, a.Driver, string(a.State), a.Owner, fmt.Sprint(a.SentToday), paused, a.LastError)
+			}
+			return tb.write(g.stdout)
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func healthcheckCmd(g *globals) *cobra.Command {
+	var f clientFlags
+	var path string
+	cmd := &cobra.Command{
+		Use:   "healthcheck",
+		Short: "Exit 0 if the daemon answers GET /healthz (for container HEALTHCHECKs without curl)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
+			defer cancel()
+			var probe error
+			switch path {
+			case "/healthz":
+				probe = d.Healthz(ctx)
+			case "/readyz":
+				probe = d.Readyz(ctx)
+			default:
+				return invalid("--path: %q is not /healthz or /readyz", path)
+			}
+			if probe != nil {
+				return &exitError{code: exitRuntime, err: probe}
+			}
+			if !f.asJSON {
+				fmt.Fprintln(g.stdout, "ok")
+			} else {
+				return printJSON(g.stdout, map[string]string{"status": "ok", "server": d.Base})
+			}
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&path, "path", "/healthz", "what to probe: /healthz (alive) or /readyz (ready for work)")
+	return cmd
 }
 
 func reviewCmd(g *globals) *cobra.Command {
@@ -362,7 +610,11 @@ func reviewCmd(g *globals) *cobra.Command {
 		Short: "List announcements with targets held for review",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			items, err := lf.client().Reviews(cmd.Context())
+			d, err := lf.client(g)
+			if err != nil {
+				return err
+			}
+			items, err := d.Reviews(cmd.Context())
 			if err != nil {
 				return clientErr(err)
 			}
@@ -371,11 +623,14 @@ func reviewCmd(g *globals) *cobra.Command {
 			}
 			if len(items) == 0 {
 				fmt.Fprintln(g.stdout, "nothing is waiting for review")
+				return nil
 			}
+			var tb table
+			tb.row("ID", "HELD", "ACCEPTED", "TITLE")
 			for _, it := range items {
-				fmt.Fprintf(g.stdout, "%s  %s  (%d held)\n", it.ID, it.Title, it.Held)
+				tb.row(it.ID, fmt.Sprint(it.Held), d.fmtTime(it.AcceptedAt), it.Title)
 			}
-			return nil
+			return tb.write(g.stdout)
 		},
 	}
 	lf.add(list)
@@ -394,15 +649,18 @@ func reviewCmd(g *globals) *cobra.Command {
 				if by == "" {
 					by = os.Getenv("USER")
 				}
-				st, err := f.client().Decide(cmd.Context(), args[0], approve, by, reason)
+				d, err := f.client(g)
+				if err != nil {
+					return err
+				}
+				st, err := d.Decide(cmd.Context(), args[0], approve, by, reason)
 				if err != nil {
 					return clientErr(err)
 				}
 				if f.asJSON {
 					return printJSON(g.stdout, st)
 				}
-				printStatus(g.stdout, st)
-				return nil
+				return printStatus(g.stdout, d, st)
 			},
 		}
 		f.add(c)
@@ -414,27 +672,77 @@ func reviewCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// Set by the linker: -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// Set by the linker to override what the build info says:
+// -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+// buildVersion is what `groupcast version` prints, read from the build
+// info Go stamps into every binary: the module version for a binary built
+// by `go install …@vX` (or a pseudo-version from the commit), the commit,
+// its time and whether the tree had local changes.
+type buildVersion struct {
+	Version  string `json:"version"`
+	Commit   string `json:"commit,omitempty"`
+	Time     string `json:"commit_time,omitempty"`
+	Modified bool   `json:"modified,omitempty"`
+	Go       string `json:"go"`
+}
+
+func readBuildVersion(bi *debug.BuildInfo, ok bool) buildVersion {
+	v := buildVersion{Version: version, Go: runtime.Version()}
+	if !ok {
+		if v.Version == "" {
+			v.Version = "unknown"
+		}
+		return v
+	}
+	v.Go = bi.GoVersion
+	if v.Version == "" {
+		v.Version = bi.Main.Version
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			v.Commit = s.Value
+		case "vcs.time":
+			v.Time = s.Value
+		case "vcs.modified":
+			v.Modified = s.Value == "true"
+		}
+	}
+	if v.Version == "" || v.Version == "(devel)" {
+		v.Version = "devel"
+	}
+	return v
+}
 
 func versionCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and Go version",
 		Args:  cobra.NoArgs,
-		Run: func(*cobra.Command, []string) {
-			commit, goVersion := "unknown", "unknown"
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				goVersion = bi.GoVersion
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" {
-						commit = s.Value
-					}
-				}
+		RunE: func(*cobra.Command, []string) error {
+			v := readBuildVersion(debug.ReadBuildInfo())
+			if asJSON {
+				return printJSON(g.stdout, v)
 			}
-			fmt.Fprintf(g.stdout, "groupcast %s\ncommit %s\n%s\n", version, commit, goVersion)
+			commit := v.Commit
+			if commit == "" {
+				commit = "unknown"
+			}
+			if v.Modified {
+				commit += " (with local changes)"
+			}
+			if v.Time != "" {
+				commit += " " + v.Time
+			}
+			fmt.Fprintf(g.stdout, "groupcast %s\ncommit %s\n%s\n", v.Version, commit, v.Go)
+			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
 }
 
 func loginCmd(g *globals) *cobra.Command {

@@ -76,8 +76,19 @@ func startDaemon(t *testing.T, cfgPath, addr string) *daemon {
 // startDaemonWait starts the daemon and waits for path to answer 200.
 func startDaemonWait(t *testing.T, cfgPath, addr, path string) *daemon {
 	t.Helper()
+	return startDaemonCmd(t, addr, path, "serve", "--config", cfgPath, "--log-format", "json")
+}
+
+// startDaemonArgs runs the binary with args and waits for /readyz on addr.
+func startDaemonArgs(t *testing.T, addr string, args ...string) *daemon {
+	t.Helper()
+	return startDaemonCmd(t, addr, "/readyz", args...)
+}
+
+func startDaemonCmd(t *testing.T, addr, path string, args ...string) *daemon {
+	t.Helper()
 	d := &daemon{t: t, addr: addr, log: &bytes.Buffer{}, mu: &sync.Mutex{}}
-	d.cmd = exec.Command(binary, "serve", "--config", cfgPath, "--log-format", "json")
+	d.cmd = exec.Command(binary, args...)
 	d.cmd.Stdout = lockedBuffer{d.mu, d.log}
 	d.cmd.Stderr = lockedBuffer{d.mu, d.log}
 	if err := d.cmd.Start(); err != nil {

@@ -1,5 +1,5 @@
 // Command groupcast is the announcement relay gateway: one daemon (serve)
-// and the commands that work with it. See the README or `groupcast --help`.
+// and the commands that work with it. See the README, docs/ or `groupcast --help`.
 package main
 
 import (
@@ -13,12 +13,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes (SPEC §2).
+// Exit codes.
 const (
 	exitOK      = 0
 	exitRuntime = 1
 	exitInvalid = 2 // usage, invalid config or input
-	exitFailed  = 3 // send --wait: some target failed, was blocked or rejected
+	exitFailed  = 3 // send --wait: some target failed, was blocked or rejected; preview: one would be
 )
 
 // exitError carries an exit code up to main.
@@ -88,11 +88,20 @@ Start the daemon on the built-in demo config, then send from a second terminal:
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
-	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	root.PersistentFlags().StringVar(&g.logFormat, "log-format", envOr("GROUPCAST_LOG_FORMAT", "text"),
+		"log format: text or json (default $GROUPCAST_LOG_FORMAT, else text)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("GROUPCAST_LOG_LEVEL", "info"),
+		"log level: debug, info, warn or error (default $GROUPCAST_LOG_LEVEL, else info)")
 	root.AddCommand(serveCmd(g), validateCmd(g), previewCmd(g), sendCmd(g), statusCmd(g),
-		recallCmd(g), reviewCmd(g), loginCmd(g), versionCmd(g))
+		recallCmd(g), listCmd(g), accountsCmd(g), reviewCmd(g), loginCmd(g), healthcheckCmd(g), versionCmd(g))
 	return root
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 func (g *globals) logger() (*slog.Logger, error) {

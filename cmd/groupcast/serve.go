@@ -67,7 +67,7 @@ func displayPath(p string) string {
 }
 
 func serveCmd(g *globals) *cobra.Command {
-	var cfgFlag string
+	var cfgFlag, listen string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the daemon until SIGTERM or SIGINT",
@@ -75,6 +75,7 @@ func serveCmd(g *globals) *cobra.Command {
 
 The config is --config, else $GROUPCAST_CONFIG, else ./groupcast.yaml, else the
 built-in demo (console drivers for all three platforms, store under ./data).
+--listen overrides server.listen (a non-loopback address needs server.tokens).
 SIGHUP or a change of the file reloads it; an invalid file is reported and the
 running config stays. SIGTERM or SIGINT stops intake, finishes or hands back the
 sends in flight, and exits 0.`,
@@ -88,16 +89,39 @@ sends in flight, and exits 0.`,
 			if err != nil {
 				return err
 			}
+			if err := overrideListen(cfg, listen); err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			return serve(ctx, g, log, cfg, path)
+			return serve(ctx, g, log, cfg, path, listen)
 		},
 	}
 	cmd.Flags().StringVar(&cfgFlag, "config", "", "config file (default $GROUPCAST_CONFIG, ./groupcast.yaml, or the built-in demo)")
+	cmd.Flags().StringVar(&listen, "listen", "", "HTTP address, overriding server.listen (e.g. 127.0.0.1:8781, :8780)")
 	return cmd
 }
 
-func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Config, path string) error {
+// overrideListen applies serve --listen to a loaded config, with the check
+// the file's own server.listen gets: no tokens, no address beyond loopback.
+func overrideListen(cfg *configs.Config, listen string) error {
+	if listen == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return invalid("--listen: %q is not host:port (%v)", listen, err)
+	}
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	if !loopback && len(cfg.Server.Tokens) == 0 {
+		return invalid("--listen %s: server.tokens is required when listening beyond loopback: without tokens anyone who reaches the port can send", listen)
+	}
+	cfg.Server.Listen = listen
+	return nil
+}
+
+func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Config, path, listen string) error {
 	started := time.Now()
 	log.Info("starting", "config", displayPath(path), "store", cfg.Store.Driver, "listen", cfg.Server.Listen)
 	if cfg.Store.Driver == store.DriverMemory {
@@ -175,6 +199,10 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 			log.Warn("config", "problem", p.String())
 		}))
 		if err != nil {
+			log.Error("config reload refused; the running config stays", "reason", why, "err", err)
+			return
+		}
+		if err := overrideListen(next, listen); err != nil {
 			log.Error("config reload refused; the running config stays", "reason", why, "err", err)
 			return
 		}
