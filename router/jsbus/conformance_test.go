@@ -1,0 +1,83 @@
+package jsbus
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/pubsub/tests"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Watermill's own Pub/Sub conformance suite, twice on one embedded server:
+// one message in flight per subscription (the suite's in-order tests, with
+// CloseTimeout 0), and 16 in flight (no order claimed, CloseTimeout 250ms).
+//
+// Features not claimed:
+//   - ExactlyOnceDelivery: delivery is at-least-once (a lost ack redelivers).
+//   - NewSubscriberReceivesOldMessages: every Subscriber of a topic shares
+//     one durable consumer (what Persistent and ConsumerGroups need), so a
+//     new one does not replay what another acked. A Subscriber with its own
+//     durable does: TestNewDurableReceivesOldMessages runs that suite test.
+//   - RestartServiceCommand: the server is in the test process; there is no
+//     command to restart it.
+//   - ContextPreserved: contexts do not cross the wire.
+func TestPubSubConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the conformance suite takes about a minute")
+	}
+	js := embedded(t)
+	stream(t, js, "CONF", jetstream.LimitsPolicy, "conf.>")
+	for _, tc := range []struct {
+		name         string
+		inFlight     int
+		closeTimeout time.Duration
+		ordered      bool
+	}{
+		{"one-in-flight", 1, 0, true},
+		{"16-in-flight", 16, 250 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := "conf." + tc.name + "."
+			construct := func(t *testing.T, durable string) (message.Publisher, message.Subscriber) {
+				sub, err := NewSubscriber(SubscriberConfig{
+					JetStream: js, Stream: "CONF", Durable: durable, AckWait: 5 * time.Second,
+					InFlight: tc.inFlight, CloseTimeout: tc.closeTimeout,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return &Publisher{JetStream: js, Timeout: 10 * time.Second}, sub
+			}
+			tests.TestPubSub(t, tests.Features{
+				ConsumerGroups:                      true,
+				Persistent:                          true,
+				GuaranteedOrder:                     tc.ordered,
+				GuaranteedOrderWithSingleSubscriber: tc.ordered,
+				GenerateTopicFunc:                   func(tctx tests.TestContext) string { return prefix + string(tctx.TestID) },
+			},
+				func(t *testing.T) (message.Publisher, message.Subscriber) { return construct(t, "") },
+				construct,
+			)
+		})
+	}
+}
+
+// TestNewDurableReceivesOldMessages runs the suite's
+// NewSubscriberReceivesOldMessages test with a Subscriber that has a durable
+// of its own (DeliverAll): it replays the stream from the start.
+func TestNewDurableReceivesOldMessages(t *testing.T) {
+	js := embedded(t)
+	stream(t, js, "OLD", jetstream.LimitsPolicy, "old.>")
+	tests.TestNewSubscriberReceivesOldMessages(t, tests.TestContext{
+		TestID: tests.NewTestID(),
+		Features: tests.Features{
+			Persistent: true, NewSubscriberReceivesOldMessages: true,
+			GenerateTopicFunc: func(tctx tests.TestContext) string { return "old." + string(tctx.TestID) },
+		},
+	}, func(t *testing.T) (message.Publisher, message.Subscriber) {
+		sub := newSubscriber(t, SubscriberConfig{JetStream: js, Stream: "OLD", Durable: "own_" + watermill.NewShortUUID()})
+		return &Publisher{JetStream: js}, sub
+	})
+}
