@@ -26,6 +26,9 @@ type Publisher struct {
 	// Timeout bounds one attempt to publish one message (default 5s). A
 	// timed-out attempt is retried, with the same id, up to 5 attempts.
 	Timeout time.Duration
+
+	// backoff is the pause before retry n (1, 2, ...); a test seam.
+	backoff func(n int) time.Duration
 }
 
 var _ message.Publisher = (*Publisher)(nil)
@@ -151,11 +154,18 @@ func (p *Publisher) publish(ctx context.Context, nm *nats.Msg) (uint64, error) {
 		if ctx.Err() != nil || !retriable(err) || attempt == publishAttempts-1 {
 			break
 		}
-		if !sleep(ctx, time.Duration(attempt+1)*200*time.Millisecond) {
+		if !sleep(ctx, p.pause(attempt+1)) {
 			break
 		}
 	}
 	return 0, fmt.Errorf("publish %s: %w", nm.Subject, err)
+}
+
+func (p *Publisher) pause(n int) time.Duration {
+	if p.backoff != nil {
+		return p.backoff(n)
+	}
+	return time.Duration(n) * 200 * time.Millisecond
 }
 
 func retriable(err error) bool {
