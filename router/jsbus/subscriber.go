@@ -316,6 +316,11 @@ func (s *Subscriber) fetchLoop(ctx context.Context, cons jetstream.Consumer, out
 			for range free {
 				<-slots
 			}
+			if errors.Is(err, nats.ErrConnectionClosed) {
+				// For good: end the subscription (its channel closes).
+				s.log.Warn("fetch: connection closed", "consumer", cons.CachedInfo().Name)
+				return
+			}
 			if ctx.Err() == nil {
 				s.log.Debug("fetch", "consumer", cons.CachedInfo().Name, "err", err)
 				sleep(ctx, 100*time.Millisecond)
@@ -338,7 +343,12 @@ func (s *Subscriber) fetchLoop(ctx context.Context, cons jetstream.Consumer, out
 		}
 		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) &&
 			!errors.Is(err, context.DeadlineExceeded) {
+			// Refused (the consumer deleted or being recreated, the server
+			// going away): ask again shortly, not in a tight loop.
 			s.log.Debug("fetch", "consumer", cons.CachedInfo().Name, "err", err)
+			if got == 0 {
+				sleep(ctx, 100*time.Millisecond)
+			}
 		}
 	}
 }
