@@ -1,6 +1,12 @@
 package jsbus
 
 import (
+	"flag"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -11,8 +17,14 @@ import (
 )
 
 // Watermill's own Pub/Sub conformance suite, twice on one embedded server:
-// one message in flight per subscription (the suite's in-order tests, with
-// CloseTimeout 0), and 16 in flight (no order claimed, CloseTimeout 250ms).
+// one message in flight per subscription (GuaranteedOrder claimed: the
+// suite's in-order and no-ack tests run; CloseTimeout 0), and 16 in flight
+// (order not claimed; CloseTimeout 250ms). Claimed in both: Persistent,
+// ConsumerGroups (Durable = group), RestartServiceCommand.
+//
+// TestReconnect restarts the embedded server on the same store twice while
+// 100 publishers send 10,000 messages: its command is `kill -USR1 <this test
+// process>`, and this test restarts the server when the signal arrives.
 //
 // Features not claimed:
 //   - ExactlyOnceDelivery: delivery is at-least-once (a lost ack redelivers).
@@ -20,15 +32,40 @@ import (
 //     one durable consumer (what Persistent and ConsumerGroups need), so a
 //     new one does not replay what another acked. A Subscriber with its own
 //     durable does: TestNewDurableReceivesOldMessages runs that suite test.
-//   - RestartServiceCommand: the server is in the test process; there is no
-//     command to restart it.
 //   - ContextPreserved: contexts do not cross the wire.
 func TestPubSubConformance(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the conformance suite takes about a minute")
+		t.Skip("the conformance suite takes about a minute under -race")
 	}
-	js := embedded(t)
+	ts, js := embeddedServer(t)
 	stream(t, js, "CONF", jetstream.LimitsPolicy, "conf.>")
+	restart := make(chan os.Signal, 1)
+	signal.Notify(restart, syscall.SIGUSR1)
+	done := make(chan struct{})
+	var restarter sync.WaitGroup
+	restarter.Go(func() {
+		for {
+			select {
+			case <-restart:
+				if err := ts.restart(); err != nil {
+					t.Error(err)
+				}
+			case <-done:
+				return
+			}
+		}
+	})
+	defer func() {
+		signal.Stop(restart)
+		close(done)
+		restarter.Wait()
+		// TestReconnect asks for 2 restarts in each run: make sure they
+		// happened (a whole run only: -run may have left it out).
+		if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "" && ts.restarts != 4 {
+			t.Errorf("server restarted %d times, want 4", ts.restarts)
+		}
+	}()
+	restartCommand := []string{"kill", "-USR1", strconv.Itoa(os.Getpid())}
 	for _, tc := range []struct {
 		name         string
 		inFlight     int
@@ -51,6 +88,7 @@ func TestPubSubConformance(t *testing.T) {
 				return &Publisher{JetStream: js, Timeout: 10 * time.Second}, sub
 			}
 			tests.TestPubSub(t, tests.Features{
+				RestartServiceCommand:               restartCommand,
 				ConsumerGroups:                      true,
 				Persistent:                          true,
 				GuaranteedOrder:                     tc.ordered,
