@@ -24,7 +24,11 @@ import (
 //
 // TestReconnect restarts the embedded server on the same store twice while
 // 100 publishers send 10,000 messages: its command is `kill -USR1 <this test
-// process>`, and this test restarts the server when the signal arrives.
+// process>`, and this test restarts the server when the signal arrives. It
+// runs without -race only: in Watermill v1.5.1 that test has a data race of
+// its own (test_pubsub.go:1086 appends to publishedMessages in a goroutine
+// that line 1120 reads unsynchronised), which -race reports as a failure.
+// TestRestart covers a restart under -race.
 //
 // Features not claimed:
 //   - ExactlyOnceDelivery: delivery is at-least-once (a lost ack redelivers).
@@ -39,6 +43,12 @@ func TestPubSubConformance(t *testing.T) {
 	}
 	ts, js := embeddedServer(t)
 	stream(t, js, "CONF", jetstream.LimitsPolicy, "conf.>")
+	var restartCommand []string
+	wantRestarts := 0 // 2 in each of the two runs, when TestReconnect runs
+	if !raceEnabled {
+		restartCommand = []string{"kill", "-USR1", strconv.Itoa(os.Getpid())}
+		wantRestarts = 4
+	}
 	restart := make(chan os.Signal, 1)
 	signal.Notify(restart, syscall.SIGUSR1)
 	done := make(chan struct{})
@@ -61,11 +71,10 @@ func TestPubSubConformance(t *testing.T) {
 		restarter.Wait()
 		// TestReconnect asks for 2 restarts in each run: make sure they
 		// happened (a whole run only: -run may have left it out).
-		if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "" && ts.restarts != 4 {
-			t.Errorf("server restarted %d times, want 4", ts.restarts)
+		if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "" && ts.restarts != wantRestarts {
+			t.Errorf("server restarted %d times, want %d", ts.restarts, wantRestarts)
 		}
 	}()
-	restartCommand := []string{"kill", "-USR1", strconv.Itoa(os.Getpid())}
 	for _, tc := range []struct {
 		name         string
 		inFlight     int

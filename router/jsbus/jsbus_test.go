@@ -477,3 +477,39 @@ func TestPublishRetries(t *testing.T) {
 		})
 	}
 }
+
+// TestRestart: the server restarts (same store) between two batches while a
+// subscription runs; the subscription survives it and every message of both
+// batches arrives.
+func TestRestart(t *testing.T) {
+	ts, js := embeddedServer(t)
+	stream(t, js, "S", jetstream.LimitsPolicy, "s.>")
+	pub := &Publisher{JetStream: js, Timeout: 2 * time.Second}
+	sub := newSubscriber(t, SubscriberConfig{JetStream: js, Stream: "S", Durable: "d", InFlight: 8, AckWait: 2 * time.Second})
+	defer sub.Close()
+	ch, err := sub.Subscribe(testCtx(t), "s.a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	batch := func(from int) {
+		for i := from; i < from+100; i++ {
+			if err := pub.PublishContext(testCtx(t), "s.a", message.NewMessage(fmt.Sprintf("m-%d", i), nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for len(seen) < from+100 {
+			m := receive(t, ch)
+			seen[m.UUID] = true
+			m.Ack()
+		}
+	}
+	batch(0)
+	if err := ts.restart(); err != nil {
+		t.Fatal(err)
+	}
+	batch(100)
+	if len(seen) != 200 {
+		t.Errorf("got %d distinct messages, want 200", len(seen))
+	}
+}
