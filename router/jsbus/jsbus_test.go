@@ -513,3 +513,54 @@ func TestRestart(t *testing.T) {
 		t.Errorf("got %d distinct messages, want 200", len(seen))
 	}
 }
+
+// TestConsumerConfig: the consumer is created as configured (start
+// sequence, several filter subjects, limits), and a later Subscriber with
+// another deliver policy reuses it instead of failing (where a consumer
+// starts cannot change).
+func TestConsumerConfig(t *testing.T) {
+	js := embedded(t)
+	stream(t, js, "S", jetstream.LimitsPolicy, "s.>")
+	pub := &Publisher{JetStream: js}
+	publishN(t, pub, "s.a", 2) // m-1, m-2 at 1, 2
+	publishN(t, pub, "s.b", 3) // other ids: m-1.. again, but another subject: 3, 4, 5
+	publishN(t, pub, "s.c", 1) // 6: not in the filter
+	cfg := SubscriberConfig{
+		JetStream: js, Stream: "S", Durable: "d", FilterSubjects: []string{"s.a", "s.b"},
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, StartSeq: 2,
+		AckWait: 7 * time.Second, MaxAckPending: 50,
+	}
+	sub := newSubscriber(t, cfg)
+	defer sub.Close()
+	ch, err := sub.Subscribe(testCtx(t), "ignored when FilterSubjects is set")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 4 {
+		m := receive(t, ch)
+		got = append(got, fmt.Sprintf("%d %s", StreamSeq(m), m.Metadata.Get(MetaStreamSubject)))
+		m.Ack()
+	}
+	if want := []string{"2 s.a", "3 s.b", "4 s.b", "5 s.b"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	c := consumerInfo(t, js, "S", "d").Config
+	if c.AckWait != 7*time.Second || c.MaxAckPending != 50 || c.MaxDeliver != -1 || c.AckPolicy != jetstream.AckExplicitPolicy ||
+		!reflect.DeepEqual(c.FilterSubjects, []string{"s.a", "s.b"}) || c.OptStartSeq != 2 {
+		t.Errorf("consumer config %+v", c)
+	}
+
+	cfg.DeliverPolicy, cfg.StartSeq, cfg.AckWait = jetstream.DeliverAllPolicy, 0, 9*time.Second
+	again := newSubscriber(t, cfg)
+	defer again.Close()
+	if _, err := again.Subscribe(testCtx(t), "s.a"); err != nil {
+		t.Fatalf("second Subscriber with another deliver policy: %v", err)
+	}
+	if c := consumerInfo(t, js, "S", "d").Config; c.AckWait != 9*time.Second || c.OptStartSeq != 2 {
+		t.Errorf("after update: AckWait %v (want 9s), start %d (want 2, kept)", c.AckWait, c.OptStartSeq)
+	}
+	if _, err := NewSubscriber(SubscriberConfig{JetStream: js, DeliverPolicy: jetstream.DeliverByStartSequencePolicy}); err == nil {
+		t.Error("DeliverByStartSequencePolicy without StartSeq: no error")
+	}
+}
