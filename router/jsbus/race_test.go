@@ -1,0 +1,5 @@
+//go:build race
+
+package jsbus
+
+const raceEnabled = true
