@@ -18,22 +18,34 @@ import (
 	"github.com/groupcast/groupcast/store"
 )
 
-// benchE2EConfig is the config the issue's targets are stated for: three
-// file targets per announcement, one route, no policy.
-func benchE2EConfig(dir string) string {
+// benchE2EConfig is the config the targets are stated for: three file
+// targets per announcement, one route, with a policy on it as every real
+// config has (windows open all day, caps that never defer, the ad-law
+// rule), or without (withPolicy false).
+func benchE2EConfig(dir string, withPolicy bool) string {
+	policy, use := "", ""
+	if withPolicy {
+		policy = `policies:
+  - name: ops
+    windows: ["00:00-24:00"]
+    daily_cap: {new: 10000000, mature: 10000000}
+    rules: [{preset: ad-law, action: block}]
+`
+		use = "    policy: ops\n"
+	}
 	return fmt.Sprintf(`
 store: {driver: memory}
-accounts:
+%[4]saccounts:
   - {name: dt, platform: dingtalk, driver: file, path: %[1]q}
   - {name: wx, platform: wechat, driver: file, path: %[2]q}
   - {name: qq, platform: qq, driver: file, path: %[3]q}
 routes:
   - name: all
-    targets:
+%[5]s    targets:
       - {account: dt}
       - {account: wx, groups: ["运维通知群"]}
       - {account: qq, groups: ["123456789"]}
-`, filepath.Join(dir, "dt.jsonl"), filepath.Join(dir, "wx.jsonl"), filepath.Join(dir, "qq.jsonl"))
+`, filepath.Join(dir, "dt.jsonl"), filepath.Join(dir, "wx.jsonl"), filepath.Join(dir, "qq.jsonl"), policy, use)
 }
 
 // benchE2EBody is a ~1 KB Markdown notice, as groupcast-bench posts.
@@ -88,18 +100,20 @@ func BenchmarkEndToEnd(b *testing.B) {
 		name   string
 		driver string
 		logged bool
+		policy bool
 	}{
-		{"memory", store.DriverMemory, false},
-		{"embedded", store.DriverEmbedded, false},
-		{"embedded-logged", store.DriverEmbedded, true},
+		{"memory", store.DriverMemory, false, true},
+		{"embedded", store.DriverEmbedded, false, true},
+		{"embedded-logged", store.DriverEmbedded, true, true},
+		{"embedded-no-policy", store.DriverEmbedded, false, false},
 	} {
-		b.Run(v.name, func(b *testing.B) { benchEndToEnd(b, v.driver, v.logged) })
+		b.Run(v.name, func(b *testing.B) { benchEndToEnd(b, v.driver, v.logged, v.policy) })
 	}
 }
 
-func benchEndToEnd(b *testing.B, driver string, logged bool) {
+func benchEndToEnd(b *testing.B, driver string, logged, withPolicy bool) {
 	dir := b.TempDir()
-	cfg, err := configs.LoadBytes([]byte(benchE2EConfig(dir)), "bench.yaml", configs.Options{Catalog: registry.Catalog})
+	cfg, err := configs.LoadBytes([]byte(benchE2EConfig(dir, withPolicy)), "bench.yaml", registry.Options())
 	if err != nil {
 		b.Fatal(err)
 	}

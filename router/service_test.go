@@ -436,11 +436,7 @@ func TestPoisonDoesNotWedge(t *testing.T) {
 	t.Cleanup(func() { scripts.Delete("s1") })
 	h := start(t, scriptedConfig(""), store.DriverMemory, "")
 	ctx := context.Background()
-	kv, err := h.st.JetStream().KeyValue(ctx, "groupcast_ledger")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kv.Put(ctx, "m.garbage", []byte("{not json")); err != nil {
+	if _, err := h.st.JetStream().Publish(ctx, "groupcast.rec.garbage", []byte("{not json")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.svc.Submit(ctx, parse(t, "---\nid: panics\ntitle: t\n---\nbody")); err != nil {
@@ -522,7 +518,7 @@ routes:
 func (h *harness) consumers() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	s, err := h.st.JetStream().Stream(ctx, store.LedgerStream)
+	s, err := h.st.JetStream().Stream(ctx, store.RecordsStream)
 	if err != nil {
 		return err.Error()
 	}

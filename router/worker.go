@@ -136,12 +136,10 @@ func (w *worker) run(ctx context.Context) {
 	s.st.ForgetHints() // another replica may have written this account's state
 	a.pacer.reset()
 
-	w.recs = &queue{js: s.st.JetStream(), stream: store.LedgerStream, durable: store.ConsumerPrefix + w.name,
-		filters: []string{store.RecordSubjects}, lookahead: s.opts.Lookahead, ackWait: s.opts.AckWait,
-		fromFloor: true, log: s.log}
-	w.ctl = &queue{js: s.st.JetStream(), stream: store.LedgerStream, durable: "control_" + w.name,
-		filters: []string{store.RecallSubjects, store.ReviewSubjects}, lookahead: 16, ackWait: s.opts.AckWait,
-		fromFloor: true, log: s.log}
+	w.recs = &queue{js: s.st.JetStream(), stream: store.RecordsStream, durable: store.ConsumerPrefix + w.name,
+		lookahead: s.opts.Lookahead, ackWait: s.opts.AckWait, fromFloor: true, log: s.log}
+	w.ctl = &queue{js: s.st.JetStream(), stream: store.EventsStream, durable: "control_" + w.name,
+		lookahead: 16, ackWait: s.opts.AckWait, fromFloor: true, log: s.log}
 	defer w.recs.Close()
 	defer w.ctl.Close()
 	for {
@@ -290,10 +288,6 @@ func (w *worker) olderDue(seq uint64, now time.Time) (time.Duration, bool) {
 func (w *worker) admit(m *message.Message) {
 	seq := seqOf(m)
 	delete(w.parked, seq)
-	if m.Metadata.Get("KV-Operation") != "" {
-		m.Ack() // a deletion or purge, not a record
-		return
-	}
 	_, id, _ := store.KeyOf(m.Metadata.Get(metaSubject))
 	c, err := w.s.cachedRecord(id, seq, m.Payload)
 	if err != nil {
@@ -521,12 +515,12 @@ func (w *worker) end(rec *store.Record, d groupcast.Destination, t *store.Target
 
 func (w *worker) admitControl(m *message.Message) {
 	kind, id, ok := store.KeyOf(m.Metadata.Get(metaSubject))
-	if !ok || m.Metadata.Get("KV-Operation") != "" {
+	if !ok {
 		m.Ack()
 		return
 	}
 	w.control = append(w.control, &controlJob{kind: kind, id: id, msg: m})
-	if kind == "c" {
+	if kind == store.KindRecall {
 		w.cancelled[id] = true
 		for _, e := range w.ready {
 			if e.c.id == id {
@@ -550,9 +544,9 @@ func (w *worker) runControl(j *controlJob) {
 	var again time.Time
 	var err error
 	switch j.kind {
-	case "c":
+	case store.KindRecall:
 		again, err = w.recall(j.id)
-	case "r":
+	case store.KindReview:
 		err = w.reviewed(j.id)
 	}
 	switch {

@@ -11,52 +11,69 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/configs"
 )
 
-// Ledger keys:
+// The ledger is two streams and a bucket:
 //
-//	m.<id>         Record: the announcement and its planned destinations (written once).
-//	               Writing it is accepting the announcement: each account's
-//	               sender consumes these keys' subject in write order.
-//	t.<id>.<key>   TargetRecord: one destination's state (key = Destination.Key()),
-//	               written only when it leaves the state the record implies
-//	c.<id>         RecallRequest: the announcement is to be taken back
-//	r.<id>         Review: who approved or rejected the announcement, and when
+//	GROUPCAST_RECORDS  groupcast.rec.<id>     Record: the announcement and its planned
+//	                                          destinations, written once. Writing it is
+//	                                          accepting the announcement: each account's
+//	                                          sender follows this stream in its order.
+//	GROUPCAST_EVENTS   groupcast.recall.<id>  RecallRequest: the announcement is to be taken back
+//	                   groupcast.review.<id>  Review: who approved or rejected it, and when
+//	groupcast_ledger   t.<id>.<key>           TargetRecord: one destination's state (key =
+//	                                          Destination.Key()), written only when it leaves
+//	                                          the state its record implies
+//
+// Every stream keeps one message per subject, so a record or an event is
+// read by its subject; the senders' consumers take a whole stream, with no
+// subject filter to evaluate.
 const (
-	prefixMessage = "m."
-	prefixTarget  = "t."
-	prefixRecall  = "c."
-	prefixReview  = "r."
+	RecordsStream = "GROUPCAST_RECORDS"
+	EventsStream  = "GROUPCAST_EVENTS"
+
+	subjectRecord = "groupcast.rec."
+	subjectRecall = "groupcast.recall."
+	subjectReview = "groupcast.review."
+
+	prefixTarget = "t."
 )
 
-// The subjects of ledger writes, for consumers that follow them.
-var (
-	// RecordSubjects is every record's subject: the intake.
-	RecordSubjects = kvSubject(bucketLedger, prefixMessage+">")
-	// RecallSubjects is every recall request's subject.
-	RecallSubjects = kvSubject(bucketLedger, prefixRecall+">")
-	// ReviewSubjects is every review decision's subject.
-	ReviewSubjects = kvSubject(bucketLedger, prefixReview+">")
+// Event kinds, as KeyOf answers them.
+const (
+	KindRecord = "rec"
+	KindRecall = "recall"
+	KindReview = "review"
 )
 
-// LedgerStream is the stream that holds the ledger.
-const LedgerStream = "KV_" + bucketLedger
-
-func kvSubject(bucket, key string) string { return "$KV." + bucket + "." + key }
-
-// KeyOf answers what a ledger subject is about: "m", "c" or "r", and the
-// announcement id.
+// KeyOf answers what a ledger subject is about (KindRecord, KindRecall,
+// KindReview) and the announcement id.
 func KeyOf(subject string) (kind, id string, ok bool) {
-	rest, ok := strings.CutPrefix(subject, "$KV."+bucketLedger+".")
+	rest, ok := strings.CutPrefix(subject, "groupcast.")
 	if !ok {
 		return "", "", false
 	}
 	kind, id, ok = strings.Cut(rest, ".")
 	return kind, id, ok && id != ""
+}
+
+// ledgerStreams are the record and event streams: one message per
+// subject, kept for the retention, read through the leader.
+func (s *Store) ledgerStreams() []jetstream.StreamConfig {
+	st, r := s.storage(), s.opts.Replicas
+	return []jetstream.StreamConfig{
+		{Name: RecordsStream, Subjects: []string{subjectRecord + ">"}, Retention: jetstream.LimitsPolicy,
+			MaxMsgsPerSubject: 1, MaxAge: s.opts.Retention, Storage: st, Replicas: r, Duplicates: s.opts.DuplicateWindow,
+			Discard: jetstream.DiscardNew, Description: "accepted announcements, in acceptance order: every account's sender follows it"},
+		{Name: EventsStream, Subjects: []string{subjectRecall + ">", subjectReview + ">"}, Retention: jetstream.LimitsPolicy,
+			MaxMsgsPerSubject: 1, MaxAge: s.opts.Retention, Storage: st, Replicas: r, Duplicates: s.opts.DuplicateWindow,
+			Description: "recall requests and review decisions, which the senders follow"},
+	}
 }
 
 // Record is an accepted announcement with the destinations it was planned
@@ -154,7 +171,7 @@ func (s *Store) CreateRecord(ctx context.Context, r *Record) (*Record, uint64, e
 		return nil, 0, fmt.Errorf("%w: the announcement takes %d bytes stored; the store takes at most %d in one message (its max_payload)",
 			ErrTooLarge, len(b), max)
 	}
-	rev, err := s.ledger.Create(ctx, prefixMessage+r.Announcement.ID, b)
+	ack, err := s.js.Publish(ctx, subjectRecord+r.Announcement.ID, b, jetstream.WithExpectLastSequencePerSubject(0))
 	if err != nil {
 		if isExists(err) {
 			old, rev, err2 := s.RecordAt(ctx, r.Announcement.ID)
@@ -165,7 +182,7 @@ func (s *Store) CreateRecord(ctx context.Context, r *Record) (*Record, uint64, e
 		}
 		return nil, 0, fmt.Errorf("store: create record %s: %w", r.Announcement.ID, err)
 	}
-	return r, rev, nil
+	return r, ack.Sequence, nil
 }
 
 // MaxRecordBytes is the largest record the store takes in one message,
@@ -185,18 +202,23 @@ func (s *Store) RecordAt(ctx context.Context, id string) (*Record, uint64, error
 	if !groupcast.ValidID(id) {
 		return nil, 0, groupcast.ErrNotFound
 	}
-	e, err := s.ledger.Get(ctx, prefixMessage+id)
+	m, err := s.lastMsg(ctx, s.records, subjectRecord+id)
 	if err != nil {
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return nil, 0, groupcast.ErrNotFound
 		}
 		return nil, 0, fmt.Errorf("store: read record %s: %w", id, err)
 	}
-	r, err := DecodeRecord(e.Value())
+	r, err := DecodeRecord(m.Data)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", id, err)
 	}
-	return r, e.Revision(), nil
+	return r, m.Sequence, nil
+}
+
+// lastMsg reads the message of a subject, through the stream's leader.
+func (s *Store) lastMsg(ctx context.Context, st jetstream.Stream, subject string) (*jetstream.RawStreamMsg, error) {
+	return st.GetLastMsgForSubject(ctx, subject)
 }
 
 // CreateTarget writes a destination's first state. If it exists already
@@ -333,28 +355,52 @@ func (s *Store) Targets(ctx context.Context, id string, keys []string) ([]*Targe
 	return out, nil
 }
 
-// IDs lists announcement ids, oldest accepted first (the ledger's write
-// order: records are written once).
+// IDs lists announcement ids, oldest accepted first (the records
+// stream's order), reading the subjects alone.
 func (s *Store) IDs(ctx context.Context) ([]string, error) {
-	l, err := s.ledger.ListKeysFiltered(ctx, prefixMessage+">")
+	info, err := s.records.Info(ctx)
 	if err != nil {
-		if errors.Is(err, jetstream.ErrNoKeysFound) {
-			return nil, nil
-		}
 		return nil, fmt.Errorf("store: list: %w", err)
 	}
-	defer l.Stop()
-	var ids []string
-	for k := range l.Keys() {
-		ids = append(ids, strings.TrimPrefix(k, prefixMessage))
+	if info.State.Msgs == 0 {
+		return nil, nil
 	}
-	return ids, nil
+	c, err := s.js.OrderedConsumer(ctx, RecordsStream, jetstream.OrderedConsumerConfig{HeadersOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("store: list: %w", err)
+	}
+	var ids []string
+	last := info.State.LastSeq
+	for {
+		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			return nil, fmt.Errorf("store: list: %w", err)
+		}
+		n := 0
+		done := false
+		for m := range batch.Messages() {
+			n++
+			_ = m.Ack()
+			if _, id, ok := KeyOf(m.Subject()); ok {
+				ids = append(ids, id)
+			}
+			if md, err := m.Metadata(); err == nil && md.Sequence.Stream >= last {
+				done = true
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("store: list: %w", err)
+		}
+		if done || n == 0 {
+			return ids, nil
+		}
+	}
 }
 
-// PutReview records a review decision.
+// PutReview records a review decision (the latest one counts).
 func (s *Store) PutReview(ctx context.Context, id string, r Review) error {
 	b, _ := json.Marshal(r)
-	if _, err := s.ledger.Put(ctx, prefixReview+id, b); err != nil {
+	if _, err := s.js.Publish(ctx, subjectReview+id, b); err != nil {
 		return fmt.Errorf("store: review %s: %w", id, err)
 	}
 	return nil
@@ -363,7 +409,7 @@ func (s *Store) PutReview(ctx context.Context, id string, r Review) error {
 // Review reads a review decision; groupcast.ErrNotFound if none.
 func (s *Store) Review(ctx context.Context, id string) (*Review, error) {
 	var r Review
-	found, err := s.getLedgerJSON(ctx, prefixReview+id, &r)
+	found, err := s.eventJSON(ctx, subjectReview+id, &r)
 	if err != nil {
 		return nil, fmt.Errorf("store: review %s: %w", id, err)
 	}
@@ -377,7 +423,7 @@ func (s *Store) Review(ctx context.Context, id string) (*Review, error) {
 // reports false when a recall was requested before (nothing is written).
 func (s *Store) RequestRecall(ctx context.Context, id string, at time.Time) (bool, error) {
 	b, _ := json.Marshal(RecallRequest{At: at})
-	if _, err := s.ledger.Create(ctx, prefixRecall+id, b); err != nil {
+	if _, err := s.js.Publish(ctx, subjectRecall+id, b, jetstream.WithExpectLastSequencePerSubject(0)); err != nil {
 		if isExists(err) {
 			return false, nil
 		}
@@ -389,7 +435,7 @@ func (s *Store) RequestRecall(ctx context.Context, id string, at time.Time) (boo
 // Recall reads a recall request; groupcast.ErrNotFound if none.
 func (s *Store) Recall(ctx context.Context, id string) (*RecallRequest, error) {
 	var r RecallRequest
-	found, err := s.getLedgerJSON(ctx, prefixRecall+id, &r)
+	found, err := s.eventJSON(ctx, subjectRecall+id, &r)
 	if err != nil {
 		return nil, fmt.Errorf("store: recall %s: %w", id, err)
 	}
@@ -399,15 +445,15 @@ func (s *Store) Recall(ctx context.Context, id string) (*RecallRequest, error) {
 	return &r, nil
 }
 
-func (s *Store) getLedgerJSON(ctx context.Context, key string, v any) (bool, error) {
-	e, err := s.ledger.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+func (s *Store) eventJSON(ctx context.Context, subject string, v any) (bool, error) {
+	m, err := s.lastMsg(ctx, s.events, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return true, json.Unmarshal(e.Value(), v)
+	return true, json.Unmarshal(m.Data, v)
 }
 
 func targetKey(id, key string) string { return prefixTarget + id + "." + key }

@@ -29,8 +29,7 @@ func KVStreamName(bucket string) string { return "KV_" + bucket }
 // in Options.Streams) and every replica creates it.
 func (s *Store) StreamConfigs() []jetstream.StreamConfig {
 	st, r := s.storage(), s.opts.Replicas
-	var out []jetstream.StreamConfig
-	out = append(out, s.opts.Streams...)
+	out := append(s.ledgerStreams(), s.opts.Streams...)
 	return append(out,
 		kvStreamConfig(bucketLedger, "announcements and target states", st, r, s.opts.Retention, 0),
 		kvStreamConfig(bucketCounters, "daily caps, pauses and pacing", st, r, 0, time.Second),
@@ -103,6 +102,19 @@ func (s *Store) provision(ctx context.Context, report func(error)) error {
 	}
 	if s.counts, err = s.bucket(ctx, bucketCounters, report); err != nil {
 		return err
+	}
+	for _, p := range []struct {
+		st   *jetstream.Stream
+		name string
+	}{{&s.records, RecordsStream}, {&s.events, EventsStream}} {
+		err := retry(ctx, "stream "+p.name, report, func(ctx context.Context) error {
+			var err error
+			*p.st, err = s.js.Stream(ctx, p.name)
+			return err
+		})
+		if err != nil {
+			return err
+		}
 	}
 	s.leases, err = s.bucket(ctx, BucketLeases, report)
 	return err

@@ -81,8 +81,10 @@ type Store struct {
 	srv    *server.Server // nil for driver nats
 	nc     *nats.Conn
 	js     jetstream.JetStream
-	ledger jetstream.KeyValue
-	counts jetstream.KeyValue
+	ledger  jetstream.KeyValue
+	counts  jetstream.KeyValue
+	records jetstream.Stream // accepted announcements
+	events  jetstream.Stream // recall requests and review decisions
 	leases jetstream.KeyValue
 	log    *slog.Logger
 	closed atomic.Bool
@@ -341,12 +343,8 @@ func (s *Store) shutdownServer() {
 // has not taken yet (each account's consumer of the ledger's records).
 // Targets deferred (taken and asked back later) do not count.
 func (s *Store) Backlog(ctx context.Context) (int, error) {
-	st, err := s.js.Stream(ctx, LedgerStream)
-	if err != nil {
-		return 0, fmt.Errorf("store: backlog: %w", err)
-	}
 	n := 0
-	for info := range st.ListConsumers(ctx).Info() {
+	for info := range s.records.ListConsumers(ctx).Info() {
 		if strings.HasPrefix(info.Name, ConsumerPrefix) {
 			n += int(info.NumPending)
 		}
