@@ -24,7 +24,7 @@ type pacer struct {
 	clock   Clock
 	st      *store.Store
 
-	loc     *time.Location
+	loc *time.Location
 
 	mu      sync.Mutex
 	loaded  bool

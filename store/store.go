@@ -77,19 +77,19 @@ type Options struct {
 
 // Store is an open connection to the JetStream that holds everything.
 type Store struct {
-	opts   Options
-	srv    *server.Server // nil for driver nats
-	nc     *nats.Conn
-	js     jetstream.JetStream
+	opts    Options
+	srv     *server.Server // nil for driver nats
+	nc      *nats.Conn
+	js      jetstream.JetStream
 	ledger  jetstream.KeyValue
 	counts  jetstream.KeyValue
 	records jetstream.Stream // accepted announcements
 	events  jetstream.Stream // recall requests and review decisions
-	leases jetstream.KeyValue
-	log    *slog.Logger
-	closed atomic.Bool
-	hints  sync.Map // target key → targetHint
-	docs   sync.Map // counters key → docHint
+	leases  jetstream.KeyValue
+	log     *slog.Logger
+	closed  atomic.Bool
+	hints   sync.Map // target key → targetHint
+	docs    sync.Map // counters key → docHint
 }
 
 // Open starts (or connects to) the NATS server, and creates or updates the
