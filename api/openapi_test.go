@@ -44,6 +44,7 @@ func (f *fakeEngine) Status(context.Context, string) (groupcast.Status, error) {
 func (f *fakeEngine) Submit(context.Context, *groupcast.Announcement) (groupcast.Accepted, error) {
 	return groupcast.Accepted{Status: f.status}, f.err
 }
+func (f *fakeEngine) Busy(context.Context) error { return nil }
 func (f *fakeEngine) List(context.Context, string, int) ([]groupcast.Status, error) {
 	return []groupcast.Status{f.status}, f.err
 }

@@ -30,6 +30,9 @@ type Engine interface {
 	Config() *configs.Config
 	Metrics() *router.Metrics
 	Submit(ctx context.Context, a *groupcast.Announcement) (groupcast.Accepted, error)
+	// Busy answers why nothing can be accepted now (shutting down, the
+	// store not ready, the backlog full), before a body is read.
+	Busy(ctx context.Context) error
 	Status(ctx context.Context, id string) (groupcast.Status, error)
 	List(ctx context.Context, state string, limit int) ([]groupcast.Status, error)
 	Recall(ctx context.Context, id string) (groupcast.Status, error)
@@ -224,6 +227,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if !s.allowIntake() {
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, "rate_limited", "", "intake is over server.intake_per_second; retry shortly")
+		return
+	}
+	if err := s.svc.Busy(r.Context()); err != nil {
+		// Refused before the body is read: a full backlog costs the
+		// daemon an answer, not a parse.
+		writeErr(w, err)
 		return
 	}
 	a, ok := s.readAnnouncement(w, r)
@@ -437,6 +446,10 @@ func writeErr(w http.ResponseWriter, err error) {
 	case errors.Is(err, groupcast.ErrBusy):
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusTooManyRequests, "backlog", "", err.Error())
+	case errors.Is(err, groupcast.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "body", err.Error())
+	case errors.Is(err, router.ErrNotHeld):
+		writeError(w, http.StatusConflict, "not_held", "id", err.Error())
 	case errors.Is(err, groupcast.ErrNotReady):
 		writeError(w, http.StatusServiceUnavailable, "not_ready", "", err.Error())
 	default:
