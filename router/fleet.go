@@ -2,8 +2,8 @@ package router
 
 import (
 	"context"
+	"errors"
 	"sync"
-	"time"
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/store"
@@ -32,8 +32,7 @@ type hold struct {
 
 	mu     sync.Mutex
 	w      *worker
-	until  time.Time // monotonic: past this the lease may be someone else's
-	fence  uint64    // lease revision (shared store)
+	lease  *store.LeaseHold // shared store: the account's lease while held
 	shared bool
 }
 
@@ -111,14 +110,18 @@ func (f *fleet) owns(name string) bool {
 }
 
 // valid reports whether the hold still entitles this replica to send, and
-// the lease revision that fences its claims.
+// the lease's fencing token that its claims carry.
 func (h *hold) valid() (bool, uint64) {
 	if !h.shared {
 		return true, 0
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	return time.Now().Before(h.until), h.fence
+	lease := h.lease
+	h.mu.Unlock()
+	if lease == nil {
+		return false, 0
+	}
+	return lease.Valid(), lease.Token()
 }
 
 func (f *fleet) stopWorker(h *hold) {
@@ -131,55 +134,43 @@ func (f *fleet) stopWorker(h *hold) {
 	}
 }
 
-// leaseLoop takes and renews the account's lease, runs its sender while it
-// holds it, and hands the lease back when ctx ends.
+// leaseLoop contends for the account's lease, runs its sender while this
+// replica holds it, and hands the lease back when ctx ends (after the
+// sender has finished or handed back what it holds). A lease that cannot
+// be renewed stops the sender before the store can give the account to
+// another replica: time is the store's (the lease is a key with a TTL),
+// and the holder's own deadline counts from when it asked, less a margin.
 func (f *fleet) leaseLoop(ctx context.Context, name string, h *hold) {
 	s := f.s
-	ttl := s.opts.LeaseTTL
-	key := store.LeaseKey(name)
-	tick := time.NewTicker(ttl / 3)
-	defer tick.Stop()
-	for {
-		asked := time.Now()
-		ok, err := s.st.AcquireLease(ctx, key, s.instance, ttl)
-		h.mu.Lock()
-		held := h.w != nil
-		switch {
-		case ok:
-			// Stop claiming a safe margin before the lease can lapse.
-			h.until = asked.Add(ttl - ttl/4)
-		case err == nil:
-			h.until = time.Time{} // someone else's
-		}
-		expired := !time.Now().Before(h.until)
-		h.mu.Unlock()
-		switch {
-		case ok && !held:
-			s.log.Info("account owned by this replica", "account", name)
-			h.mu.Lock()
-			h.w = s.startWorker(ctx, name, h)
-			h.mu.Unlock()
-		case held && expired:
-			if err != nil {
-				s.log.Warn("lease not renewed: this replica stops sending for the account", "account", name, "err", err)
-			} else {
-				s.log.Warn("account taken over by another replica", "account", name)
+	poll := s.st.LeaseTTL() / 4
+	for ctx.Err() == nil {
+		lease, err := s.st.TakeLease(ctx, name, s.instance)
+		if err != nil {
+			if !errors.Is(err, store.ErrLeaseHeld) && ctx.Err() == nil {
+				s.log.Warn("lease not taken", "account", name, "err", err)
 			}
-			f.stopWorker(h)
-		case err != nil && ctx.Err() == nil:
-			s.log.Warn("lease not renewed", "account", name, "err", err)
+			sleepCtx(ctx, poll)
+			continue
 		}
+		s.log.Info("account owned by this replica", "account", name, "fence", lease.Token())
+		keepCtx, stopKeep := context.WithCancel(context.WithoutCancel(ctx))
+		kept := make(chan error, 1)
+		go func() { kept <- lease.Keep(keepCtx) }()
+		h.mu.Lock()
+		h.lease = lease
+		h.w = s.startWorker(ctx, name, h)
+		h.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			f.stopWorker(h)
-			if held || ok {
-				rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				_ = s.st.ReleaseLease(rctx, key, s.instance)
-				cancel()
-			}
+			f.stopWorker(h) // finish or hand back the send in flight
+			stopKeep()      // then hand the lease back
+			<-kept
 			return
-		case <-tick.C:
+		case err := <-kept:
+			s.log.Warn("lease lost: this replica stops sending for the account", "account", name, "err", err)
+			f.stopWorker(h)
 		}
+		stopKeep()
 	}
 }
 

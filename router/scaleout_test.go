@@ -42,11 +42,11 @@ routes:
 	}
 	startReplica := func() replica {
 		ctx, cancel := context.WithCancel(context.Background())
-		st, err := store.Open(ctx, store.Options{Driver: store.DriverNATS, URL: ns.ClientURL()})
+		st, err := store.Open(ctx, store.Options{Driver: store.DriverNATS, URL: ns.ClientURL(), LeaseTTL: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: drivers, LeaseTTL: 600 * time.Millisecond})
+		svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: drivers})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,8 @@ routes:
 	for i := range 20 {
 		waitDelivered(second, fmt.Sprintf("so-%d", i))
 	}
-	first.stop() // the owner goes: the other takes over
+	moving := time.Now()
+	first.stop() // the owner goes, handing its lease back: the other takes over
 	deadline = time.Now().Add(5 * time.Second)
 	for !second.svc.Owns("f1") {
 		if time.Now().After(deadline) {
@@ -130,6 +131,7 @@ routes:
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	t.Logf("takeover after a graceful stop: %s", time.Since(moving).Round(time.Millisecond))
 	for i := 20; i < 30; i++ {
 		submitTo(second, fmt.Sprintf("so-%d", i))
 	}

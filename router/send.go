@@ -58,6 +58,14 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 	if !valid {
 		return result{step: stepStop}
 	}
+	if w.hold.shared {
+		// The lease as the store has it: a replica whose lease moved on
+		// (a pause longer than its deadline, say) claims nothing.
+		if err := s.st.CheckLease(ctx, w.name, fence); err != nil {
+			s.log.Warn("lease no longer ours: not claiming", "announcement", id, "account", w.name, "err", err)
+			return result{step: stepStop}
+		}
+	}
 	claimed := t
 	if w.hold.shared {
 		var err error

@@ -54,10 +54,6 @@ type Options struct {
 	// Lookahead is how many announcements an account's sender holds ahead
 	// of the one it sends (default 64).
 	Lookahead int
-	// LeaseTTL is how long a replica owns an account without renewing
-	// (default 10s; driver nats only): a lost replica's accounts move to
-	// another within twice that.
-	LeaseTTL time.Duration
 	// ShutdownGrace is how long a send in flight may finish after Run's
 	// context ends (default 10s); past it, it is abandoned and sent again
 	// by whoever owns the account next.
@@ -122,9 +118,6 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Lookahead <= 0 {
 		o.Lookahead = 64
-	}
-	if o.LeaseTTL <= 0 {
-		o.LeaseTTL = 10 * time.Second
 	}
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = 10 * time.Second

@@ -344,7 +344,8 @@ func (w *worker) process(e *entry) {
 			heap.Push(&w.ready, e)
 			return
 		case stepStop:
-			return // stopping: the record comes back to the next owner
+			w.cancel() // stopping (or no longer the owner): the record comes back to the next owner
+			return
 		}
 	}
 	delete(w.panics, e.seq)
