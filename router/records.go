@@ -27,7 +27,10 @@ type cached struct {
 	doc *transform.Doc
 }
 
-const recordCacheSize = 4096
+// recordCacheSize bounds the cache: the senders follow the records close
+// behind Submit, or, when they lag, refill it as they go (the first of
+// them to reach a record parses it for the others).
+const recordCacheSize = 512
 
 func (c *recordCache) get(id string) (cached, bool) {
 	c.mu.Lock()

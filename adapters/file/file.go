@@ -52,22 +52,68 @@ func New(ac configs.Account, c Config, env adapters.Env) *File {
 	return &File{account: ac, path: c.Path, env: env.WithDefaults()}
 }
 
+// appender keeps one path's file open and appends whole lines to it. It
+// is shared by every account that names the path. Once a second it checks
+// that the path still names the open file, and reopens it when it does
+// not, so that log rotation (rename, then a new file) works.
+type appender struct {
+	mu      sync.Mutex
+	path    string
+	f       *os.File
+	checked time.Time
+}
+
+// reopenCheck is how often an appender looks for a rotated file.
+const reopenCheck = time.Second
+
 var (
-	locksMu sync.Mutex
-	locks   = map[string]*sync.Mutex{}
+	appendersMu sync.Mutex
+	appenders   = map[string]*appender{}
 )
 
-func lockFor(path string) *sync.Mutex {
+func appenderFor(path string) *appender {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
-	locksMu.Lock()
-	defer locksMu.Unlock()
-	if locks[abs] == nil {
-		locks[abs] = &sync.Mutex{}
+	appendersMu.Lock()
+	defer appendersMu.Unlock()
+	if appenders[abs] == nil {
+		appenders[abs] = &appender{path: abs}
 	}
-	return locks[abs]
+	return appenders[abs]
+}
+
+// write appends b in one write call: with O_APPEND a killed process leaves
+// whole lines.
+func (a *appender) write(b []byte) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.f != nil && time.Since(a.checked) >= reopenCheck {
+		a.checked = time.Now()
+		open, err1 := a.f.Stat()
+		named, err2 := os.Stat(a.path)
+		if err1 != nil || err2 != nil || !os.SameFile(open, named) {
+			_ = a.f.Close()
+			a.f = nil
+		}
+	}
+	if a.f == nil {
+		if err := os.MkdirAll(filepath.Dir(a.path), 0o755); err != nil {
+			return groupcast.Temporary("mkdir", err)
+		}
+		f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return groupcast.Temporary("open", err)
+		}
+		a.f, a.checked = f, time.Now()
+	}
+	if _, err := a.f.Write(b); err != nil {
+		_ = a.f.Close()
+		a.f = nil
+		return groupcast.Temporary("write", err)
+	}
+	return nil
 }
 
 func (f *File) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Receipt, error) {
@@ -86,25 +132,8 @@ func (f *File) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Receip
 	if err != nil {
 		return groupcast.Receipt{}, groupcast.Permanent("encode", err)
 	}
-	mu := lockFor(f.path)
-	mu.Lock()
-	defer mu.Unlock()
-	if dir := filepath.Dir(f.path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return groupcast.Receipt{}, groupcast.Temporary("mkdir", err)
-		}
-	}
-	fh, err := os.OpenFile(f.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return groupcast.Receipt{}, groupcast.Temporary("open", err)
-	}
-	// One write per line: with O_APPEND a killed process leaves whole lines.
-	_, err = fh.Write(buf.Bytes())
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return groupcast.Receipt{}, groupcast.Temporary("write", err)
+	if err := appenderFor(f.path).write(buf.Bytes()); err != nil {
+		return groupcast.Receipt{}, err
 	}
 	return groupcast.Receipt{Parts: 1, MessageIDs: []string{fmt.Sprintf("%s#%d", f.path, now.UnixNano())}, SentAt: now}, nil
 }

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters"
@@ -77,5 +80,44 @@ func TestUnwritablePathIsTemporary(t *testing.T) {
 	_, err := f.Send(context.Background(), groupcast.Outgoing{Announcement: &groupcast.Announcement{ID: "a"}})
 	if class, _, _ := groupcast.Classify(err); err == nil || class != groupcast.ClassTemporary {
 		t.Fatalf("err = %v, want a temporary error", err)
+	}
+}
+
+// The file stays open between lines, and a rotation (the file renamed,
+// then a new one expected at the path) is noticed within a second: later
+// lines go to the new file, none is lost.
+func TestRotationReopens(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.jsonl")
+	f := file.New(configs.Account{Name: "f", Platform: "qq"}, file.Config{Path: path}, adapters.Env{})
+	send := func(id string) {
+		t.Helper()
+		if _, err := f.Send(context.Background(), groupcast.Outgoing{
+			Announcement: &groupcast.Announcement{ID: id}, Group: "g", Rendered: groupcast.Rendered{Text: "t"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("a1")
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	send("a2") // still the open (renamed) file: within the check interval
+	deadline := time.Now().Add(5 * time.Second)
+	for n := 3; ; n++ {
+		send(fmt.Sprintf("a%d", n))
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the rotated file was never replaced")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	old, _ := os.ReadFile(path + ".1")
+	cur, _ := os.ReadFile(path)
+	total := strings.Count(string(old), "\n") + strings.Count(string(cur), "\n")
+	if !strings.Contains(string(old), `"a1"`) || !strings.Contains(string(old), `"a2"`) || total < 3 {
+		t.Errorf("lines lost across the rotation: old %q new %q", old, cur)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -121,9 +122,18 @@ func overrideListen(cfg *configs.Config, listen string) error {
 	return nil
 }
 
+// DefaultMemoryLimit is the Go heap's soft limit when GOMEMLIMIT is not
+// set.
+const DefaultMemoryLimit = 96 << 20
+
 func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Config, path, listen string) error {
 	started := time.Now()
 	log.Info("starting", "config", displayPath(path), "store", cfg.Store.Driver, "listen", cfg.Server.Listen)
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		// A sidecar should stay small: collect harder as the heap nears
+		// this (a soft limit; GOMEMLIMIT overrides it).
+		debug.SetMemoryLimit(DefaultMemoryLimit)
+	}
 	if cfg.Store.Driver == store.DriverMemory {
 		log.Warn("store.driver memory is not durable: announcements are lost when the process stops")
 	}
