@@ -196,11 +196,6 @@ func (s *Server) readAnnouncement(w http.ResponseWriter, r *http.Request) (*grou
 		return nil, false
 	}
 	a, err := groupcast.Parse(format, data, s.now())
-	if err == nil {
-		// A body the styles cannot render in bounded time is refused
-		// here, not failed target by target later (docs/limits.md).
-		err = transform.Check(a.Body)
-	}
 	if err != nil {
 		writeErr(w, err)
 		return nil, false
@@ -301,6 +296,12 @@ func (s *Server) recall(w http.ResponseWriter, r *http.Request) {
 func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.readAnnouncement(w, r)
 	if !ok {
+		return
+	}
+	// A body the styles cannot render in bounded time is refused here
+	// (docs/limits.md); Submit does the same for what is sent.
+	if err := transform.Check(a.Body); err != nil {
+		writeErr(w, err)
 		return
 	}
 	targets, err := router.Preview(s.svc.Config(), s.drivers, a, s.now())

@@ -13,6 +13,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/store"
+	"github.com/groupcast/groupcast/transform"
 )
 
 var _ groupcast.Intake = (*Service)(nil)
@@ -29,6 +30,13 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 	}
 	if a.ID == "" {
 		a.ID = ulid.Make().String()
+	}
+	// A body the styles cannot render in bounded time is refused here,
+	// not failed target by target later (docs/limits.md); the parse is
+	// kept for the senders.
+	doc := transform.Parse(a)
+	if err := doc.Err(); err != nil {
+		return groupcast.Accepted{}, err
 	}
 	cfg := s.cfg.Load()
 	dests := Plan(cfg, a)
@@ -59,7 +67,7 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 	case err != nil:
 		return groupcast.Accepted{}, fmt.Errorf("%w: %v", groupcast.ErrNotReady, err)
 	}
-	s.records.put(rec, seq)
+	s.records.putParsed(rec, seq, doc)
 	s.metrics.accepted.Inc()
 	s.log.Info("accepted", "announcement", a.ID, "targets", len(dests), "title", a.Title)
 	return groupcast.Accepted{Status: s.statusOf(rec, nil, false)}, nil

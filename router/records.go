@@ -45,7 +45,12 @@ func (c *recordCache) get(id string) (cached, bool) {
 
 // put adds a record, parsing its body, and answers the entry.
 func (c *recordCache) put(rec *store.Record, seq uint64) cached {
-	e := cached{id: rec.Announcement.ID, seq: seq, rec: rec, doc: transform.Parse(&rec.Announcement)}
+	return c.putParsed(rec, seq, transform.Parse(&rec.Announcement))
+}
+
+// putParsed adds a record whose body is parsed already.
+func (c *recordCache) putParsed(rec *store.Record, seq uint64, doc *transform.Doc) cached {
+	e := cached{id: rec.Announcement.ID, seq: seq, rec: rec, doc: doc}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.items == nil {

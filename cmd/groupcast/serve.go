@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"reflect"
@@ -129,6 +130,15 @@ const DefaultMemoryLimit = 96 << 20
 func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Config, path, listen string) error {
 	started := time.Now()
 	log.Info("starting", "config", displayPath(path), "store", cfg.Store.Driver, "listen", cfg.Server.Listen)
+	if addr := os.Getenv("GROUPCAST_PPROF"); addr != "" {
+		// Profiling for development (docs/development.md): loopback only.
+		if host, _, err := net.SplitHostPort(addr); err == nil && (host == "127.0.0.1" || host == "localhost" || host == "::1") {
+			go func() { _ = http.ListenAndServe(addr, pprofMux()) }()
+			log.Info("profiling", "listen", addr)
+		} else {
+			log.Warn("GROUPCAST_PPROF must be a loopback host:port; profiling off", "value", addr)
+		}
+	}
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		// A sidecar should stay small: collect harder as the heap nears
 		// this (a soft limit; GOMEMLIMIT overrides it).
@@ -282,4 +292,14 @@ func shutdownHTTP(srv *http.Server, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
+}
+
+// pprofMux serves net/http/pprof's handlers.
+func pprofMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return m
 }
