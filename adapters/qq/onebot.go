@@ -423,10 +423,12 @@ func (o *OneBot) Start(ctx context.Context) error {
 }
 
 func (o *OneBot) probe(ctx context.Context) error {
-	data, err := o.call(ctx, actionGetLoginInfo, []byte("{}"))
+	data, err := o.call(ctx, actionGetLoginInfo, []byte("{}")) // its errors say "qq onebot:" already
 	var li loginInfo
 	if err == nil {
-		li, err = decodeLoginInfo(data)
+		if li, err = decodeLoginInfo(data); err != nil {
+			err = fmt.Errorf("qq onebot: %w", err)
+		}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -434,7 +436,7 @@ func (o *OneBot) probe(ctx context.Context) error {
 	o.mu.Lock()
 	was := o.ready
 	if err != nil {
-		o.ready = fmt.Errorf("qq onebot: %w", err)
+		o.ready = err
 	} else {
 		o.ready = nil
 		o.selfID, o.selfNic = li.UserID.String(), li.Nickname

@@ -516,6 +516,9 @@ func TestOneBotReadiness(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Ready() = %v, want %q", err, tc.want)
 			}
+			if n := strings.Count(err.Error(), "qq onebot:"); n != 1 {
+				t.Errorf("Ready() = %q: the prefix %d times, want once", err, n)
+			}
 			if waits[0] < qq.BackoffMin || waits[0] > qq.BackoffMin*12/10 || waits[1] < 2*qq.BackoffMin*8/10 || waits[1] > 2*qq.BackoffMin*12/10 {
 				t.Errorf("probe backoff %v, want 1s then 2s, ±20 %%", waits)
 			}
