@@ -579,3 +579,16 @@ func TestShuttingDownRefusesIntake(t *testing.T) {
 		t.Errorf("NotReady = %v, want it to say shutting down", nr)
 	}
 }
+
+// A body near the Markdown limit, full of characters JSON escapes, is
+// stored and delivered: it is not refused as "not ready" because its
+// stored form outgrew the store's message size.
+func TestLargeEscapedBodyIsStored(t *testing.T) {
+	h := start(t, scriptedConfig(""), store.DriverMemory, "")
+	body := strings.Repeat("<b>\"引号\" & \\ 反斜杠</b>\n", 6000) // ~180 KB
+	a := &groupcast.Announcement{ID: "big-1", Title: "t", Body: body, Category: groupcast.CategoryNotice, Priority: groupcast.PriorityNormal}
+	if _, err := h.svc.Submit(context.Background(), a); err != nil {
+		t.Fatalf("%d bytes: %v", len(body), err)
+	}
+	h.waitFor("big-1", "delivered", allIn(groupcast.StateDelivered))
+}
