@@ -34,6 +34,10 @@ type Env struct {
 	// RecallPacer paces recall requests (revokes): shorter than Pacer, so
 	// that a recall of many groups fits the platform's recall window.
 	RecallPacer Pacer
+	// Daily, when set, counts the account's sends per local day in the
+	// store, shared by every replica (a ceiling survives restarts and lease
+	// moves); drivers with a daily ceiling use it.
+	Daily DayCounter
 	// DataDir is the store directory, for drivers that keep files.
 	DataDir string
 	// Images fetches announcement images for the drivers that upload them
@@ -117,6 +121,14 @@ func (env Env) WithDefaults() Env {
 // router builds one per account from its rate, remembered across restarts.
 type Pacer interface {
 	Wait(ctx context.Context) error
+}
+
+// DayCounter is a durable count per local day.
+type DayCounter interface {
+	// Add adds n (negative: gives back) to day's count if the total stays
+	// within limit (limit <= 0: no limit, never below zero); it answers
+	// the count after the call and whether n was added.
+	Add(ctx context.Context, day string, n, limit int) (count int, ok bool, err error)
 }
 
 // NoPace never waits.

@@ -175,3 +175,33 @@ func (p *recallPacer) Wait(ctx context.Context) error {
 	p.last = p.clock.Now()
 	return ctx.Err()
 }
+
+// dayCounter is adapters.DayCounter in the store: one document per
+// account, changed by compare-and-set, so a daily ceiling is shared by
+// every replica and survives restarts and lease moves.
+type dayCounter struct {
+	st  *store.Store
+	key string
+}
+
+type dayCount struct {
+	Day   string `json:"day"`
+	Count int    `json:"count"`
+}
+
+func (c dayCounter) Add(ctx context.Context, day string, n, limit int) (int, bool, error) {
+	var d dayCount
+	ok := false
+	err := c.st.ModifyJSON(ctx, c.key, &d, func() { d = dayCount{} }, func() (bool, error) {
+		if d.Day != day {
+			d = dayCount{Day: day}
+		}
+		if n == 0 || (limit > 0 && n > 0 && d.Count+n > limit) {
+			return false, nil
+		}
+		d.Count = max(d.Count+n, 0)
+		ok = true
+		return true, nil
+	})
+	return d.Count, ok || n == 0, err
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters/dingtalk/dingtalkfake"
 	"github.com/groupcast/groupcast/adapters/wechat/wechatfake"
+	"github.com/groupcast/groupcast/router"
 	"github.com/groupcast/groupcast/store"
 )
 
@@ -178,5 +179,27 @@ routes:
 	t.Logf("%d revokes, the last %s after the recall was asked", n, last.Sub(start))
 	if n != 100 || last.Sub(start) >= 2*time.Minute {
 		t.Fatalf("%d revokes, the last after %s; want 100 within 2m", n, last.Sub(start))
+	}
+}
+
+// An account's daily ceiling lives in the store: a second sender for the
+// same account (another replica after a lease move, or a restart) counts
+// on from where the first stopped, and a refusal leaves the count as it
+// was.
+func TestDailyCountIsSharedThroughTheStore(t *testing.T) {
+	h := start(t, scriptedConfig(""), store.DriverMemory, "")
+	a, b := router.DayCounterFor(h.st, "wx"), router.DayCounterFor(h.st, "wx")
+	ctx := context.Background()
+	if n, ok, err := a.Add(ctx, "2026-11-26", 3, 5); err != nil || !ok || n != 3 {
+		t.Fatalf("first: %d %v %v", n, ok, err)
+	}
+	if n, ok, err := b.Add(ctx, "2026-11-26", 3, 5); err != nil || ok || n != 3 {
+		t.Fatalf("over the ceiling from the other sender: %d %v %v, want refused at 3", n, ok, err)
+	}
+	if n, ok, err := b.Add(ctx, "2026-11-26", 2, 5); err != nil || !ok || n != 5 {
+		t.Fatalf("up to the ceiling: %d %v %v", n, ok, err)
+	}
+	if n, ok, err := a.Add(ctx, "2026-11-27", 1, 5); err != nil || !ok || n != 1 {
+		t.Fatalf("the next day starts at 0: %d %v %v", n, ok, err)
 	}
 }

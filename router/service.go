@@ -209,6 +209,7 @@ func (s *Service) env(ac configs.Account, p adapters.Pacer) adapters.Env {
 		Location:    cfg.Location,
 		Pacer:       p,
 		RecallPacer: newRecallPacer(s.clock),
+		Daily:       dayCounter{st: s.st, key: store.DailyKey(ac.Name)},
 		DataDir:     cfg.Store.Dir,
 	}.WithDefaults()
 }

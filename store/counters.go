@@ -135,6 +135,9 @@ func CapKey(key string) string      { return "cap." + key }
 // nats): then accounts need leases.
 func (s *Store) Shared() bool { return s.opts.Driver == DriverNATS }
 
+// DailyKey names an account's count of sends per local day.
+func DailyKey(account string) string { return "daily." + account }
+
 // GroupStateKey names a group's policy state (policy.GroupState).
 func GroupStateKey(destKey string) string { return "group." + destKey }
 

@@ -1,6 +1,7 @@
 package wechat
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,17 +12,20 @@ import (
 	"time"
 
 	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/adapters"
 )
 
 // dailyCounter is the per-account ceiling of sends per local day. With a
-// path it survives restarts: the count is rewritten (0600, atomically)
-// after every change, so a restart in the middle of the day does not hand
-// the account a fresh allowance.
+// store (adapters.Env.Daily, what the daemon gives) the count lives there,
+// shared by every replica: a restart or a lease move does not hand the
+// account a fresh allowance. Without one, with a path, the count is
+// rewritten to the file (0600, atomically) after every change.
 type dailyCounter struct {
 	limit int
 	path  string
 	loc   *time.Location
 	log   *slog.Logger
+	store adapters.DayCounter
 
 	mu     sync.Mutex
 	loaded bool
@@ -53,7 +57,21 @@ func (d *dailyCounter) roll(now time.Time) {
 }
 
 // take reserves n sends for today, or says until when the account must rest.
-func (d *dailyCounter) take(now time.Time, n int) error {
+func (d *dailyCounter) take(ctx context.Context, now time.Time, n int) error {
+	if n > d.limit {
+		return groupcast.Permanent("daily_limit", fmt.Errorf("the message needs %d sends, more than the daily_limit of %d", n, d.limit))
+	}
+	if d.store != nil {
+		count, ok, err := d.store.Add(ctx, now.In(d.loc).Format(time.DateOnly), n, d.limit)
+		if err != nil {
+			return groupcast.Temporary("store", fmt.Errorf("daily count: %w", err))
+		}
+		if !ok {
+			return groupcast.Throttled("daily_limit", untilNextMidnight(now, d.loc), fmt.Errorf("daily_limit %d reached (%d sent today, %d needed); resuming at local midnight",
+				d.limit, count, n))
+		}
+		return nil
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.roll(now)
@@ -71,8 +89,14 @@ func (d *dailyCounter) take(now time.Time, n int) error {
 }
 
 // giveBack returns reserved sends that were not made.
-func (d *dailyCounter) giveBack(now time.Time, n int) {
+func (d *dailyCounter) giveBack(ctx context.Context, now time.Time, n int) {
 	if n <= 0 {
+		return
+	}
+	if d.store != nil {
+		if _, _, err := d.store.Add(context.WithoutCancel(ctx), now.In(d.loc).Format(time.DateOnly), -n, 0); err != nil {
+			d.log.Warn("wechat daily count not given back", "reason", err.Error())
+		}
 		return
 	}
 	d.mu.Lock()
@@ -82,7 +106,11 @@ func (d *dailyCounter) giveBack(now time.Time, n int) {
 	d.save()
 }
 
-func (d *dailyCounter) count(now time.Time) int {
+func (d *dailyCounter) count(ctx context.Context, now time.Time) int {
+	if d.store != nil {
+		n, _, _ := d.store.Add(ctx, now.In(d.loc).Format(time.DateOnly), 0, 0)
+		return n
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.roll(now)

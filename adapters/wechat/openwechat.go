@@ -180,7 +180,7 @@ func NewOpenWeChatWith(name string, c OpenWeChatConfig, env adapters.Env, conn C
 		name:         name,
 		env:          env,
 		conn:         conn,
-		daily:        &dailyCounter{limit: limit, path: dailyPath, loc: env.Location, log: env.Logger},
+		daily:        &dailyCounter{limit: limit, path: dailyPath, loc: env.Location, log: env.Logger, store: env.Daily},
 		sem:          make(chan struct{}, 1),
 		retryEvery:   10 * time.Second,
 		backoffMin:   backoff.DefaultMin,
@@ -479,11 +479,11 @@ func (w *OpenWeChat) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.
 	images := m.Rendered.Images
 	start := m.Resume(len(parts)) // a retry resumes after the parts delivered before
 	need := len(parts) - start + len(images)
-	if err := w.daily.take(w.env.Now(), need); err != nil {
+	if err := w.daily.take(ctx, w.env.Now(), need); err != nil {
 		return groupcast.Receipt{}, err
 	}
 	used := 0
-	defer func() { w.daily.giveBack(w.env.Now(), need-used) }()
+	defer func() { w.daily.giveBack(ctx, w.env.Now(), need-used) }()
 
 	log := w.env.Logger.With("announcement", announcementID(m), "group", m.Group)
 	ids := append(make([]string, 0, len(parts)+len(images)), m.Done[:start]...)

@@ -520,7 +520,7 @@ func TestOpenWeChatImages(t *testing.T) {
 	if strings.Count(logs, "image skipped") != 3 || strings.Count(logs, "image_address") != 1 || strings.Contains(logs, "SECRET") {
 		t.Fatalf("logs:\n%s", logs)
 	}
-	if got := rig.w.daily.count(rig.clock.Now()); got != 2 {
+	if got := rig.w.daily.count(context.Background(), rig.clock.Now()); got != 2 {
 		t.Fatalf("daily count %d; want 2 (skipped images are not counted)", got)
 	}
 }
@@ -557,7 +557,7 @@ func TestOpenWeChatHonoursContext(t *testing.T) {
 	if len(rig.sess.Sends()) != 0 {
 		t.Fatal("sent after cancellation")
 	}
-	if got := rig.w.daily.count(rig.clock.Now()); got != 0 {
+	if got := rig.w.daily.count(context.Background(), rig.clock.Now()); got != 0 {
 		t.Fatalf("daily count %d after a cancelled send", got)
 	}
 }
@@ -673,5 +673,47 @@ func TestOpenWeChatReconnectBackoff(t *testing.T) {
 	}
 	if n := strings.Count(buf.String(), "hot login failed"); n != 2 {
 		t.Fatalf("%d failure lines for 2 failed logins", n)
+	}
+}
+
+// memoryDays is adapters.DayCounter in memory, shared by two senders as
+// the store is shared by two replicas.
+type memoryDays struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (d *memoryDays) Add(_ context.Context, day string, n, limit int) (int, bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil {
+		d.m = map[string]int{}
+	}
+	if limit > 0 && n > 0 && d.m[day]+n > limit {
+		return d.m[day], false, nil
+	}
+	d.m[day] = max(d.m[day]+n, 0)
+	return d.m[day], true, nil
+}
+
+// With the daemon's store (Env.Daily) the daily ceiling is the account's,
+// not the process's: a second sender for the account (another replica
+// after a lease move) starts from the first one's count.
+func TestOpenWeChatDailyLimitSharedThroughTheStore(t *testing.T) {
+	days := &memoryDays{}
+	first := newWxRig(t, "", OpenWeChatConfig{DailyLimit: 3}, true, adapters.Env{Daily: days})
+	for range 2 {
+		if _, err := first.w.Send(context.Background(), wxOut("运维通知群", "hi")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second := newWxRig(t, "", OpenWeChatConfig{DailyLimit: 3}, true, adapters.Env{Daily: days})
+	if _, err := second.w.Send(context.Background(), wxOut("运维通知群", "third")); err != nil {
+		t.Fatalf("the third send of the day: %v", err)
+	}
+	_, err := second.w.Send(context.Background(), wxOut("运维通知群", "fourth"))
+	adapterstest.WantClass(t, err, groupcast.ClassThrottled, "daily_limit")
+	if n := len(second.sess.Sends()); n != 1 {
+		t.Errorf("the second sender sent %d, want 1 (the ceiling is the account's)", n)
 	}
 }

@@ -1,0 +1,11 @@
+package router
+
+import (
+	"github.com/groupcast/groupcast/adapters"
+	"github.com/groupcast/groupcast/store"
+)
+
+// DayCounterFor is the store-backed daily count the daemon gives drivers.
+func DayCounterFor(st *store.Store, account string) adapters.DayCounter {
+	return dayCounter{st: st, key: store.DailyKey(account)}
+}
