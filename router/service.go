@@ -136,6 +136,9 @@ func New(o Options) (*Service, error) {
 		"1 while the account can send (ok or degraded), 0 while it is down or paused.", []string{"account", "platform"}, nil)}); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	if err := o.Metrics.Registry.Register(newQueueGauges(s)); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	for _, a := range o.Config.Accounts {
 		if err := s.addAccount(a); err != nil {
 			return nil, err

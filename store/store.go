@@ -352,5 +352,23 @@ func (s *Store) Backlog(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// Queue is one account's share of the records: accepted and not taken
+// yet, and taken but waiting (for a time, a review or a retry).
+type Queue struct {
+	Pending, Waiting int
+}
+
+// Queues reads every account's queue from its consumer's state.
+func (s *Store) Queues(ctx context.Context) (map[string]Queue, error) {
+	out := map[string]Queue{}
+	l := s.records.ListConsumers(ctx)
+	for info := range l.Info() {
+		if account, ok := strings.CutPrefix(info.Name, ConsumerPrefix); ok {
+			out[account] = Queue{Pending: int(info.NumPending), Waiting: info.NumAckPending}
+		}
+	}
+	return out, l.Err()
+}
+
 // ConsumerPrefix starts the name of every account's record consumer.
 const ConsumerPrefix = "send_"
