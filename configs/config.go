@@ -132,7 +132,7 @@ type Delivery struct {
 }
 
 // Account is one robot, bot or login: the keys every driver shares, and
-// the rest of the account's keys, which belong to its driver (SPEC §7).
+// the rest of the account's keys, which belong to its driver (docs/configuration.md).
 // Each driver declares its own config type (adapters/<platform>/config.go)
 // and the driver table's entry decodes Settings into it; Load checks them
 // against it, so a key the driver does not take is an error.
@@ -291,7 +291,7 @@ type RouteTarget struct {
 	Groups []Group `mapstructure:"groups"`
 	// MaxChars bounds the short style's text (default 200 characters).
 	MaxChars int `mapstructure:"max_chars"`
-	// Template overrides the style with a Go text/template (SPEC §5).
+	// Template overrides the style with a Go text/template (docs/styles.md, "Templates").
 	Template string `mapstructure:"template"`
 	// TemplateFile is Template read from a file in the config file's
 	// directory or below it (never outside it).

@@ -43,7 +43,7 @@ const (
 )
 
 var (
-	// Styles are the target styles (SPEC §5).
+	// Styles are the target styles (docs/styles.md).
 	Styles = []string{"short", "long", "formal"}
 	// FallbackStyle is a target's style when neither the driver table nor
 	// the platform names one (no table given: tests of other packages).
