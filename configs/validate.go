@@ -416,7 +416,7 @@ func (v *validator) rate(p string, a *Account, spec DriverSpec, known bool) {
 		c.add(p+".rate.min_gap", "must not exceed rate.max_gap (%s)", r.MaxGap)
 	}
 	if r.Margin < 0 || r.Margin > 30*time.Second {
-		c.add(p+".rate.margin", "must be between 0s and 30s (default 1s)")
+		c.add(p+".rate.margin", "must be between 0s and 30s (0 means the default, 1s)")
 	}
 	if !known {
 		return

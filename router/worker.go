@@ -425,6 +425,9 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 		return result{step: stepEnd}
 	}
 	if t.State == groupcast.StateHeld {
+		if exp := rec.Announcement.ExpiresAt; exp != nil && !now.Before(*exp) {
+			return w.end(rec, d, t, groupcast.StateExpired, "expires_at "+exp.Format(time.RFC3339)+" passed while held for review")
+		}
 		return result{step: stepHold}
 	}
 	a := s.account(w.name)
