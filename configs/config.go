@@ -55,10 +55,11 @@ type Server struct {
 	// IntakePerSecond bounds accepted announcements per second over all
 	// clients (429 above it); 0 means no limit.
 	IntakePerSecond float64 `mapstructure:"intake_per_second"`
-	// MaxBacklog bounds the targets queued and not yet taken by a sender
-	// (default 20000; 0 means no bound). Above it new announcements get
-	// 429 with Retry-After, so a burst cannot outrun delivery without
-	// limit. Deferred targets waiting for a window do not count.
+	// MaxBacklog bounds the announcements accepted and not yet taken by the
+	// slowest account's sender (default 20000; 0 means no bound). Above it
+	// new announcements get 429 with Retry-After, before their body is
+	// read, so a burst cannot outrun delivery without limit. Targets
+	// waiting for a window or a review do not count.
 	MaxBacklog int `mapstructure:"max_backlog"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight work (default 10s).
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`

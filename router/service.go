@@ -139,12 +139,26 @@ func New(o Options) (*Service, error) {
 	if err := o.Metrics.Registry.Register(newQueueGauges(s)); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	names := make([]string, 0, len(o.Config.Accounts))
 	for _, a := range o.Config.Accounts {
 		if err := s.addAccount(a); err != nil {
 			return nil, err
 		}
+		names = append(names, a.Name)
+	}
+	if err := s.ensureConsumers(names); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// ensureConsumers makes the accounts' consumers exist before anything can
+// be routed to them (an account new to the config starts after what is
+// stored).
+func (s *Service) ensureConsumers(names []string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return retryStore(ctx, func(ctx context.Context) error { return s.st.EnsureConsumers(ctx, names) })
 }
 
 // Run runs the engine until ctx ends, then stops it gracefully: no new
@@ -265,6 +279,13 @@ func (s *Service) Apply(cfg *configs.Config) error {
 		}
 		fresh[name] = na
 		added = append(added, name)
+	}
+	if len(added) > 0 {
+		// Before the config that routes to them is in force.
+		if err := s.ensureConsumers(added); err != nil {
+			s.mu.Unlock()
+			return err
+		}
 	}
 	s.cfg.Store(cfg)
 	for name, na := range changed {

@@ -138,7 +138,7 @@ func (w *worker) run(ctx context.Context) {
 
 	w.recs = &queue{js: s.st.JetStream(), stream: store.RecordsStream, durable: store.ConsumerPrefix + w.name,
 		lookahead: s.opts.Lookahead, ackWait: s.opts.AckWait, fromFloor: true, log: s.log}
-	w.ctl = &queue{js: s.st.JetStream(), stream: store.EventsStream, durable: "control_" + w.name,
+	w.ctl = &queue{js: s.st.JetStream(), stream: store.EventsStream, durable: store.ControlPrefix + w.name,
 		lookahead: 16, ackWait: s.opts.AckWait, fromFloor: true, log: s.log}
 	defer w.recs.Close()
 	defer w.ctl.Close()
