@@ -339,7 +339,6 @@ func (s *Store) shutdownServer() {
 	}
 }
 
-
 // Queue is one account's share of the records: accepted and not taken
 // yet, and taken but waiting (for a time, a review or a retry).
 type Queue struct {
