@@ -2,7 +2,7 @@
 // Watermill. Accepting an announcement is one write: its record in the
 // ledger, with the targets planned. Each account's sender follows the
 // ledger's records through its own durable consumer (a Watermill
-// Subscriber, queue.go), in acceptance order, and for each of its targets
+// Subscriber, router/jsbus), in acceptance order, and for each of its targets
 // runs the delivery steps (steps.go) — expiry, schedule, pause, render,
 // policy, claim, pace, send — whose one outcome a single settle writes.
 // Waiting for a time (send_at, a window, a cap, review) is a redelivery
