@@ -40,19 +40,18 @@ type worker struct {
 	done    chan struct{}
 	sendCtx context.Context // a send in flight outlives the stop by ShutdownGrace
 
-	replayed        uint64 // the records' last sequence when the sender started
-	recCh, ctlCh    <-chan *message.Message
-	ready           entries
-	parked          map[uint64]parked
-	blockedUntil    time.Time // clock time: a retry or a pause holds the queue
-	blockedBy       string    // the announcement that holds it
-	control         []*controlJob
-	cancelled       map[string]bool // announcements recalled: read their targets
-	panics          map[uint64]int
-	pausedUntil     time.Time
-	pauseReason     string
-	pauseLoaded     bool
-	lastPauseLogged time.Time
+	replayed     uint64 // the records' last sequence when the sender started
+	recCh, ctlCh <-chan *message.Message
+	ready        entries
+	parked       map[uint64]parked
+	blockedUntil time.Time // clock time: a retry or a pause holds the queue
+	blockedBy    string    // the announcement that holds it
+	control      []*controlJob
+	cancelled    map[string]bool // announcements recalled: read their targets
+	panics       map[uint64]int
+	pausedUntil  time.Time
+	pauseReason  string
+	pauseLoaded  bool
 }
 
 // parked is a record asked back later: when it is due (clock) and when
@@ -433,9 +432,6 @@ type result struct {
 	step step
 	at   time.Time // stepPark, stepBlockQ: until when
 }
-
-// stepStop: the worker is stopping; nothing was settled.
-const stepStop step = -1
 
 // storeRetry is how soon a target is tried again after the store failed.
 const storeRetry = time.Second
