@@ -120,7 +120,9 @@ func describeConnErr(o Options, err error) error {
 		return fmt.Errorf("the server requires TLS: set store.tls or use tls:// URLs: %w", err)
 	case errors.Is(err, nats.ErrSecureConnWanted):
 		return fmt.Errorf("store.tls is set but the server does not offer TLS: %w", err)
-	case strings.Contains(err.Error(), "x509:"), strings.Contains(err.Error(), "tls:"):
+	case strings.Contains(err.Error(), "x509:"), strings.Contains(err.Error(), "tls:"), strings.Contains(err.Error(), "tls error"):
+		// The server's refusal ("certificate required") and a connection it
+		// closed right after the handshake both mean the TLS set-up.
 		return fmt.Errorf("TLS: check store.tls (ca, cert, key) and the server's certificate: %w", err)
 	}
 	return err

@@ -310,6 +310,10 @@ func TestCloseJoinsGoroutines(t *testing.T) {
 			t.Fatal(err)
 		}
 		receive(t, held) // held, never settled
+		// Its tracker starts right after it is handed out.
+		for deadline := time.Now().Add(2 * time.Second); ours(sub) < 2 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 		if n := ours(sub); n < 2 {
 			t.Fatalf("%d goroutines of the subscriber found while subscribed, want 2 or more (fetch loop, held message): the check cannot fail", n)
 		}
@@ -341,7 +345,7 @@ func ours(sub *Subscriber) int {
 	frame := fmt.Sprintf("router/jsbus.(*Subscriber).%%s(%p", sub)
 	n := 0
 	for _, g := range strings.Split(stacks(), "\n\n") {
-		for _, method := range []string{"fetchLoop", "process", "settle"} {
+		for _, method := range []string{"fetchLoop", "handOut", "track", "settle"} {
 			if strings.Contains(g, fmt.Sprintf(frame, method)) {
 				n++
 				break
