@@ -51,6 +51,26 @@ func freeLoopback() (string, error) {
 // cost, not their wait), daily caps (high enough never to defer) and the
 // Advertising Law rule. withPolicy false leaves the policy out.
 func defaultConfig(dir, addr, driver, storeAddr string, withPolicy bool) string {
+	return benchConfig(dir, addr, fmt.Sprintf("  driver: %s\n  dir: %q\n  listen: %q\n", driver, filepath.Join(dir, "data"), storeAddr), withPolicy)
+}
+
+// clusterConfig is defaultConfig with the store on an external NATS
+// cluster: driver nats, url the nodes' client URLs comma separated, and
+// streams and buckets replicated on replicas nodes. store.dir is still
+// set: the daemon keeps its local files (sessions, the WeChat ceiling)
+// there.
+func clusterConfig(dir, addr string, urls []string, replicas int, withPolicy bool) string {
+	return benchConfig(dir, addr, fmt.Sprintf("  driver: nats\n  dir: %q\n  url: %q\n  replicas: %d\n",
+		filepath.Join(dir, "data"), strings.Join(urls, ","), replicas), withPolicy)
+}
+
+// clusterStoreReplicas is the stream and bucket replication the bench
+// asks of an n-node cluster: 3, or every node of a smaller one.
+func clusterStoreReplicas(n int) int { return min(3, n) }
+
+// benchConfig is the bench's config around a store section (its indented
+// keys).
+func benchConfig(dir, addr, store string, withPolicy bool) string {
 	policy, use := "", ""
 	if withPolicy {
 		policy = `policies:
@@ -68,22 +88,19 @@ org: groupcast 压测
 server:
   listen: %[1]q
 store:
-  driver: %[3]s
-  dir: %[2]q
-  listen: %[7]q
-%[8]saccounts:
-  - {name: bench-dingtalk, platform: dingtalk, driver: file, path: %[4]q}
-  - {name: bench-wechat, platform: wechat, driver: file, path: %[5]q}
-  - {name: bench-qq, platform: qq, driver: file, path: %[6]q}
+%[2]s%[6]saccounts:
+  - {name: bench-dingtalk, platform: dingtalk, driver: file, path: %[3]q}
+  - {name: bench-wechat, platform: wechat, driver: file, path: %[4]q}
+  - {name: bench-qq, platform: qq, driver: file, path: %[5]q}
 routes:
   - name: all
-%[9]s    targets:
+%[7]s    targets:
       - {account: bench-dingtalk}
       - {account: bench-wechat, groups: ["运维通知群"]}
       - {account: bench-qq, groups: ["123456789"]}
-`, addr, filepath.Join(dir, "data"), driver,
+`, addr, store,
 		filepath.Join(dir, "dingtalk.jsonl"), filepath.Join(dir, "wechat.jsonl"), filepath.Join(dir, "qq.jsonl"),
-		storeAddr, policy, use)
+		policy, use)
 }
 
 // target is what the bench needs to know of a config: where the daemon
@@ -143,11 +160,14 @@ func loadTarget(path string) (*target, error) {
 // daemon is one run of `groupcast serve`.
 type daemon struct {
 	bin, cfg, logPath string
-	base              string
-	cmd               *exec.Cmd
-	logf              *os.File
-	exited            chan struct{}
-	waitErr           error
+	// listen, when set, is passed as serve --listen: the second and later
+	// replicas share the config and listen on ports of their own.
+	listen  string
+	base    string
+	cmd     *exec.Cmd
+	logf    *os.File
+	exited  chan struct{}
+	waitErr error
 }
 
 // start launches the daemon and waits until /readyz answers 200; it
@@ -158,7 +178,11 @@ func (d *daemon) start(ctx context.Context, readyTimeout time.Duration, level st
 		return 0, err
 	}
 	d.logf = logf
-	d.cmd = exec.Command(d.bin, "serve", "--config", d.cfg, "--log-format", "json", "--log-level", level)
+	args := []string{"serve", "--config", d.cfg, "--log-format", "json", "--log-level", level}
+	if d.listen != "" {
+		args = append(args, "--listen", d.listen)
+	}
+	d.cmd = exec.Command(d.bin, args...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	// Own process group (a Ctrl-C reaches the bench, which kills the daemon
 	// deliberately), and killed by the kernel if the bench dies first.

@@ -82,14 +82,17 @@ func httpKind(status int, body []byte) string {
 	return fmt.Sprintf("http %d", status)
 }
 
-// client posts to the daemon over keep-alive connections.
+// client posts to the daemons over keep-alive connections, each request
+// to the next daemon in turn (round robin).
 type client struct {
-	base  string
-	token string
-	hc    *http.Client
+	bases    []string
+	token    string
+	hc       *http.Client
+	next     atomic.Uint64
+	accepted []atomic.Int64 // 202s by daemon
 }
 
-func newClient(base, token string, conns int) *client {
+func newClient(bases []string, token string, conns int) *client {
 	tr := &http.Transport{
 		Proxy:               nil, // loopback only, never through a proxy
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -99,7 +102,14 @@ func newClient(base, token string, conns int) *client {
 		IdleConnTimeout:     time.Minute,
 		DisableCompression:  true,
 	}
-	return &client{base: base, token: token, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	return &client{bases: bases, token: token, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		accepted: make([]atomic.Int64, len(bases))}
+}
+
+// pick returns the daemon the next request goes to.
+func (c *client) pick() (int, string) {
+	i := int((c.next.Add(1) - 1) % uint64(len(c.bases)))
+	return i, c.bases[i]
 }
 
 func (c *client) do(ctx context.Context, method, path, ctype string, body []byte) (int, []byte, error) {
@@ -107,7 +117,8 @@ func (c *client) do(ctx context.Context, method, path, ctype string, body []byte
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	_, base := c.pick()
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -129,7 +140,8 @@ func (c *client) do(ctx context.Context, method, path, ctype string, body []byte
 // post sends one announcement and drains the answer (the connection is
 // reused); only an error answer is decoded.
 func (c *client) post(ctx context.Context, body []byte) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/messages", bytes.NewReader(body))
+	i, base := c.pick()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/messages", bytes.NewReader(body))
 	if err != nil {
 		return 0, "", err
 	}
@@ -143,6 +155,7 @@ func (c *client) post(ctx context.Context, body []byte) (int, string, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusAccepted {
+		c.accepted[i].Add(1)
 		_, err = io.Copy(io.Discard, resp.Body)
 		return resp.StatusCode, "", err
 	}
