@@ -359,6 +359,7 @@ func (b *bench) load(ctx context.Context, ds []*daemon, c *client, tr *tracker, 
 			r.Accepted = int(c.accepted[i].Load() - acc0[i])
 			r.PeakRSSMB, r.HWMMB, r.RSSAfterMB = mib(peak), mib(mem.HWMKiB), mib(mem.RSSKiB)
 			r.CPUSeconds = cpu.Seconds()
+			r.Accounts, _ = d.owned() // a figure for the reader; an unreadable log leaves it empty
 			if lr.Accepted > 0 {
 				r.CPUPerAnnouncementMs = r.CPUSeconds * 1000 / float64(lr.Accepted)
 			}

@@ -432,7 +432,7 @@ func TestClientSpreadsRoundRobin(t *testing.T) {
 func TestReportTextPerReplica(t *testing.T) {
 	rep := &report{Cluster: &clusterReport{Nodes: 3, StoreReplicas: 3, InProcess: true},
 		Replicas: []replicaReport{
-			{Name: "r1", Addr: "127.0.0.1:1", Accepted: 60, CPUSeconds: 1.5, CPUPerAnnouncementMs: 15},
+			{Name: "r1", Addr: "127.0.0.1:1", Accepted: 60, CPUSeconds: 1.5, CPUPerAnnouncementMs: 15, Accounts: []string{"a", "b"}},
 			{Name: "r2", Addr: "127.0.0.1:2", Accepted: 40, CPUSeconds: 0.5, CPUPerAnnouncementMs: 5},
 		},
 		Load: &loadReport{Accepted: 100, DaemonCPUSeconds: 2, DaemonCPUPerAnnouncementMs: 20, BenchCPUSeconds: 3, Errors: map[string]int{}}}
@@ -442,7 +442,8 @@ func TestReportTextPerReplica(t *testing.T) {
 	for _, want := range []string{
 		"3 NATS JetStream nodes on loopback in the bench process, store.replicas 3",
 		"replica r1    accepted 60 (60 %)",
-		"CPU 1.5 s, 15.000 ms per announcement (of all 100 accepted)",
+		"CPU 1.5 s, 15.000 ms per announcement (of all 100 accepted); sends for a, b",
+		"(of all 100 accepted); sends for no account",
 		"replica r2    accepted 40 (40 %)",
 		"all replicas  CPU 2.0 s",
 		"20.000 ms per announcement",
@@ -495,10 +496,40 @@ func TestRunOnACluster(t *testing.T) {
 	if rep.Replicas[0].Addr == rep.Replicas[1].Addr {
 		t.Errorf("both replicas on %s", rep.Replicas[0].Addr)
 	}
+	// Every account delivered to was held by some replica (from the logs).
+	held := map[string]bool{}
+	for _, r := range rep.Replicas {
+		for _, a := range r.Accounts {
+			held[a] = true
+		}
+	}
+	for _, a := range []string{"bench-dingtalk", "bench-wechat", "bench-qq"} {
+		if !held[a] {
+			t.Errorf("no replica reports holding %s: %+v", a, rep.Replicas)
+		}
+	}
 	if math.Abs(cpu-l.DaemonCPUSeconds) > 1e-9 {
 		t.Errorf("replicas' CPU %.3f s, total %.3f s", cpu, l.DaemonCPUSeconds)
 	}
 	if l.StoredMessages <= 0 {
 		t.Errorf("stored messages not counted on the cluster: %s", out.String())
+	}
+}
+
+func TestOwnedAccounts(t *testing.T) {
+	log := strings.Join([]string{
+		`{"time":"2026-11-29T00:00:00Z","level":"INFO","msg":"account owned by this replica","account":"bench-qq","fence":3}`,
+		`{"time":"2026-11-29T00:00:00Z","level":"INFO","msg":"account owned by this replica","account":"bench-wechat","fence":4}`,
+		`not json, mentions account owned by this replica`,
+		`{"level":"INFO","msg":"something else","account":"bench-dingtalk"}`,
+		`{"level":"WARN","msg":"lease lost: this replica stops sending for the account","account":"bench-qq","err":"x"}`,
+		`{"level":"INFO","msg":"account owned by this replica","account":"bench-wechat","fence":9}`,
+	}, "\n")
+	got, err := ownedAccounts(strings.NewReader(log))
+	if err != nil || !slices.Equal(got, []string{"bench-wechat"}) {
+		t.Errorf("owned = %v, %v; want [bench-wechat]", got, err)
+	}
+	if got, err := ownedAccounts(strings.NewReader("")); err != nil || len(got) != 0 {
+		t.Errorf("empty log: %v, %v", got, err)
 	}
 }

@@ -1,16 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -312,4 +316,49 @@ func (d *daemon) logTail(n int64) string {
 		}
 	}
 	return strings.TrimRight(string(b), "\n")
+}
+
+// Messages of the daemon's log the bench reads (router/fleet.go).
+const (
+	logOwned = "account owned by this replica"
+	logLost  = "lease lost: this replica stops sending for the account"
+)
+
+// ownedAccounts reads a daemon's JSON log and returns the accounts whose
+// lease it holds at the end, sorted: each "owned" line adds one, each
+// "lease lost" line takes it away.
+func ownedAccounts(r io.Reader) ([]string, error) {
+	held := map[string]bool{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.Contains(line, []byte(logOwned)) && !bytes.Contains(line, []byte(logLost)) {
+			continue
+		}
+		var rec struct {
+			Msg     string `json:"msg"`
+			Account string `json:"account"`
+		}
+		if json.Unmarshal(line, &rec) != nil || rec.Account == "" {
+			continue
+		}
+		switch rec.Msg {
+		case logOwned:
+			held[rec.Account] = true
+		case logLost:
+			delete(held, rec.Account)
+		}
+	}
+	return slices.Sorted(maps.Keys(held)), sc.Err()
+}
+
+// owned is ownedAccounts of the daemon's log file.
+func (d *daemon) owned() ([]string, error) {
+	f, err := os.Open(d.logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ownedAccounts(f)
 }

@@ -18,9 +18,17 @@
 //	go run ./cmd/groupcast-bench --clients 16 --duration 30s
 //	go run ./cmd/groupcast-bench --paced 500 --duration 30s
 //	go run ./cmd/groupcast-bench --prefill 100000
+//	go run ./cmd/groupcast-bench --cluster 3 --replicas 2 --clients 16 --duration 15s
+//
+// --cluster N runs an N-node NATS JetStream cluster on loopback inside the
+// bench process (store/natstest) and points the default config at it
+// (store driver nats, replicas min(3, N)). --replicas M starts M daemons on
+// the one config, the second and later with serve --listen on a port of
+// their own; the clients send each request to the next daemon in turn, and
+// the report gives each one's RSS, CPU and CPU per announcement.
 //
 // The tool only talks to 127.0.0.1, stops by itself (every wait has a
-// deadline), and always kills the daemon it started, on Ctrl-C too.
+// deadline), and always kills the daemons it started, on Ctrl-C too.
 package main
 
 import (

@@ -58,11 +58,14 @@ type replicaReport struct {
 	ReadySeconds float64 `json:"ready_seconds"`
 	IdleRSSMB    float64 `json:"idle_rss_mb"`
 	// Accepted is the 202s this replica answered in the load phase.
-	Accepted   int     `json:"accepted"`
-	PeakRSSMB  float64 `json:"peak_rss_mb"`
-	HWMMB      float64 `json:"vmhwm_mb"`
-	RSSAfterMB float64 `json:"rss_after_mb"`
-	CPUSeconds float64 `json:"cpu_seconds"`
+	Accepted int `json:"accepted"`
+	// Accounts are the accounts whose lease this replica held at the end
+	// of the load (from its log): it sent everything for them.
+	Accounts   []string `json:"accounts"`
+	PeakRSSMB  float64  `json:"peak_rss_mb"`
+	HWMMB      float64  `json:"vmhwm_mb"`
+	RSSAfterMB float64  `json:"rss_after_mb"`
+	CPUSeconds float64  `json:"cpu_seconds"`
 	// CPUPerAnnouncementMs is this replica's CPU over every announcement
 	// accepted in the load phase (by any replica): the shares add up to
 	// the daemons' CPU per announcement.
@@ -314,8 +317,8 @@ func writeText(w io.Writer, r *report) {
 			}
 			fmt.Fprintf(w, "  replica %-4s  accepted %d (%.0f %%), peak RSS %.1f MB (VmHWM %.1f MB), RSS after %.1f MB\n",
 				rr.Name, rr.Accepted, share, rr.PeakRSSMB, rr.HWMMB, rr.RSSAfterMB)
-			fmt.Fprintf(w, "                CPU %.1f s, %.3f ms per announcement (of all %d accepted)\n",
-				rr.CPUSeconds, rr.CPUPerAnnouncementMs, l.Accepted)
+			fmt.Fprintf(w, "                CPU %.1f s, %.3f ms per announcement (of all %d accepted); sends for %s\n",
+				rr.CPUSeconds, rr.CPUPerAnnouncementMs, l.Accepted, accountsText(rr.Accounts))
 		}
 		fmt.Fprintf(w, "  all replicas  CPU %.1f s (%.2f cores over the run, %.3f ms per announcement), largest peak RSS %.1f MB\n",
 			l.DaemonCPUSeconds, l.DaemonCores, l.DaemonCPUPerAnnouncementMs, l.DaemonPeakRSSMB)
@@ -334,6 +337,13 @@ func writeText(w io.Writer, r *report) {
 	} else {
 		fmt.Fprintf(w, "  bench itself  CPU %.1f s (same cores)\n", l.BenchCPUSeconds)
 	}
+}
+
+func accountsText(accounts []string) string {
+	if len(accounts) == 0 {
+		return "no account"
+	}
+	return strings.Join(accounts, ", ")
 }
 
 func latencyText(l latency) string {
