@@ -313,7 +313,7 @@ func (b *bench) restarts(ctx context.Context, d *daemon, c *client, p *prefillRe
 // daemon) get each one's figures and the report the sums.
 func (b *bench) load(ctx context.Context, ds []*daemon, c *client, tr *tracker, prog *progress, reps []replicaReport) (*loadReport, error) {
 	o := b.opts
-	spec := loadSpec{prefix: tr.prefix, clients: o.clients, count: o.count, paced: o.paced}
+	spec := loadSpec{prefix: tr.prefix, clients: o.clients, count: o.count, paced: o.paced, replicas: len(ds)}
 	if o.count == 0 || o.durationSet {
 		spec.duration = o.duration // --count alone posts exactly that many
 	}
@@ -360,6 +360,9 @@ func (b *bench) load(ctx context.Context, ds []*daemon, c *client, tr *tracker, 
 			r.PeakRSSMB, r.HWMMB, r.RSSAfterMB = mib(peak), mib(mem.HWMKiB), mib(mem.RSSKiB)
 			r.CPUSeconds = cpu.Seconds()
 			r.Accounts, _ = d.owned() // a figure for the reader; an unreadable log leaves it empty
+			if i < len(lr.latencyBy) {
+				r.Latency = lr.latencyBy[i]
+			}
 			if lr.Accepted > 0 {
 				r.CPUPerAnnouncementMs = r.CPUSeconds * 1000 / float64(lr.Accepted)
 			}

@@ -488,7 +488,7 @@ func TestRunOnACluster(t *testing.T) {
 	}
 	var cpu float64
 	for _, r := range rep.Replicas {
-		if r.Accepted != 20 || r.ReadySeconds <= 0 || r.PeakRSSMB <= 0 {
+		if r.Accepted != 20 || r.ReadySeconds <= 0 || r.PeakRSSMB <= 0 || r.Latency.N != 60 {
 			t.Errorf("replica %+v: want 20 of the 40 posts (round robin) and its figures", r)
 		}
 		cpu += r.CPUSeconds
@@ -531,5 +531,25 @@ func TestOwnedAccounts(t *testing.T) {
 	}
 	if got, err := ownedAccounts(strings.NewReader("")); err != nil || len(got) != 0 {
 		t.Errorf("empty log: %v, %v", got, err)
+	}
+}
+
+func TestLatencyByReplica(t *testing.T) {
+	tr := newTracker("bench-r-", []targetRef{{"dt", "dt"}}, map[string]string{"dt": "/x/dt"})
+	t0 := time.Now()
+	tr.acceptedBy("bench-r-1", t0, t0, 0)
+	tr.acceptedBy("bench-r-2", t0, t0, 1)
+	tr.acceptedBy("bench-r-3", t0, t0, 1)
+	tr.line("bench-r-1", "dt", "dt", t0.Add(5*time.Millisecond))
+	tr.line("bench-r-2", "dt", "dt", t0.Add(50*time.Millisecond))
+	tr.line("bench-r-3", "dt", "dt", t0.Add(70*time.Millisecond))
+	res := &loadResult{start: t0, end: t0, accepted: 3, posted: 3, errors: map[string]int{}}
+	lr := summarize(loadSpec{clients: 1, replicas: 2}, res, tr, true)
+	if len(lr.latencyBy) != 2 || lr.latencyBy[0].N != 1 || lr.latencyBy[0].Max != 5 ||
+		lr.latencyBy[1].N != 2 || lr.latencyBy[1].Max != 70 || lr.Latency.N != 3 {
+		t.Errorf("by replica %+v, all %+v", lr.latencyBy, lr.Latency)
+	}
+	if one := summarize(loadSpec{clients: 1}, res, tr, true); one.latencyBy != nil {
+		t.Errorf("one daemon: by replica %+v, want none", one.latencyBy)
 	}
 }

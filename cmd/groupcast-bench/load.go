@@ -137,13 +137,14 @@ func (c *client) do(ctx context.Context, method, path, ctype string, body []byte
 	return resp.StatusCode, b, err
 }
 
-// post sends one announcement and drains the answer (the connection is
-// reused); only an error answer is decoded.
-func (c *client) post(ctx context.Context, body []byte) (int, string, error) {
+// post sends one announcement to the next daemon and drains the answer
+// (the connection is reused); only an error answer is decoded. It returns
+// the daemon's index too.
+func (c *client) post(ctx context.Context, body []byte) (int, int, string, error) {
 	i, base := c.pick()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/messages", bytes.NewReader(body))
 	if err != nil {
-		return 0, "", err
+		return i, 0, "", err
 	}
 	req.Header.Set("Content-Type", "text/markdown; charset=utf-8")
 	if c.token != "" {
@@ -151,16 +152,16 @@ func (c *client) post(ctx context.Context, body []byte) (int, string, error) {
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, "", err
+		return i, 0, "", err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusAccepted {
 		c.accepted[i].Add(1)
 		_, err = io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode, "", err
+		return i, resp.StatusCode, "", err
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, httpKind(resp.StatusCode, b), nil
+	return i, resp.StatusCode, httpKind(resp.StatusCode, b), nil
 }
 
 // plannedTargets asks the daemon which targets the bench announcement goes
@@ -206,6 +207,7 @@ type loadSpec struct {
 	count    int           // 0: no limit
 	duration time.Duration // 0: no limit
 	paced    float64       // per second; 0: as fast as answered
+	replicas int           // daemons posted to (round robin); 0 or 1: one
 }
 
 // loadResult is what the posting side saw.
@@ -283,7 +285,7 @@ func drive(ctx context.Context, c *client, spec loadSpec, tr *tracker, prog *pro
 				if spec.paced > 0 && t0.Sub(j.due) > 10*time.Millisecond {
 					lagged++
 				}
-				code, kind, err := c.post(ctx, body)
+				replica, code, kind, err := c.post(ctx, body)
 				t1 := time.Now()
 				posted++
 				prog.posted.Add(1)
@@ -296,7 +298,7 @@ func drive(ctx context.Context, c *client, spec loadSpec, tr *tracker, prog *pro
 					errs[errKind(err)]++
 				case code == http.StatusAccepted:
 					accepted++
-					tr.accepted(id, t0, t1)
+					tr.acceptedBy(id, t0, t1, replica)
 					from := t0
 					if spec.paced > 0 {
 						from = j.due

@@ -61,11 +61,14 @@ type replicaReport struct {
 	Accepted int `json:"accepted"`
 	// Accounts are the accounts whose lease this replica held at the end
 	// of the load (from its log): it sent everything for them.
-	Accounts   []string `json:"accounts"`
-	PeakRSSMB  float64  `json:"peak_rss_mb"`
-	HWMMB      float64  `json:"vmhwm_mb"`
-	RSSAfterMB float64  `json:"rss_after_mb"`
-	CPUSeconds float64  `json:"cpu_seconds"`
+	Accounts []string `json:"accounts"`
+	// Latency is accept→delivered of the announcements this replica
+	// accepted (delivered by whichever replica holds the account).
+	Latency    latency `json:"latency_accept_to_delivered"`
+	PeakRSSMB  float64 `json:"peak_rss_mb"`
+	HWMMB      float64 `json:"vmhwm_mb"`
+	RSSAfterMB float64 `json:"rss_after_mb"`
+	CPUSeconds float64 `json:"cpu_seconds"`
 	// CPUPerAnnouncementMs is this replica's CPU over every announcement
 	// accepted in the load phase (by any replica): the shares add up to
 	// the daemons' CPU per announcement.
@@ -141,6 +144,10 @@ type loadReport struct {
 	DaemonCores                float64 `json:"daemon_cores"`
 	DaemonCPUPerAnnouncementMs float64 `json:"daemon_cpu_ms_per_announcement"`
 	BenchCPUSeconds            float64 `json:"bench_cpu_seconds"`
+
+	// latencyBy is Latency by the daemon that accepted the announcement
+	// (with more than one; copied into the replicas' reports).
+	latencyBy []latency
 }
 
 func (r *report) lost() int {
@@ -172,6 +179,7 @@ func summarize(spec loadSpec, res *loadResult, tr *tracker, drained bool) *loadR
 	defer tr.mu.Unlock()
 	lat := make([]time.Duration, 0, tr.deliveries)
 	req := make([]time.Duration, 0, tr.deliveries)
+	var by [][]time.Duration // by replica, when there are several
 	for _, e := range tr.entries {
 		for _, o := range e.targets {
 			switch o.state {
@@ -182,6 +190,14 @@ func summarize(spec loadSpec, res *loadResult, tr *tracker, drained bool) *loadR
 					d = 0
 				}
 				lat = append(lat, d)
+				if spec.replicas > 1 {
+					if by == nil {
+						by = make([][]time.Duration, spec.replicas)
+					}
+					if e.replica < len(by) {
+						by[e.replica] = append(by[e.replica], d)
+					}
+				}
 				req = append(req, max(o.deliveredAt.Sub(e.sentAt.Round(0)), 0))
 			case "":
 				lr.Lost++
@@ -193,6 +209,9 @@ func summarize(spec loadSpec, res *loadResult, tr *tracker, drained bool) *loadR
 		}
 	}
 	lr.Latency = distribution(lat)
+	for _, ds := range by {
+		lr.latencyBy = append(lr.latencyBy, distribution(ds))
+	}
 	lr.RequestLatency = distribution(req)
 	lr.Deliveries = tr.deliveries
 	lr.Duplicates = tr.duplicates
@@ -319,6 +338,7 @@ func writeText(w io.Writer, r *report) {
 				rr.Name, rr.Accepted, share, rr.PeakRSSMB, rr.HWMMB, rr.RSSAfterMB)
 			fmt.Fprintf(w, "                CPU %.1f s, %.3f ms per announcement (of all %d accepted); sends for %s\n",
 				rr.CPUSeconds, rr.CPUPerAnnouncementMs, l.Accepted, accountsText(rr.Accounts))
+			fmt.Fprintf(w, "                accepted here, accept→delivered %s\n", latencyText(rr.Latency))
 		}
 		fmt.Fprintf(w, "  all replicas  CPU %.1f s (%.2f cores over the run, %.3f ms per announcement), largest peak RSS %.1f MB\n",
 			l.DaemonCPUSeconds, l.DaemonCores, l.DaemonCPUPerAnnouncementMs, l.DaemonPeakRSSMB)
