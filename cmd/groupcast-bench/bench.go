@@ -59,12 +59,6 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 			StartSeconds: time.Since(t0).Seconds(), InProcess: true}
 	}
 
-	bin := o.binary
-	if bin == "" {
-		if bin, err = buildBinary(ctx, work); err != nil {
-			return nil, err
-		}
-	}
 	cfgPath := o.config
 	if cfgPath == "" {
 		addr, err := freeLoopback()
@@ -108,6 +102,13 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		return nil, fmt.Errorf("%s is taken (another daemon?): %w", tgt.addr, err)
 	} else {
 		l.Close()
+	}
+
+	bin := o.binary
+	if bin == "" {
+		if bin, err = buildBinary(ctx, work); err != nil {
+			return nil, err
+		}
 	}
 
 	// The first daemon listens where the config says; the others share the

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -356,14 +357,24 @@ func TestScaleOutFlags(t *testing.T) {
 	if err != nil || o.replicas != 1 || o.cluster != 0 || o.store != "embedded" {
 		t.Errorf("default options %+v, %v", o, err)
 	}
-	// A --config's driver is checked once loaded.
+	// A --config's driver is checked once loaded, before anything starts.
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "groupcast.yaml")
+	if err := os.WriteFile(cfg, []byte(defaultConfig(dir, "127.0.0.1:18782", "embedded", "127.0.0.1:18783", true)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	if code := run([]string{"--config", cfg, "--replicas", "2"}, &bytes.Buffer{}, &errb); code != exitUsage ||
+		!strings.Contains(errb.String(), "store driver is embedded, not nats") {
+		t.Errorf("--config (embedded) --replicas 2: exit %d, stderr %q", code, errb.String())
+	}
 	for _, tc := range []struct {
 		replicas int
 		driver   string
 		ok       bool
 	}{{1, "embedded", true}, {2, "nats", true}, {2, "embedded", false}, {3, "memory", false}} {
 		err := checkConfigDriver(&options{replicas: tc.replicas}, tc.driver)
-		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), tc.driver)) {
+		if (err == nil) != tc.ok || (err != nil && (!strings.Contains(err.Error(), tc.driver) || !errors.As(err, new(usageError)))) {
 			t.Errorf("replicas %d, driver %s: err = %v, want ok %v", tc.replicas, tc.driver, err, tc.ok)
 		}
 	}

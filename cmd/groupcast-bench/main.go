@@ -199,10 +199,16 @@ func checkScaleOut(o *options, storeSet bool) []string {
 // stores live inside one process).
 func checkConfigDriver(o *options, driver string) error {
 	if o.replicas > 1 && driver != "nats" {
-		return fmt.Errorf("--replicas %d needs a store the replicas share: the config's store driver is %s, not nats", o.replicas, driver)
+		return usageError{fmt.Errorf("--replicas %d needs a store the replicas share: the config's store driver is %s, not nats", o.replicas, driver)}
 	}
 	return nil
 }
+
+// usageError is a flag combination found wrong only once the config is
+// loaded: the exit code is exitUsage.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
@@ -234,6 +240,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "groupcast-bench:", err)
+		if errors.As(err, new(usageError)) {
+			return exitUsage
+		}
 		return exitRuntime
 	}
 	if rep.lost() > 0 {
