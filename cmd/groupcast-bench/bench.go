@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/groupcast/groupcast/store/natstest"
 )
 
 // bench is one invocation of the tool.
@@ -42,27 +45,43 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		defer os.RemoveAll(work)
 	}
 
-	bin := o.binary
-	if bin == "" {
-		if bin, err = buildBinary(ctx, work); err != nil {
-			return nil, err
+	var clu *natstest.Cluster
+	if o.cluster > 0 {
+		t0 := time.Now()
+		cctx, cancel := context.WithTimeout(ctx, o.readyTimeout)
+		clu, err = natstest.StartCluster(cctx, natstest.Options{Nodes: o.cluster, Dir: filepath.Join(work, "nats")})
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("NATS cluster: %w", err)
 		}
+		defer clu.Shutdown() // after the daemons (deferred later, killed first)
+		rep.Cluster = &clusterReport{Nodes: o.cluster, StoreReplicas: clusterStoreReplicas(o.cluster), URL: clu.URL(),
+			StartSeconds: time.Since(t0).Seconds(), InProcess: true}
 	}
+
 	cfgPath := o.config
 	if cfgPath == "" {
 		addr, err := freeLoopback()
 		if err != nil {
 			return nil, err
 		}
-		storeAddr, err := freeLoopback()
-		if err != nil {
-			return nil, err
-		}
 		cfgPath = filepath.Join(work, "groupcast.yaml")
-		if err := os.WriteFile(cfgPath, []byte(defaultConfig(work, addr, o.store, storeAddr, !o.noPolicy)), 0o600); err != nil {
+		var text string
+		if clu != nil {
+			text = clusterConfig(work, addr, clu.URLs(), rep.Cluster.StoreReplicas, !o.noPolicy)
+			rep.Config = fmt.Sprintf("default with the store on the cluster: nats, replicas %d", rep.Cluster.StoreReplicas)
+		} else {
+			storeAddr, err := freeLoopback()
+			if err != nil {
+				return nil, err
+			}
+			text = defaultConfig(work, addr, o.store, storeAddr, !o.noPolicy)
+			rep.Config = "default: " + o.store + " store"
+		}
+		if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
 			return nil, err
 		}
-		rep.Config = "default: " + o.store + " store, file drivers on dingtalk, wechat, qq, one route to all three"
+		rep.Config += ", file drivers on dingtalk, wechat, qq, one route to all three"
 		if o.noPolicy {
 			rep.Config += ", no policy"
 		} else {
@@ -75,6 +94,9 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkConfigDriver(o, tgt.driver); err != nil {
+		return nil, err
+	}
 	rep.Store = tgt.driver
 	if l, err := net.Listen("tcp", tgt.addr); err != nil {
 		return nil, fmt.Errorf("%s is taken (another daemon?): %w", tgt.addr, err)
@@ -82,18 +104,56 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		l.Close()
 	}
 
-	d := &daemon{bin: bin, cfg: cfgPath, logPath: filepath.Join(work, "daemon.log"), base: "http://" + tgt.addr}
-	defer d.kill()
-	readyIn, err := d.start(ctx, o.readyTimeout, o.logLevel)
+	bin := o.binary
+	if bin == "" {
+		if bin, err = buildBinary(ctx, work); err != nil {
+			return nil, err
+		}
+	}
+
+	// The first daemon listens where the config says; the others share the
+	// config and get a free port each (serve --listen).
+	ds := make([]*daemon, o.replicas)
+	for i := range ds {
+		d := &daemon{bin: bin, cfg: cfgPath, logPath: filepath.Join(work, "daemon.log"), base: "http://" + tgt.addr}
+		if o.replicas > 1 {
+			d.logPath = filepath.Join(work, fmt.Sprintf("daemon-%d.log", i+1))
+		}
+		if i > 0 {
+			if d.listen, err = freeLoopback(); err != nil {
+				return nil, err
+			}
+			d.base = "http://" + d.listen
+		}
+		ds[i] = d
+		defer d.kill()
+	}
+	readyIn, err := startAll(ctx, ds, o.readyTimeout, o.logLevel)
 	if err != nil {
 		return nil, err
 	}
-	rep.Startup.ReadySeconds = readyIn.Seconds()
-	if rep.Startup.IdleRSSMB, err = b.idleRSS(ctx, d); err != nil {
+	idle, err := b.idleRSS(ctx, ds)
+	if err != nil {
 		return nil, err
 	}
+	for i, r := range readyIn {
+		rep.Startup.ReadySeconds = max(rep.Startup.ReadySeconds, r.Seconds())
+		rep.Startup.IdleRSSMB = max(rep.Startup.IdleRSSMB, idle[i])
+	}
+	if o.replicas > 1 {
+		rep.Replicas = make([]replicaReport, len(ds))
+		for i, d := range ds {
+			rep.Replicas[i] = replicaReport{Name: fmt.Sprintf("r%d", i+1), Addr: strings.TrimPrefix(d.base, "http://"),
+				ReadySeconds: readyIn[i].Seconds(), IdleRSSMB: idle[i]}
+		}
+	}
+	d := ds[0]
 
-	c := newClient(d.base, tgt.token, o.clients)
+	bases := make([]string, len(ds))
+	for i, d := range ds {
+		bases[i] = d.base
+	}
+	c := newClient(bases, tgt.token, o.clients)
 	targets, err := c.plannedTargets(ctx)
 	if err != nil {
 		return nil, err
@@ -135,7 +195,7 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		p := &prefillReport{Announcements: res.accepted, Errors: res.errors, AllDelivered: drained}
 		el := res.end.Sub(res.start).Seconds()
 		p.Seconds, p.AcceptedPerSec = el, float64(res.accepted)/el
-		if err := b.restarts(ctx, d, c, p); err != nil {
+		if err := b.restarts(ctx, d, c, p); err != nil { // one daemon: --prefill refuses --replicas
 			rep.Prefill = p
 			return rep, err
 		}
@@ -146,7 +206,7 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		tr := newTracker("bench-"+runID+"-l", targets, tgt.filePaths)
 		cur.Store(tr)
 		before, serr := storedMessages(ctx, tgt.storeURL)
-		lr, err := b.load(ctx, d, c, tr, prog)
+		lr, err := b.load(ctx, ds, c, tr, prog, rep.Replicas)
 		if after, serr2 := storedMessages(ctx, tgt.storeURL); lr != nil && serr == nil && serr2 == nil && lr.Accepted > 0 {
 			lr.StoredMessages = int(after - before)
 			lr.StoredPerAnnouncement = float64(after-before) / float64(lr.Accepted)
@@ -164,27 +224,60 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 			rep.Load.Errors["reading "+filepath.Base(tl.path)+": "+e]++
 		}
 	}
-	if !d.running() {
-		return rep, fmt.Errorf("the daemon exited during the run; log:\n%s", d.logTail(4096))
+	for _, d := range ds {
+		if !d.running() {
+			return rep, fmt.Errorf("the daemon %s exited during the run; log:\n%s", d.base, d.logTail(4096))
+		}
 	}
-	// A graceful stop, as an operator would; not measured.
-	_, _ = d.stop(syscall.SIGTERM, 30*time.Second)
+	// A graceful stop, as an operator would, all replicas at once; not
+	// measured.
+	var swg sync.WaitGroup
+	for _, d := range ds {
+		swg.Add(1)
+		go func() { defer swg.Done(); _, _ = d.stop(syscall.SIGTERM, 30*time.Second) }()
+	}
+	swg.Wait()
 	return rep, nil
 }
 
-// idleRSS lets the daemon settle for a second after ready, then reads its
-// resident set.
-func (b *bench) idleRSS(ctx context.Context, d *daemon) (float64, error) {
+// startAll starts every daemon at the same moment, as a Deployment does,
+// and returns each one's time to ready. On an error the others are killed
+// by the caller's deferred kills.
+func startAll(ctx context.Context, ds []*daemon, readyTimeout time.Duration, level string) ([]time.Duration, error) {
+	out := make([]time.Duration, len(ds))
+	errs := make([]error, len(ds))
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = d.start(ctx, readyTimeout, level)
+			if errs[i] != nil && len(ds) > 1 {
+				errs[i] = fmt.Errorf("replica r%d (%s): %w", i+1, d.base, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// idleRSS lets the daemons settle for a second after ready, then reads
+// each one's resident set.
+func (b *bench) idleRSS(ctx context.Context, ds []*daemon) ([]float64, error) {
 	select {
 	case <-time.After(time.Second):
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return nil, ctx.Err()
 	}
-	m, err := readMemory(d.pid())
-	if err != nil {
-		return 0, fmt.Errorf("daemon memory: %w", err)
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		m, err := readMemory(d.pid())
+		if err != nil {
+			return nil, fmt.Errorf("daemon memory: %w", err)
+		}
+		out[i] = mib(m.RSSKiB)
 	}
-	return mib(m.RSSKiB), nil
+	return out, nil
 }
 
 // restarts times the daemon back to ready with the prefilled store: after a
@@ -200,9 +293,11 @@ func (b *bench) restarts(ctx context.Context, d *daemon, c *client, p *prefillRe
 		return fmt.Errorf("restart after SIGTERM: %w", err)
 	}
 	p.ReadyAfterStopSeconds = readyIn.Seconds()
-	if p.IdleRSSMB, err = b.idleRSS(ctx, d); err != nil {
+	idle, err := b.idleRSS(ctx, []*daemon{d})
+	if err != nil {
 		return err
 	}
+	p.IdleRSSMB = idle[0]
 	if _, err := d.stop(syscall.SIGKILL, 10*time.Second); err != nil {
 		return err
 	}
@@ -215,33 +310,67 @@ func (b *bench) restarts(ctx context.Context, d *daemon, c *client, p *prefillRe
 	return nil
 }
 
-// load runs the measured phase.
-func (b *bench) load(ctx context.Context, d *daemon, c *client, tr *tracker, prog *progress) (*loadReport, error) {
+// load runs the measured phase. With several daemons, reps (one per
+// daemon) get each one's figures and the report the sums.
+func (b *bench) load(ctx context.Context, ds []*daemon, c *client, tr *tracker, prog *progress, reps []replicaReport) (*loadReport, error) {
 	o := b.opts
-	spec := loadSpec{prefix: tr.prefix, clients: o.clients, count: o.count, paced: o.paced}
+	spec := loadSpec{prefix: tr.prefix, clients: o.clients, count: o.count, paced: o.paced, replicas: len(ds)}
 	if o.count == 0 || o.durationSet {
 		spec.duration = o.duration // --count alone posts exactly that many
 	}
-	pid := d.pid()
-	cpu0, err := readCPU(pid)
-	if err != nil {
-		return nil, fmt.Errorf("daemon CPU: %w", err)
+	cpu0 := make([]time.Duration, len(ds))
+	acc0 := make([]int64, len(ds))
+	smps := make([]*sampler, len(ds))
+	for i, d := range ds {
+		var err error
+		if cpu0[i], err = readCPU(d.pid()); err != nil {
+			return nil, fmt.Errorf("daemon CPU: %w", err)
+		}
+		acc0[i] = c.accepted[i].Load()
 	}
 	self0 := selfCPU()
-	smp := startSampler(pid, 100*time.Millisecond)
-	prog.start("load", tr, func() int64 { return smp.current().RSSKiB })
+	for i, d := range ds {
+		smps[i] = startSampler(d.pid(), 100*time.Millisecond)
+	}
+	prog.start("load", tr, func() int64 {
+		var sum int64
+		for _, s := range smps {
+			sum += s.current().RSSKiB
+		}
+		return sum
+	})
 	res := drive(ctx, c, spec, tr, prog)
 	drained := drain(ctx, c, tr, o.drainTimeout)
 	prog.finish()
-	peak := smp.Stop()
-	cpu1, _ := readCPU(pid)
-	self1 := selfCPU()
-	mem, _ := readMemory(pid)
 	lr := summarize(spec, res, tr, drained)
-	lr.DaemonPeakRSSMB = mib(peak)
-	lr.DaemonHWMMB = mib(mem.HWMKiB)
-	lr.DaemonRSSAfterMB = mib(mem.RSSKiB)
-	lr.DaemonCPUSeconds = (cpu1 - cpu0).Seconds()
+	var cpuSum time.Duration
+	for i, d := range ds {
+		peak := smps[i].Stop()
+		cpu1, _ := readCPU(d.pid())
+		mem, _ := readMemory(d.pid())
+		cpu := cpu1 - cpu0[i]
+		cpuSum += cpu
+		if mib(peak) >= lr.DaemonPeakRSSMB { // the largest replica's figures
+			lr.DaemonPeakRSSMB = mib(peak)
+			lr.DaemonHWMMB = mib(mem.HWMKiB)
+			lr.DaemonRSSAfterMB = mib(mem.RSSKiB)
+		}
+		if i < len(reps) {
+			r := &reps[i]
+			r.Accepted = int(c.accepted[i].Load() - acc0[i])
+			r.PeakRSSMB, r.HWMMB, r.RSSAfterMB = mib(peak), mib(mem.HWMKiB), mib(mem.RSSKiB)
+			r.CPUSeconds = cpu.Seconds()
+			r.Accounts, _ = d.owned() // a figure for the reader; an unreadable log leaves it empty
+			if i < len(lr.latencyBy) {
+				r.Latency = lr.latencyBy[i]
+			}
+			if lr.Accepted > 0 {
+				r.CPUPerAnnouncementMs = r.CPUSeconds * 1000 / float64(lr.Accepted)
+			}
+		}
+	}
+	self1 := selfCPU()
+	lr.DaemonCPUSeconds = cpuSum.Seconds()
 	if lr.Accepted > 0 {
 		lr.DaemonCPUPerAnnouncementMs = lr.DaemonCPUSeconds * 1000 / float64(lr.Accepted)
 	}

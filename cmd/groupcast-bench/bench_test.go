@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -310,5 +313,254 @@ func TestRunAgainstTheRealDaemon(t *testing.T) {
 	}
 	if errb.Len() != 0 {
 		t.Errorf("stderr not empty without a terminal: %s", errb.String())
+	}
+}
+
+func TestScaleOutFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		bad  string // "" when the combination is valid
+	}{
+		{"default", nil, ""},
+		{"cluster alone", []string{"--cluster", "3"}, ""},
+		{"cluster and replicas", []string{"--cluster", "3", "--replicas", "2"}, ""},
+		{"replicas with a config", []string{"--config", "x.yaml", "--replicas", "2"}, ""},
+		{"cluster and prefill, one replica", []string{"--cluster", "3", "--prefill", "10"}, ""},
+		{"replicas without a shared store", []string{"--replicas", "2"}, "needs a store the replicas share"},
+		{"replicas with the memory store", []string{"--replicas", "2", "--store", "memory"}, "needs a store the replicas share"},
+		{"cluster with a config", []string{"--cluster", "3", "--config", "x.yaml"}, "leave out --config"},
+		{"cluster with --store", []string{"--cluster", "3", "--store", "embedded"}, "leave out --store"},
+		{"cluster too big", []string{"--cluster", "8"}, "--cluster must be"},
+		{"negative cluster", []string{"--cluster", "-1"}, "--cluster must be"},
+		{"no replicas", []string{"--replicas", "0"}, "--replicas must be"},
+		{"prefill with replicas", []string{"--cluster", "3", "--replicas", "2", "--prefill", "10"}, "use it with --replicas 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseFlags(tc.args, &bytes.Buffer{})
+			if tc.bad == "" {
+				if err != nil {
+					t.Fatalf("err = %v, want none", err)
+				}
+				if o.replicas < 1 {
+					t.Errorf("replicas %d", o.replicas)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.bad) {
+				t.Errorf("err = %v, want it to say %q", err, tc.bad)
+			}
+		})
+	}
+	// Without the flags, one daemon and no cluster, as before they existed.
+	o, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil || o.replicas != 1 || o.cluster != 0 || o.store != "embedded" {
+		t.Errorf("default options %+v, %v", o, err)
+	}
+	// A --config's driver is checked once loaded, before anything starts.
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "groupcast.yaml")
+	if err := os.WriteFile(cfg, []byte(defaultConfig(dir, "127.0.0.1:18782", "embedded", "127.0.0.1:18783", true)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	if code := run([]string{"--config", cfg, "--replicas", "2"}, &bytes.Buffer{}, &errb); code != exitUsage ||
+		!strings.Contains(errb.String(), "store driver is embedded, not nats") {
+		t.Errorf("--config (embedded) --replicas 2: exit %d, stderr %q", code, errb.String())
+	}
+	for _, tc := range []struct {
+		replicas int
+		driver   string
+		ok       bool
+	}{{1, "embedded", true}, {2, "nats", true}, {2, "embedded", false}, {3, "memory", false}} {
+		err := checkConfigDriver(&options{replicas: tc.replicas}, tc.driver)
+		if (err == nil) != tc.ok || (err != nil && (!strings.Contains(err.Error(), tc.driver) || !errors.As(err, new(usageError)))) {
+			t.Errorf("replicas %d, driver %s: err = %v, want ok %v", tc.replicas, tc.driver, err, tc.ok)
+		}
+	}
+}
+
+func TestClusterConfig(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "groupcast.yaml")
+	urls := []string{"nats://127.0.0.1:14222", "nats://127.0.0.1:14223", "nats://127.0.0.1:14224"}
+	text := clusterConfig(dir, "127.0.0.1:18790", urls, clusterStoreReplicas(len(urls)), true)
+	cfg, err := configs.LoadBytes([]byte(text), p, configs.Options{Catalog: registry.Catalog})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	st := cfg.Store
+	if st.Driver != "nats" || st.URL != strings.Join(urls, ",") || st.Replicas != 3 || st.Listen != "" {
+		t.Errorf("store %+v", st)
+	}
+	if st.Dir != filepath.Join(dir, "data") {
+		t.Errorf("store.dir %q: the daemons' local files belong in the work directory", st.Dir)
+	}
+	// The same accounts, routes and policy as the default config.
+	def, err := configs.LoadBytes([]byte(defaultConfig(dir, "127.0.0.1:18790", "embedded", "127.0.0.1:18791", true)), p, configs.Options{Catalog: registry.Catalog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Accounts) != len(def.Accounts) || len(cfg.Routes) != 1 || len(cfg.Routes[0].Targets) != 3 ||
+		cfg.Routes[0].Policy != "ops" || len(cfg.Policies) != len(def.Policies) {
+		t.Errorf("cluster config routes %+v, policies %d; want the default's", cfg.Routes, len(cfg.Policies))
+	}
+	for i, a := range cfg.Accounts {
+		if a.Name != def.Accounts[i].Name || a.Platform != def.Accounts[i].Platform {
+			t.Errorf("account %d: %s/%s, want %s/%s", i, a.Name, a.Platform, def.Accounts[i].Name, def.Accounts[i].Platform)
+		}
+	}
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tg, err := loadTarget(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.driver != "nats" || tg.storeURL != strings.Join(urls, ",") || len(tg.filePaths) != 3 {
+		t.Errorf("target %+v: the stored-messages count reads the cluster", tg)
+	}
+	for n, want := range map[int]int{1: 1, 2: 2, 3: 3, 5: 3} {
+		if got := clusterStoreReplicas(n); got != want {
+			t.Errorf("clusterStoreReplicas(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
+
+func TestClientSpreadsRoundRobin(t *testing.T) {
+	c := newClient([]string{"http://a", "http://b", "http://c"}, "", 1)
+	var got []string
+	for range 7 {
+		_, b := c.pick()
+		got = append(got, b)
+	}
+	want := []string{"http://a", "http://b", "http://c", "http://a", "http://b", "http://c", "http://a"}
+	if !slices.Equal(got, want) {
+		t.Errorf("picks %v, want %v", got, want)
+	}
+}
+
+func TestReportTextPerReplica(t *testing.T) {
+	rep := &report{Cluster: &clusterReport{Nodes: 3, StoreReplicas: 3, InProcess: true},
+		Replicas: []replicaReport{
+			{Name: "r1", Addr: "127.0.0.1:1", Accepted: 60, CPUSeconds: 1.5, CPUPerAnnouncementMs: 15, Accounts: []string{"a", "b"}},
+			{Name: "r2", Addr: "127.0.0.1:2", Accepted: 40, CPUSeconds: 0.5, CPUPerAnnouncementMs: 5},
+		},
+		Load: &loadReport{Accepted: 100, DaemonCPUSeconds: 2, DaemonCPUPerAnnouncementMs: 20, BenchCPUSeconds: 3, Errors: map[string]int{}}}
+	var b bytes.Buffer
+	writeText(&b, rep)
+	out := b.String()
+	for _, want := range []string{
+		"3 NATS JetStream nodes on loopback in the bench process, store.replicas 3",
+		"replica r1    accepted 60 (60 %)",
+		"CPU 1.5 s, 15.000 ms per announcement (of all 100 accepted); sends for a, b",
+		"(of all 100 accepted); sends for no account",
+		"replica r2    accepted 40 (40 %)",
+		"all replicas  CPU 2.0 s",
+		"20.000 ms per announcement",
+		"bench + NATS  CPU 3.0 s",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestRunOnACluster runs two replicas on a three-node cluster: posts go to
+// both, everything accepted is delivered once, and each replica has its
+// figures.
+func TestRunOnACluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the daemon and runs a NATS cluster")
+	}
+	bin := filepath.Join(t.TempDir(), "groupcast")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/groupcast/groupcast/cmd/groupcast").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"--binary", bin, "--cluster", "3", "--replicas", "2", "--count", "40", "--clients", "4",
+		"--json", "--drain-timeout", "60s"}, &out, &errb)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	var rep report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	l := rep.Load
+	if l == nil || l.Accepted != 40 || l.Deliveries != 120 || l.Lost != 0 || l.Duplicates != 0 || rep.Store != "nats" {
+		t.Fatalf("report %s", out.String())
+	}
+	if c := rep.Cluster; c == nil || c.Nodes != 3 || c.StoreReplicas != 3 || strings.Count(c.URL, ",") != 2 {
+		t.Errorf("cluster %+v", rep.Cluster)
+	}
+	if len(rep.Replicas) != 2 {
+		t.Fatalf("replicas %+v", rep.Replicas)
+	}
+	var cpu float64
+	for _, r := range rep.Replicas {
+		if r.Accepted != 20 || r.ReadySeconds <= 0 || r.PeakRSSMB <= 0 || r.Latency.N != 60 {
+			t.Errorf("replica %+v: want 20 of the 40 posts (round robin) and its figures", r)
+		}
+		cpu += r.CPUSeconds
+	}
+	if rep.Replicas[0].Addr == rep.Replicas[1].Addr {
+		t.Errorf("both replicas on %s", rep.Replicas[0].Addr)
+	}
+	// Every account delivered to was held by some replica (from the logs).
+	held := map[string]bool{}
+	for _, r := range rep.Replicas {
+		for _, a := range r.Accounts {
+			held[a] = true
+		}
+	}
+	for _, a := range []string{"bench-dingtalk", "bench-wechat", "bench-qq"} {
+		if !held[a] {
+			t.Errorf("no replica reports holding %s: %+v", a, rep.Replicas)
+		}
+	}
+	if math.Abs(cpu-l.DaemonCPUSeconds) > 1e-9 {
+		t.Errorf("replicas' CPU %.3f s, total %.3f s", cpu, l.DaemonCPUSeconds)
+	}
+	if l.StoredMessages <= 0 {
+		t.Errorf("stored messages not counted on the cluster: %s", out.String())
+	}
+}
+
+func TestOwnedAccounts(t *testing.T) {
+	log := strings.Join([]string{
+		`{"time":"2026-11-29T00:00:00Z","level":"INFO","msg":"account owned by this replica","account":"bench-qq","fence":3}`,
+		`{"time":"2026-11-29T00:00:00Z","level":"INFO","msg":"account owned by this replica","account":"bench-wechat","fence":4}`,
+		`not json, mentions account owned by this replica`,
+		`{"level":"INFO","msg":"something else","account":"bench-dingtalk"}`,
+		`{"level":"WARN","msg":"lease lost: this replica stops sending for the account","account":"bench-qq","err":"x"}`,
+		`{"level":"INFO","msg":"account owned by this replica","account":"bench-wechat","fence":9}`,
+	}, "\n")
+	got, err := ownedAccounts(strings.NewReader(log))
+	if err != nil || !slices.Equal(got, []string{"bench-wechat"}) {
+		t.Errorf("owned = %v, %v; want [bench-wechat]", got, err)
+	}
+	if got, err := ownedAccounts(strings.NewReader("")); err != nil || len(got) != 0 {
+		t.Errorf("empty log: %v, %v", got, err)
+	}
+}
+
+func TestLatencyByReplica(t *testing.T) {
+	tr := newTracker("bench-r-", []targetRef{{"dt", "dt"}}, map[string]string{"dt": "/x/dt"})
+	t0 := time.Now()
+	tr.acceptedBy("bench-r-1", t0, t0, 0)
+	tr.acceptedBy("bench-r-2", t0, t0, 1)
+	tr.acceptedBy("bench-r-3", t0, t0, 1)
+	tr.line("bench-r-1", "dt", "dt", t0.Add(5*time.Millisecond))
+	tr.line("bench-r-2", "dt", "dt", t0.Add(50*time.Millisecond))
+	tr.line("bench-r-3", "dt", "dt", t0.Add(70*time.Millisecond))
+	res := &loadResult{start: t0, end: t0, accepted: 3, posted: 3, errors: map[string]int{}}
+	lr := summarize(loadSpec{clients: 1, replicas: 2}, res, tr, true)
+	if len(lr.latencyBy) != 2 || lr.latencyBy[0].N != 1 || lr.latencyBy[0].Max != 5 ||
+		lr.latencyBy[1].N != 2 || lr.latencyBy[1].Max != 70 || lr.Latency.N != 3 {
+		t.Errorf("by replica %+v, all %+v", lr.latencyBy, lr.Latency)
+	}
+	if one := summarize(loadSpec{clients: 1}, res, tr, true); one.latencyBy != nil {
+		t.Errorf("one daemon: by replica %+v, want none", one.latencyBy)
 	}
 }

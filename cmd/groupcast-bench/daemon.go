@@ -1,16 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -51,6 +55,26 @@ func freeLoopback() (string, error) {
 // cost, not their wait), daily caps (high enough never to defer) and the
 // Advertising Law rule. withPolicy false leaves the policy out.
 func defaultConfig(dir, addr, driver, storeAddr string, withPolicy bool) string {
+	return benchConfig(dir, addr, fmt.Sprintf("  driver: %s\n  dir: %q\n  listen: %q\n", driver, filepath.Join(dir, "data"), storeAddr), withPolicy)
+}
+
+// clusterConfig is defaultConfig with the store on an external NATS
+// cluster: driver nats, url the nodes' client URLs comma separated, and
+// streams and buckets replicated on replicas nodes. store.dir is still
+// set: the daemon keeps its local files (sessions, the WeChat ceiling)
+// there.
+func clusterConfig(dir, addr string, urls []string, replicas int, withPolicy bool) string {
+	return benchConfig(dir, addr, fmt.Sprintf("  driver: nats\n  dir: %q\n  url: %q\n  replicas: %d\n",
+		filepath.Join(dir, "data"), strings.Join(urls, ","), replicas), withPolicy)
+}
+
+// clusterStoreReplicas is the stream and bucket replication the bench
+// asks of an n-node cluster: 3, or every node of a smaller one.
+func clusterStoreReplicas(n int) int { return min(3, n) }
+
+// benchConfig is the bench's config around a store section (its indented
+// keys).
+func benchConfig(dir, addr, store string, withPolicy bool) string {
 	policy, use := "", ""
 	if withPolicy {
 		policy = `policies:
@@ -68,22 +92,19 @@ org: groupcast 压测
 server:
   listen: %[1]q
 store:
-  driver: %[3]s
-  dir: %[2]q
-  listen: %[7]q
-%[8]saccounts:
-  - {name: bench-dingtalk, platform: dingtalk, driver: file, path: %[4]q}
-  - {name: bench-wechat, platform: wechat, driver: file, path: %[5]q}
-  - {name: bench-qq, platform: qq, driver: file, path: %[6]q}
+%[2]s%[6]saccounts:
+  - {name: bench-dingtalk, platform: dingtalk, driver: file, path: %[3]q}
+  - {name: bench-wechat, platform: wechat, driver: file, path: %[4]q}
+  - {name: bench-qq, platform: qq, driver: file, path: %[5]q}
 routes:
   - name: all
-%[9]s    targets:
+%[7]s    targets:
       - {account: bench-dingtalk}
       - {account: bench-wechat, groups: ["运维通知群"]}
       - {account: bench-qq, groups: ["123456789"]}
-`, addr, filepath.Join(dir, "data"), driver,
+`, addr, store,
 		filepath.Join(dir, "dingtalk.jsonl"), filepath.Join(dir, "wechat.jsonl"), filepath.Join(dir, "qq.jsonl"),
-		storeAddr, policy, use)
+		policy, use)
 }
 
 // target is what the bench needs to know of a config: where the daemon
@@ -143,11 +164,14 @@ func loadTarget(path string) (*target, error) {
 // daemon is one run of `groupcast serve`.
 type daemon struct {
 	bin, cfg, logPath string
-	base              string
-	cmd               *exec.Cmd
-	logf              *os.File
-	exited            chan struct{}
-	waitErr           error
+	// listen, when set, is passed as serve --listen: the second and later
+	// replicas share the config and listen on ports of their own.
+	listen  string
+	base    string
+	cmd     *exec.Cmd
+	logf    *os.File
+	exited  chan struct{}
+	waitErr error
 }
 
 // start launches the daemon and waits until /readyz answers 200; it
@@ -158,7 +182,11 @@ func (d *daemon) start(ctx context.Context, readyTimeout time.Duration, level st
 		return 0, err
 	}
 	d.logf = logf
-	d.cmd = exec.Command(d.bin, "serve", "--config", d.cfg, "--log-format", "json", "--log-level", level)
+	args := []string{"serve", "--config", d.cfg, "--log-format", "json", "--log-level", level}
+	if d.listen != "" {
+		args = append(args, "--listen", d.listen)
+	}
+	d.cmd = exec.Command(d.bin, args...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	// Own process group (a Ctrl-C reaches the bench, which kills the daemon
 	// deliberately), and killed by the kernel if the bench dies first.
@@ -288,4 +316,49 @@ func (d *daemon) logTail(n int64) string {
 		}
 	}
 	return strings.TrimRight(string(b), "\n")
+}
+
+// Messages of the daemon's log the bench reads (router/fleet.go).
+const (
+	logOwned = "account owned by this replica"
+	logLost  = "lease lost: this replica stops sending for the account"
+)
+
+// ownedAccounts reads a daemon's JSON log and returns the accounts whose
+// lease it holds at the end, sorted: each "owned" line adds one, each
+// "lease lost" line takes it away.
+func ownedAccounts(r io.Reader) ([]string, error) {
+	held := map[string]bool{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.Contains(line, []byte(logOwned)) && !bytes.Contains(line, []byte(logLost)) {
+			continue
+		}
+		var rec struct {
+			Msg     string `json:"msg"`
+			Account string `json:"account"`
+		}
+		if json.Unmarshal(line, &rec) != nil || rec.Account == "" {
+			continue
+		}
+		switch rec.Msg {
+		case logOwned:
+			held[rec.Account] = true
+		case logLost:
+			delete(held, rec.Account)
+		}
+	}
+	return slices.Sorted(maps.Keys(held)), sc.Err()
+}
+
+// owned is ownedAccounts of the daemon's log file.
+func (d *daemon) owned() ([]string, error) {
+	f, err := os.Open(d.logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ownedAccounts(f)
 }

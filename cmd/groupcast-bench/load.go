@@ -82,14 +82,17 @@ func httpKind(status int, body []byte) string {
 	return fmt.Sprintf("http %d", status)
 }
 
-// client posts to the daemon over keep-alive connections.
+// client posts to the daemons over keep-alive connections, each request
+// to the next daemon in turn (round robin).
 type client struct {
-	base  string
-	token string
-	hc    *http.Client
+	bases    []string
+	token    string
+	hc       *http.Client
+	next     atomic.Uint64
+	accepted []atomic.Int64 // 202s by daemon
 }
 
-func newClient(base, token string, conns int) *client {
+func newClient(bases []string, token string, conns int) *client {
 	tr := &http.Transport{
 		Proxy:               nil, // loopback only, never through a proxy
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -99,7 +102,14 @@ func newClient(base, token string, conns int) *client {
 		IdleConnTimeout:     time.Minute,
 		DisableCompression:  true,
 	}
-	return &client{base: base, token: token, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	return &client{bases: bases, token: token, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		accepted: make([]atomic.Int64, len(bases))}
+}
+
+// pick returns the daemon the next request goes to.
+func (c *client) pick() (int, string) {
+	i := int((c.next.Add(1) - 1) % uint64(len(c.bases)))
+	return i, c.bases[i]
 }
 
 func (c *client) do(ctx context.Context, method, path, ctype string, body []byte) (int, []byte, error) {
@@ -107,7 +117,8 @@ func (c *client) do(ctx context.Context, method, path, ctype string, body []byte
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	_, base := c.pick()
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -126,12 +137,14 @@ func (c *client) do(ctx context.Context, method, path, ctype string, body []byte
 	return resp.StatusCode, b, err
 }
 
-// post sends one announcement and drains the answer (the connection is
-// reused); only an error answer is decoded.
-func (c *client) post(ctx context.Context, body []byte) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/messages", bytes.NewReader(body))
+// post sends one announcement to the next daemon and drains the answer
+// (the connection is reused); only an error answer is decoded. It returns
+// the daemon's index too.
+func (c *client) post(ctx context.Context, body []byte) (int, int, string, error) {
+	i, base := c.pick()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/messages", bytes.NewReader(body))
 	if err != nil {
-		return 0, "", err
+		return i, 0, "", err
 	}
 	req.Header.Set("Content-Type", "text/markdown; charset=utf-8")
 	if c.token != "" {
@@ -139,15 +152,16 @@ func (c *client) post(ctx context.Context, body []byte) (int, string, error) {
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, "", err
+		return i, 0, "", err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusAccepted {
+		c.accepted[i].Add(1)
 		_, err = io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode, "", err
+		return i, resp.StatusCode, "", err
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, httpKind(resp.StatusCode, b), nil
+	return i, resp.StatusCode, httpKind(resp.StatusCode, b), nil
 }
 
 // plannedTargets asks the daemon which targets the bench announcement goes
@@ -193,6 +207,7 @@ type loadSpec struct {
 	count    int           // 0: no limit
 	duration time.Duration // 0: no limit
 	paced    float64       // per second; 0: as fast as answered
+	replicas int           // daemons posted to (round robin); 0 or 1: one
 }
 
 // loadResult is what the posting side saw.
@@ -270,7 +285,7 @@ func drive(ctx context.Context, c *client, spec loadSpec, tr *tracker, prog *pro
 				if spec.paced > 0 && t0.Sub(j.due) > 10*time.Millisecond {
 					lagged++
 				}
-				code, kind, err := c.post(ctx, body)
+				replica, code, kind, err := c.post(ctx, body)
 				t1 := time.Now()
 				posted++
 				prog.posted.Add(1)
@@ -283,7 +298,7 @@ func drive(ctx context.Context, c *client, spec loadSpec, tr *tracker, prog *pro
 					errs[errKind(err)]++
 				case code == http.StatusAccepted:
 					accepted++
-					tr.accepted(id, t0, t1)
+					tr.acceptedBy(id, t0, t1, replica)
 					from := t0
 					if spec.paced > 0 {
 						from = j.due

@@ -18,9 +18,17 @@
 //	go run ./cmd/groupcast-bench --clients 16 --duration 30s
 //	go run ./cmd/groupcast-bench --paced 500 --duration 30s
 //	go run ./cmd/groupcast-bench --prefill 100000
+//	go run ./cmd/groupcast-bench --cluster 3 --replicas 2 --clients 16 --duration 15s
+//
+// --cluster N runs an N-node NATS JetStream cluster on loopback inside the
+// bench process (store/natstest) and points the default config at it
+// (store driver nats, replicas min(3, N)). --replicas M starts M daemons on
+// the one config, the second and later with serve --listen on a port of
+// their own; the clients send each request to the next daemon in turn, and
+// the report gives each one's RSS, CPU and CPU per announcement.
 //
 // The tool only talks to 127.0.0.1, stops by itself (every wait has a
-// deadline), and always kills the daemon it started, on Ctrl-C too.
+// deadline), and always kills the daemons it started, on Ctrl-C too.
 package main
 
 import (
@@ -61,6 +69,11 @@ type options struct {
 	readyTimeout time.Duration
 	drainTimeout time.Duration
 	keep         bool
+	// cluster is the number of NATS nodes the bench runs in process for
+	// the daemons' store (0: none, the default config's own store).
+	cluster int
+	// replicas is the number of groupcast serve daemons (1 by default).
+	replicas int
 	// durationSet is true when --duration was given. With --prefill the
 	// load phase runs only when --duration or a --count is given.
 	durationSet bool
@@ -71,6 +84,8 @@ const (
 	maxClients  = 1024
 	maxDuration = 2 * time.Hour
 	maxCount    = 10_000_000
+	maxCluster  = 7
+	maxReplicas = 16
 )
 
 func main() {
@@ -107,15 +122,21 @@ Flags:
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 2*time.Minute, "longest wait for /readyz after a start")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 3*time.Minute, "longest wait, after the last post, for every target to be terminal")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (config, store, delivery files, daemon.log)")
+	fs.IntVar(&o.cluster, "cluster", 0, "run an N-node NATS JetStream cluster on loopback inside the bench and point the default config at it (store driver nats, replicas min(3, N))")
+	fs.IntVar(&o.replicas, "replicas", 1, "start this many groupcast serve daemons on one store, each on its own loopback port; the clients spread posts over them (needs --cluster, or a --config with store driver nats)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	storeSet := false
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "duration" {
+		switch f.Name {
+		case "duration":
 			o.durationSet = true
+		case "store":
+			storeSet = true
 		}
 	})
 	var problems []string
@@ -140,11 +161,54 @@ Flags:
 	if o.readyTimeout <= 0 || o.drainTimeout <= 0 {
 		problems = append(problems, "--ready-timeout and --drain-timeout must be positive")
 	}
+	problems = append(problems, checkScaleOut(o, storeSet)...)
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	return o, nil
 }
+
+// checkScaleOut validates --cluster and --replicas against the other
+// flags. Whether a --config's store is nats is checked once it is loaded
+// (checkConfigDriver).
+func checkScaleOut(o *options, storeSet bool) []string {
+	var problems []string
+	if o.cluster < 0 || o.cluster > maxCluster {
+		problems = append(problems, fmt.Sprintf("--cluster must be 0 (no cluster) up to %d nodes", maxCluster))
+	}
+	if o.replicas < 1 || o.replicas > maxReplicas {
+		problems = append(problems, fmt.Sprintf("--replicas must be 1..%d", maxReplicas))
+	}
+	if o.cluster > 0 && o.config != "" {
+		problems = append(problems, "--cluster writes its own config (store driver nats on the cluster); leave out --config, or point your config's store.url at a cluster you run and drop --cluster")
+	}
+	if o.cluster > 0 && storeSet {
+		problems = append(problems, "--store picks the default config's own store; with --cluster the store is the cluster: leave out --store")
+	}
+	if o.replicas > 1 && o.cluster == 0 && o.config == "" {
+		problems = append(problems, fmt.Sprintf("--replicas %d needs a store the replicas share: add --cluster 3, or give a --config with store driver nats", o.replicas))
+	}
+	if o.replicas > 1 && o.prefill > 0 {
+		problems = append(problems, "--prefill times the restart of one daemon: use it with --replicas 1")
+	}
+	return problems
+}
+
+// checkConfigDriver is the part of checkScaleOut that needs the loaded
+// config: several replicas need the nats driver (the embedded and memory
+// stores live inside one process).
+func checkConfigDriver(o *options, driver string) error {
+	if o.replicas > 1 && driver != "nats" {
+		return usageError{fmt.Errorf("--replicas %d needs a store the replicas share: the config's store driver is %s, not nats", o.replicas, driver)}
+	}
+	return nil
+}
+
+// usageError is a flag combination found wrong only once the config is
+// loaded: the exit code is exitUsage.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
@@ -176,6 +240,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "groupcast-bench:", err)
+		if errors.As(err, new(usageError)) {
+			return exitUsage
+		}
 		return exitRuntime
 	}
 	if rep.lost() > 0 {

@@ -14,15 +14,21 @@ import (
 
 // report is everything one run measured, with its conditions.
 type report struct {
-	Date                   string         `json:"date"`
-	Machine                machine        `json:"machine"`
-	Command                string         `json:"command"`
-	Config                 string         `json:"config"`
-	Store                  string         `json:"store"`
-	TargetsPerAnnouncement int            `json:"targets_per_announcement"`
-	Startup                startupReport  `json:"startup"`
-	Prefill                *prefillReport `json:"prefill,omitempty"`
-	Load                   *loadReport    `json:"load,omitempty"`
+	Date                   string        `json:"date"`
+	Machine                machine       `json:"machine"`
+	Command                string        `json:"command"`
+	Config                 string        `json:"config"`
+	Store                  string        `json:"store"`
+	TargetsPerAnnouncement int           `json:"targets_per_announcement"`
+	Startup                startupReport `json:"startup"`
+	// Cluster is the NATS cluster the bench ran (--cluster), if any.
+	Cluster *clusterReport `json:"cluster,omitempty"`
+	// Replicas are the daemons one by one, when there is more than one
+	// (--replicas). Startup and Load then hold the slowest ready, the
+	// largest RSS and the CPU of all of them.
+	Replicas []replicaReport `json:"replicas,omitempty"`
+	Prefill  *prefillReport  `json:"prefill,omitempty"`
+	Load     *loadReport     `json:"load,omitempty"`
 }
 
 type startupReport struct {
@@ -30,6 +36,43 @@ type startupReport struct {
 	ReadySeconds float64 `json:"ready_seconds"`
 	// IdleRSSMB is the daemon's VmRSS one second after ready.
 	IdleRSSMB float64 `json:"idle_rss_mb"`
+}
+
+type clusterReport struct {
+	Nodes int `json:"nodes"`
+	// StoreReplicas is store.replicas: every stream and bucket is kept on
+	// this many nodes.
+	StoreReplicas int    `json:"store_replicas"`
+	URL           string `json:"url"`
+	// StartSeconds is the start of every node → a JetStream meta leader.
+	StartSeconds float64 `json:"start_seconds"`
+	// InProcess: the nodes run inside the bench, so their CPU is in
+	// BenchCPUSeconds.
+	InProcess bool `json:"in_process"`
+}
+
+// replicaReport is one groupcast daemon of several.
+type replicaReport struct {
+	Name         string  `json:"name"`
+	Addr         string  `json:"addr"`
+	ReadySeconds float64 `json:"ready_seconds"`
+	IdleRSSMB    float64 `json:"idle_rss_mb"`
+	// Accepted is the 202s this replica answered in the load phase.
+	Accepted int `json:"accepted"`
+	// Accounts are the accounts whose lease this replica held at the end
+	// of the load (from its log): it sent everything for them.
+	Accounts []string `json:"accounts"`
+	// Latency is accept→delivered of the announcements this replica
+	// accepted (delivered by whichever replica holds the account).
+	Latency    latency `json:"latency_accept_to_delivered"`
+	PeakRSSMB  float64 `json:"peak_rss_mb"`
+	HWMMB      float64 `json:"vmhwm_mb"`
+	RSSAfterMB float64 `json:"rss_after_mb"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// CPUPerAnnouncementMs is this replica's CPU over every announcement
+	// accepted in the load phase (by any replica): the shares add up to
+	// the daemons' CPU per announcement.
+	CPUPerAnnouncementMs float64 `json:"cpu_ms_per_announcement"`
 }
 
 type prefillReport struct {
@@ -101,6 +144,10 @@ type loadReport struct {
 	DaemonCores                float64 `json:"daemon_cores"`
 	DaemonCPUPerAnnouncementMs float64 `json:"daemon_cpu_ms_per_announcement"`
 	BenchCPUSeconds            float64 `json:"bench_cpu_seconds"`
+
+	// latencyBy is Latency by the daemon that accepted the announcement
+	// (with more than one; copied into the replicas' reports).
+	latencyBy []latency
 }
 
 func (r *report) lost() int {
@@ -132,6 +179,7 @@ func summarize(spec loadSpec, res *loadResult, tr *tracker, drained bool) *loadR
 	defer tr.mu.Unlock()
 	lat := make([]time.Duration, 0, tr.deliveries)
 	req := make([]time.Duration, 0, tr.deliveries)
+	var by [][]time.Duration // by replica, when there are several
 	for _, e := range tr.entries {
 		for _, o := range e.targets {
 			switch o.state {
@@ -142,6 +190,14 @@ func summarize(spec loadSpec, res *loadResult, tr *tracker, drained bool) *loadR
 					d = 0
 				}
 				lat = append(lat, d)
+				if spec.replicas > 1 {
+					if by == nil {
+						by = make([][]time.Duration, spec.replicas)
+					}
+					if e.replica < len(by) {
+						by[e.replica] = append(by[e.replica], d)
+					}
+				}
 				req = append(req, max(o.deliveredAt.Sub(e.sentAt.Round(0)), 0))
 			case "":
 				lr.Lost++
@@ -153,6 +209,9 @@ func summarize(spec loadSpec, res *loadResult, tr *tracker, drained bool) *loadR
 		}
 	}
 	lr.Latency = distribution(lat)
+	for _, ds := range by {
+		lr.latencyBy = append(lr.latencyBy, distribution(ds))
+	}
 	lr.RequestLatency = distribution(req)
 	lr.Deliveries = tr.deliveries
 	lr.Duplicates = tr.duplicates
@@ -217,7 +276,22 @@ func writeText(w io.Writer, r *report) {
 		m.CPUs, m.Model, m.MemTotal, m.Kernel, m.Go, m.Load1)
 	fmt.Fprintf(w, "command   %s\n", r.Command)
 	fmt.Fprintf(w, "config    %s (%d targets per announcement)\n", r.Config, r.TargetsPerAnnouncement)
-	fmt.Fprintf(w, "start     ready in %.3f s (empty store), idle RSS %.1f MB\n", r.Startup.ReadySeconds, r.Startup.IdleRSSMB)
+	if c := r.Cluster; c != nil {
+		where := "outside the bench"
+		if c.InProcess {
+			where = "in the bench process"
+		}
+		fmt.Fprintf(w, "cluster   %d NATS JetStream nodes on loopback %s, store.replicas %d, meta leader after %.2f s\n",
+			c.Nodes, where, c.StoreReplicas, c.StartSeconds)
+	}
+	if len(r.Replicas) > 1 {
+		fmt.Fprintf(w, "start     %d groupcast replicas started together, all ready in %.3f s (empty store)\n", len(r.Replicas), r.Startup.ReadySeconds)
+		for _, rr := range r.Replicas {
+			fmt.Fprintf(w, "  %-4s %-21s ready in %.3f s, idle RSS %.1f MB\n", rr.Name, rr.Addr, rr.ReadySeconds, rr.IdleRSSMB)
+		}
+	} else {
+		fmt.Fprintf(w, "start     ready in %.3f s (empty store), idle RSS %.1f MB\n", r.Startup.ReadySeconds, r.Startup.IdleRSSMB)
+	}
 	if p := r.Prefill; p != nil {
 		fmt.Fprintf(w, "prefill   %d announcements in %.1f s (%.0f/s), all delivered: %v%s\n",
 			p.Announcements, p.Seconds, p.AcceptedPerSec, p.AllDelivered, errorsInline(p.Errors))
@@ -254,10 +328,42 @@ func writeText(w io.Writer, r *report) {
 	}
 	fmt.Fprintf(w, "  errors        %s\n", errorsText(l.Errors))
 	fmt.Fprintf(w, "  lost          %d targets not delivered, %d duplicates\n", l.Lost, l.Duplicates)
-	fmt.Fprintf(w, "  daemon        peak RSS %.1f MB (VmHWM %.1f MB), RSS after %.1f MB\n", l.DaemonPeakRSSMB, l.DaemonHWMMB, l.DaemonRSSAfterMB)
-	fmt.Fprintf(w, "                CPU %.1f s (%.2f cores over the run, %.3f ms per announcement)\n",
-		l.DaemonCPUSeconds, l.DaemonCores, l.DaemonCPUPerAnnouncementMs)
-	fmt.Fprintf(w, "  bench itself  CPU %.1f s (same cores)\n", l.BenchCPUSeconds)
+	if len(r.Replicas) > 1 {
+		for _, rr := range r.Replicas {
+			share := 0.0
+			if l.Accepted > 0 {
+				share = 100 * float64(rr.Accepted) / float64(l.Accepted)
+			}
+			fmt.Fprintf(w, "  replica %-4s  accepted %d (%.0f %%), peak RSS %.1f MB (VmHWM %.1f MB), RSS after %.1f MB\n",
+				rr.Name, rr.Accepted, share, rr.PeakRSSMB, rr.HWMMB, rr.RSSAfterMB)
+			fmt.Fprintf(w, "                CPU %.1f s, %.3f ms per announcement (of all %d accepted); sends for %s\n",
+				rr.CPUSeconds, rr.CPUPerAnnouncementMs, l.Accepted, accountsText(rr.Accounts))
+			fmt.Fprintf(w, "                accepted here, accept→delivered %s\n", latencyText(rr.Latency))
+		}
+		fmt.Fprintf(w, "  all replicas  CPU %.1f s (%.2f cores over the run, %.3f ms per announcement), largest peak RSS %.1f MB\n",
+			l.DaemonCPUSeconds, l.DaemonCores, l.DaemonCPUPerAnnouncementMs, l.DaemonPeakRSSMB)
+	} else {
+		fmt.Fprintf(w, "  daemon        peak RSS %.1f MB (VmHWM %.1f MB), RSS after %.1f MB\n", l.DaemonPeakRSSMB, l.DaemonHWMMB, l.DaemonRSSAfterMB)
+		fmt.Fprintf(w, "                CPU %.1f s (%.2f cores over the run, %.3f ms per announcement)\n",
+			l.DaemonCPUSeconds, l.DaemonCores, l.DaemonCPUPerAnnouncementMs)
+	}
+	if c := r.Cluster; c != nil && c.InProcess {
+		perAnn := 0.0
+		if l.Accepted > 0 {
+			perAnn = l.BenchCPUSeconds * 1000 / float64(l.Accepted)
+		}
+		fmt.Fprintf(w, "  bench + NATS  CPU %.1f s (load generator and the %d nodes, one process; %.3f ms per announcement)\n",
+			l.BenchCPUSeconds, c.Nodes, perAnn)
+	} else {
+		fmt.Fprintf(w, "  bench itself  CPU %.1f s (same cores)\n", l.BenchCPUSeconds)
+	}
+}
+
+func accountsText(accounts []string) string {
+	if len(accounts) == 0 {
+		return "no account"
+	}
+	return strings.Join(accounts, ", ")
 }
 
 func latencyText(l latency) string {

@@ -34,6 +34,7 @@ type outcome struct {
 type entry struct {
 	sentAt     time.Time // when the request started
 	acceptedAt time.Time // when the 202 came back
+	replica    int       // the daemon that answered it (0 with one daemon)
 	targets    []outcome
 	open       int // targets not terminal yet
 }
@@ -86,13 +87,16 @@ func (t *tracker) allViaFile() bool {
 }
 
 // accepted records a 202.
-func (t *tracker) accepted(id string, sent, at time.Time) {
+func (t *tracker) accepted(id string, sent, at time.Time) { t.acceptedBy(id, sent, at, 0) }
+
+// acceptedBy records a 202 from daemon replica.
+func (t *tracker) acceptedBy(id string, sent, at time.Time, replica int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.entries[id]; ok {
 		return
 	}
-	e := &entry{sentAt: sent, acceptedAt: at, targets: make([]outcome, len(t.targets)), open: len(t.targets)}
+	e := &entry{sentAt: sent, acceptedAt: at, replica: replica, targets: make([]outcome, len(t.targets)), open: len(t.targets)}
 	t.entries[id] = e
 	t.open++
 	for _, l := range t.early[id] {
