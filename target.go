@@ -92,7 +92,7 @@ func (d Destination) Key() string {
 	return d.Account + "." + base64.RawURLEncoding.EncodeToString([]byte(d.Group))
 }
 
-// Target is the API's view of one destination and its state (SPEC §4).
+// Target is the API's view of one destination and its state (docs/api.md, "A target and its states").
 type Target struct {
 	Route     string     `json:"route"`
 	Platform  string     `json:"platform"`

@@ -1,4 +1,4 @@
-// Package api is groupcast's HTTP API (SPEC §4) and the client the CLI
+// Package api is groupcast's HTTP API (docs/api.md) and the client the CLI
 // uses to talk to a running daemon.
 package api
 

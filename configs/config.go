@@ -58,10 +58,11 @@ type Server struct {
 	// IntakePerSecond bounds accepted announcements per second over all
 	// clients (429 above it); 0 means no limit.
 	IntakePerSecond float64 `mapstructure:"intake_per_second"`
-	// MaxBacklog bounds the targets queued and not yet taken by a sender
-	// (default 20000; 0 means no bound). Above it new announcements get
-	// 429 with Retry-After, so a burst cannot outrun delivery without
-	// limit. Deferred targets waiting for a window do not count.
+	// MaxBacklog bounds the announcements accepted and not yet taken by the
+	// slowest account's sender (default 20000; 0 means no bound). Above it
+	// new announcements get 429 with Retry-After, before their body is
+	// read, so a burst cannot outrun delivery without limit. Targets
+	// waiting for a window or a review do not count.
 	MaxBacklog int `mapstructure:"max_backlog"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight work (default 10s).
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
@@ -135,7 +136,7 @@ type Delivery struct {
 }
 
 // Account is one robot, bot or login: the keys every driver shares, and
-// the rest of the account's keys, which belong to its driver (SPEC §7).
+// the rest of the account's keys, which belong to its driver (docs/configuration.md).
 // Each driver declares its own config type (adapters/<platform>/config.go)
 // and the driver table's entry decodes Settings into it; Load checks them
 // against it, so a key the driver does not take is an error.
@@ -294,7 +295,7 @@ type RouteTarget struct {
 	Groups []Group `mapstructure:"groups"`
 	// MaxChars bounds the short style's text (default 200 characters).
 	MaxChars int `mapstructure:"max_chars"`
-	// Template overrides the style with a Go text/template (SPEC §5).
+	// Template overrides the style with a Go text/template (docs/styles.md, "Templates").
 	Template string `mapstructure:"template"`
 	// TemplateFile is Template read from a file in the config file's
 	// directory or below it (never outside it).

@@ -22,7 +22,7 @@ const (
 type Platform struct {
 	// Name is the value of an account's platform key.
 	Name string
-	// DefaultStyle is a target's style when it sets none (SPEC §6.2).
+	// DefaultStyle is a target's style when it sets none (docs/styles.md).
 	DefaultStyle string
 }
 

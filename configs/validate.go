@@ -43,7 +43,7 @@ const (
 )
 
 var (
-	// Styles are the target styles (SPEC §5).
+	// Styles are the target styles (docs/styles.md).
 	Styles = []string{"short", "long", "formal"}
 	// FallbackStyle is a target's style when neither the driver table nor
 	// the platform names one (no table given: tests of other packages).
@@ -456,7 +456,7 @@ func (v *validator) rate(p string, a *Account, spec DriverSpec, known bool) {
 		c.add(p+".rate.min_gap", "must not exceed rate.max_gap (%s)", r.MaxGap)
 	}
 	if r.Margin < 0 || r.Margin > 30*time.Second {
-		c.add(p+".rate.margin", "must be between 0s and 30s (default 1s)")
+		c.add(p+".rate.margin", "must be between 0s and 30s (0 means the default, 1s)")
 	}
 	if !known {
 		return

@@ -34,7 +34,7 @@ func clock(t testing.TB, loc *time.Location, s string) time.Time {
 	return v
 }
 
-// specPolicy is the default policy of SPEC §6.
+// specPolicy has the windows, caps, rules and mix docs/policy.md suggests.
 func specPolicy() configs.Policy {
 	return configs.Policy{
 		Name:        "default",

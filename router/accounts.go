@@ -129,3 +129,37 @@ func (c accountUp) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, up, a.Name, a.Platform)
 	}
 }
+
+// queueGauges are groupcast_queue_pending{account} (announcements accepted
+// that the account's sender has not taken yet) and
+// groupcast_queue_waiting{account} (announcements it took that wait for a
+// time, a review or a retry), read from the store at each scrape: the same
+// figures on every replica.
+type queueGauges struct {
+	s                *Service
+	pending, waiting *prometheus.Desc
+}
+
+func newQueueGauges(s *Service) queueGauges {
+	return queueGauges{s: s,
+		pending: prometheus.NewDesc("groupcast_queue_pending",
+			"Announcements accepted that the account's sender has not taken yet (store-wide).", []string{"account"}, nil),
+		waiting: prometheus.NewDesc("groupcast_queue_waiting",
+			"Announcements the account's sender took that wait for a time, a review or a retry (store-wide).", []string{"account"}, nil),
+	}
+}
+
+func (c queueGauges) Describe(ch chan<- *prometheus.Desc) { ch <- c.pending; ch <- c.waiting }
+
+func (c queueGauges) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	queues, err := c.s.st.Queues(ctx)
+	if err != nil {
+		return
+	}
+	for account, q := range queues {
+		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(q.Pending), account)
+		ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(q.Waiting), account)
+	}
+}

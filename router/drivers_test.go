@@ -73,6 +73,18 @@ func TestDingTalkThrottleDefersAndPausesRobot(t *testing.T) {
 	if v := counterValue(t, h, "groupcast_throttled_total", "account", "robot"); v != 1 {
 		t.Errorf("groupcast_throttled_total{account=robot} = %v, want 1", v)
 	}
+	// The account's health says so, and the store-wide queue gauges hold
+	// the two waiting.
+	accs, err := h.svc.Accounts(context.Background())
+	if err != nil || len(accs) != 1 || accs[0].State != groupcast.AccountPaused || accs[0].PausedUntil == nil {
+		t.Errorf("accounts: %+v %v, want robot paused", accs, err)
+	}
+	if v := gaugeValue(t, h, "groupcast_account_up", "account", "robot"); v != 0 {
+		t.Errorf("groupcast_account_up{account=robot} = %v, want 0 while paused", v)
+	}
+	if v := gaugeValue(t, h, "groupcast_queue_waiting", "account", "robot"); v < 1 {
+		t.Errorf("groupcast_queue_waiting{account=robot} = %v, want the held records", v)
+	}
 	fake.SetForceCode(0)
 	clock.Sleep(context.Background(), 10*time.Minute)
 	h.waitFor("dt1", "delivered after the pause", allIn(groupcast.StateDelivered))
@@ -206,6 +218,29 @@ routes:
 	if v := fake.GapViolations(); v != 0 {
 		t.Errorf("%d sends closer than the minimum gap", v)
 	}
+}
+
+// gaugeValue reads one series of a gauge from the engine's registry (-1
+// when absent).
+func gaugeValue(t *testing.T, h *harness, name, label, value string) float64 {
+	t.Helper()
+	fams, err := h.svc.Metrics().Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return -1
 }
 
 // counterValue reads one series of a counter from the engine's registry.

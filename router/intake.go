@@ -46,6 +46,11 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 				a.Category, a.Priority, strings.Join(a.Tags, ", ")),
 		}}}
 	}
+	if keep := storeRetention(cfg); a.SendAt != nil && time.Until(*a.SendAt) > keep {
+		// The record would be gone before its time comes.
+		return groupcast.Accepted{}, &groupcast.InputError{Code: "invalid", Fields: []*groupcast.FieldError{{
+			Field: "send_at", Message: fmt.Sprintf("more than store.retention (%s) ahead: the store keeps an announcement that long", keep)}}}
+	}
 	// Acceptance order is the ledger's order: the time and the write go
 	// together, so accepted_at, the answers and the senders agree.
 	s.submitMu.Lock()
@@ -74,6 +79,14 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 	return groupcast.Accepted{Status: s.statusOf(rec, nil, false)}, nil
 }
 
+// storeRetention is how long the store keeps an announcement.
+func storeRetention(cfg *configs.Config) time.Duration {
+	if r := cfg.Store.Retention; r > 0 {
+		return r
+	}
+	return 30 * 24 * time.Hour
+}
+
 // newRecord is an announcement as accepted at now under cfg.
 func newRecord(cfg *configs.Config, a *groupcast.Announcement, dests []groupcast.Destination, now time.Time) *store.Record {
 	return &store.Record{Announcement: *a, Digest: a.Digest(), AcceptedAt: now.UTC(), Destinations: dests,
@@ -92,7 +105,7 @@ func (s *Service) Busy(ctx context.Context) error {
 	}
 	if max := s.cfg.Load().Server.MaxBacklog; max > 0 {
 		if n := s.backlog(ctx); n > max {
-			return fmt.Errorf("%w: %d announcements queued, server.max_backlog is %d", groupcast.ErrBusy, n, max)
+			return fmt.Errorf("%w: an account's sender has %d announcements queued, server.max_backlog is %d", groupcast.ErrBusy, n, max)
 		}
 	}
 	return nil
@@ -185,17 +198,23 @@ func (s *Service) List(ctx context.Context, state string, limit int) ([]groupcas
 	return out, nil
 }
 
-// backlog is the store's backlog, read at most every 250 ms: intake checks
-// it on every request.
+// backlog is how many announcements the slowest configured account's
+// sender has not taken yet (from the store: the same on every replica),
+// read at most every 250 ms: intake checks it on every request.
+// Consumers of accounts no longer configured do not count.
 func (s *Service) backlog(ctx context.Context) int {
 	s.backlogMu.Lock()
 	defer s.backlogMu.Unlock()
 	if time.Since(s.backlogAt) < 250*time.Millisecond {
 		return s.backlogN
 	}
-	n, err := s.st.Backlog(ctx)
+	queues, err := s.st.Queues(ctx)
 	if err != nil {
 		return s.backlogN // keep the last answer; the store's own errors surface elsewhere
+	}
+	n := 0
+	for _, a := range s.cfg.Load().Accounts {
+		n = max(n, queues[a.Name].Pending)
 	}
 	s.backlogN, s.backlogAt = n, time.Now()
 	return n

@@ -39,7 +39,7 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 4 * 3600, 24 * 3600}},
 			[]string{"platform"}),
 		targets: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "groupcast_targets", Help: "Targets currently in each state (counted by this process since it started)."},
+			Name: "groupcast_targets", Help: "Targets in each state as this replica moved them since it started (per replica; groupcast_queue_pending and groupcast_queue_waiting are store-wide)."},
 			[]string{"state"}),
 		ruleHits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "groupcast_rule_hits_total", Help: "Content rule hits by rule and action."}, []string{"rule", "action"}),

@@ -2,7 +2,7 @@
 // Watermill. Accepting an announcement is one write: its record in the
 // ledger, with the targets planned. Each account's sender follows the
 // ledger's records through its own durable consumer (a Watermill
-// Subscriber, queue.go), in acceptance order, and for each of its targets
+// Subscriber, router/jsbus), in acceptance order, and for each of its targets
 // runs the delivery steps (steps.go) — expiry, schedule, pause, render,
 // policy, claim, pace, send — whose one outcome a single settle writes.
 // Waiting for a time (send_at, a window, a cap, review) is a redelivery
@@ -136,12 +136,29 @@ func New(o Options) (*Service, error) {
 		"1 while the account can send (ok or degraded), 0 while it is down or paused.", []string{"account", "platform"}, nil)}); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	if err := o.Metrics.Registry.Register(newQueueGauges(s)); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	names := make([]string, 0, len(o.Config.Accounts))
 	for _, a := range o.Config.Accounts {
 		if err := s.addAccount(a); err != nil {
 			return nil, err
 		}
+		names = append(names, a.Name)
+	}
+	if err := s.ensureConsumers(names); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// ensureConsumers makes the accounts' consumers exist before anything can
+// be routed to them (an account new to the config starts after what is
+// stored).
+func (s *Service) ensureConsumers(names []string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return retryStore(ctx, func(ctx context.Context) error { return s.st.EnsureConsumers(ctx, names) })
 }
 
 // Run runs the engine until ctx ends, then stops it gracefully: no new
@@ -262,6 +279,13 @@ func (s *Service) Apply(cfg *configs.Config) error {
 		}
 		fresh[name] = na
 		added = append(added, name)
+	}
+	if len(added) > 0 {
+		// Before the config that routes to them is in force.
+		if err := s.ensureConsumers(added); err != nil {
+			s.mu.Unlock()
+			return err
+		}
 	}
 	s.cfg.Store(cfg)
 	for name, na := range changed {

@@ -27,6 +27,7 @@ const (
 	stepPark               // wait for notBefore aside: later announcements may pass (send_at, window, cap, mix)
 	stepHold               // wait for review aside
 	stepBlockQ             // wait for notBefore holding the account's queue (a retry, a platform pause)
+	stepStop               // the sender is stopping (or no longer owns the account): nothing settled
 )
 
 // outcome is one step's answer: the state to write and why.

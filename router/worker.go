@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/router/jsbus"
 	"github.com/groupcast/groupcast/store"
 )
 
@@ -38,19 +40,18 @@ type worker struct {
 	done    chan struct{}
 	sendCtx context.Context // a send in flight outlives the stop by ShutdownGrace
 
-	recs, ctl       *queue
-	recCh, ctlCh    <-chan *message.Message
-	ready           entries
-	parked          map[uint64]parked
-	blockedUntil    time.Time // clock time: a retry or a pause holds the queue
-	blockedBy       string    // the announcement that holds it
-	control         []*controlJob
-	cancelled       map[string]bool // announcements recalled: read their targets
-	panics          map[uint64]int
-	pausedUntil     time.Time
-	pauseReason     string
-	pauseLoaded     bool
-	lastPauseLogged time.Time
+	replayed     uint64 // the records' last sequence when the sender started
+	recCh, ctlCh <-chan *message.Message
+	ready        entries
+	parked       map[uint64]parked
+	blockedUntil time.Time // clock time: a retry or a pause holds the queue
+	blockedBy    string    // the announcement that holds it
+	control      []*controlJob
+	cancelled    map[string]bool // announcements recalled: read their targets
+	panics       map[uint64]int
+	pausedUntil  time.Time
+	pauseReason  string
+	pauseLoaded  bool
 }
 
 // parked is a record asked back later: when it is due (clock) and when
@@ -136,18 +137,12 @@ func (w *worker) run(ctx context.Context) {
 	s.st.ForgetHints() // another replica may have written this account's state
 	a.pacer.reset()
 
-	w.recs = &queue{js: s.st.JetStream(), stream: store.RecordsStream, durable: store.ConsumerPrefix + w.name,
-		lookahead: s.opts.Lookahead, ackWait: s.opts.AckWait, fromFloor: true, log: s.log}
-	w.ctl = &queue{js: s.st.JetStream(), stream: store.EventsStream, durable: "control_" + w.name,
-		lookahead: 16, ackWait: s.opts.AckWait, fromFloor: true, log: s.log}
-	defer w.recs.Close()
-	defer w.ctl.Close()
 	for {
-		var err error
-		if w.recCh, err = w.recs.Subscribe(ctx, ""); err == nil {
-			if w.ctlCh, err = w.ctl.Subscribe(ctx, ""); err == nil {
-				break
-			}
+		recs, ctl, err := w.subscribe(ctx)
+		if err == nil {
+			defer recs.Close()
+			defer ctl.Close()
+			break
 		}
 		s.log.Warn("account sender not started, trying again", "account", w.name, "err", err)
 		sleepCtx(ctx, 2*time.Second)
@@ -158,6 +153,47 @@ func (w *worker) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		w.step(ctx)
 	}
+}
+
+// subscribe follows the account's two queues, the records (lookahead
+// messages at a time) and the events, each from its first unacknowledged
+// message: whatever a crashed or departed owner left unsettled (in
+// flight, or asked back later) comes back at once and in order.
+func (w *worker) subscribe(ctx context.Context) (recs, ctl *jsbus.Subscriber, err error) {
+	s := w.s
+	js := s.st.JetStream()
+	open := func(stream, durable string, inFlight int) (*jsbus.Subscriber, <-chan *message.Message, error) {
+		floor, err := jsbus.AckFloor(ctx, js, stream, durable)
+		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, nil, err
+		}
+		sub, err := jsbus.NewSubscriber(jsbus.SubscriberConfig{JetStream: js, Stream: stream, Durable: durable,
+			AckWait: s.opts.AckWait, InFlight: inFlight, RecreateFrom: floor + 1, Logger: s.log})
+		if err != nil {
+			return nil, nil, err
+		}
+		ch, err := sub.Subscribe(ctx, "") // the whole stream
+		if err != nil {
+			_ = sub.Close()
+			return nil, nil, err
+		}
+		return sub, ch, nil
+	}
+	// Records up to here may have been worked on (before a crash, or by
+	// another replica): their targets' states are read.
+	st, err := js.Stream(ctx, store.RecordsStream)
+	if err != nil {
+		return nil, nil, err
+	}
+	w.replayed = st.CachedInfo().State.LastSeq
+	if recs, w.recCh, err = open(store.RecordsStream, store.ConsumerPrefix+w.name, s.opts.Lookahead); err != nil {
+		return nil, nil, err
+	}
+	if ctl, w.ctlCh, err = open(store.EventsStream, store.ControlPrefix+w.name, 16); err != nil {
+		_ = recs.Close()
+		return nil, nil, err
+	}
+	return recs, ctl, nil
 }
 
 // step does one thing: a control job, one record, or a wait.
@@ -286,9 +322,9 @@ func (w *worker) olderDue(seq uint64, now time.Time) (time.Duration, bool) {
 
 // admit takes in one record message.
 func (w *worker) admit(m *message.Message) {
-	seq := seqOf(m)
+	seq := jsbus.StreamSeq(m)
 	delete(w.parked, seq)
-	_, id, _ := store.KeyOf(m.Metadata.Get(metaSubject))
+	_, id, _ := store.KeyOf(m.Metadata.Get(jsbus.MetaStreamSubject))
 	c, err := w.s.cachedRecord(id, seq, m.Payload)
 	if err != nil {
 		w.s.log.Error("undecodable record in the ledger: skipped", "account", w.name, "seq", seq, "err", err)
@@ -306,7 +342,7 @@ func (w *worker) admit(m *message.Message) {
 		return
 	}
 	e := &entry{seq: seq, c: c, dests: dests, msg: m,
-		seen: seq <= w.recs.replayed || deliveriesOf(m) > 1 || w.cancelled[c.id]}
+		seen: seq <= w.replayed || jsbus.Deliveries(m) > 1 || w.cancelled[c.id]}
 	heap.Push(&w.ready, e)
 	if w.s.clock.Now().Before(w.pausedUntil) && w.blockedUntil.Equal(w.pausedUntil) {
 		w.markPaused()
@@ -358,7 +394,8 @@ func (w *worker) process(e *entry) {
 	}
 	delay := min(max(due.Sub(w.s.clock.Now()), 0), w.s.opts.MaxDeferWait)
 	w.parked[e.seq] = parked{due: due, back: time.Now().Add(delay)}
-	nackAfter(e.msg, delay)
+	jsbus.NackAfter(e.msg, delay)
+	e.msg.Nack()
 }
 
 // poisoned ends a record's targets failed after a sender panicked on it
@@ -396,9 +433,6 @@ type result struct {
 	at   time.Time // stepPark, stepBlockQ: until when
 }
 
-// stepStop: the worker is stopping; nothing was settled.
-const stepStop step = -1
-
 // storeRetry is how soon a target is tried again after the store failed.
 const storeRetry = time.Second
 
@@ -425,6 +459,9 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 		return result{step: stepEnd}
 	}
 	if t.State == groupcast.StateHeld {
+		if exp := rec.Announcement.ExpiresAt; exp != nil && !now.Before(*exp) {
+			return w.end(rec, d, t, groupcast.StateExpired, "expires_at "+exp.Format(time.RFC3339)+" passed while held for review")
+		}
 		return result{step: stepHold}
 	}
 	a := s.account(w.name)
@@ -515,7 +552,7 @@ func (w *worker) end(rec *store.Record, d groupcast.Destination, t *store.Target
 // control ---------------------------------------------------------------
 
 func (w *worker) admitControl(m *message.Message) {
-	kind, id, ok := store.KeyOf(m.Metadata.Get(metaSubject))
+	kind, id, ok := store.KeyOf(m.Metadata.Get(jsbus.MetaStreamSubject))
 	if !ok {
 		m.Ack()
 		return

@@ -339,18 +339,61 @@ func (s *Store) shutdownServer() {
 	}
 }
 
-// Backlog counts the announcements accepted that some account's sender
-// has not taken yet (each account's consumer of the ledger's records).
-// Targets deferred (taken and asked back later) do not count.
-func (s *Store) Backlog(ctx context.Context) (int, error) {
-	n := 0
-	for info := range s.records.ListConsumers(ctx).Info() {
-		if strings.HasPrefix(info.Name, ConsumerPrefix) {
-			n += int(info.NumPending)
+// Queue is one account's share of the records: accepted and not taken
+// yet, and taken but waiting (for a time, a review or a retry).
+type Queue struct {
+	Pending, Waiting int
+}
+
+// Queues reads every account's queue from its consumer's state.
+func (s *Store) Queues(ctx context.Context) (map[string]Queue, error) {
+	out := map[string]Queue{}
+	l := s.records.ListConsumers(ctx)
+	for info := range l.Info() {
+		if account, ok := strings.CutPrefix(info.Name, ConsumerPrefix); ok {
+			out[account] = Queue{Pending: int(info.NumPending), Waiting: info.NumAckPending}
 		}
 	}
-	return n, nil
+	return out, l.Err()
 }
+
+// EnsureConsumers creates each account's consumers (of the records and of
+// the events) that do not exist yet, starting after everything stored
+// now: an account new to the config has nothing in the records before
+// this. Call it before announcements can be routed to the account, so
+// that none accepted for it is missed. Existing consumers are left as
+// they are.
+func (s *Store) EnsureConsumers(ctx context.Context, accounts []string) error {
+	for _, p := range []struct {
+		st     jetstream.Stream
+		prefix string
+	}{{s.records, ConsumerPrefix}, {s.events, ControlPrefix}} {
+		info, err := p.st.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("store: consumers: %w", err)
+		}
+		for _, a := range accounts {
+			_, err := p.st.Consumer(ctx, p.prefix+a)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				return fmt.Errorf("store: consumer %s%s: %w", p.prefix, a, err)
+			}
+			_, err = p.st.CreateConsumer(ctx, jetstream.ConsumerConfig{
+				Durable: p.prefix + a, AckPolicy: jetstream.AckExplicitPolicy,
+				DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: info.State.LastSeq + 1,
+			})
+			if err != nil && !errors.Is(err, jetstream.ErrConsumerExists) {
+				return fmt.Errorf("store: consumer %s%s: %w", p.prefix, a, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ControlPrefix starts the name of every account's event consumer.
+const ControlPrefix = "control_"
 
 // ConsumerPrefix starts the name of every account's record consumer.
 const ConsumerPrefix = "send_"

@@ -1,5 +1,5 @@
 // Package transform writes one announcement the way each platform's groups
-// expect it (SPEC §5), and cuts rendered text into parts a platform accepts.
+// expect it (docs/styles.md), and cuts rendered text into parts a platform accepts.
 //
 // The Markdown body is parsed once into a goldmark AST (with the GFM table,
 // strikethrough, task-list and linkify extensions) and every style walks

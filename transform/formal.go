@@ -17,7 +17,7 @@ import (
 // the driver also sets at.isAtAll, which is what notifies.
 const mentionAll = "@所有人"
 
-// formal writes DingTalk's Markdown subset (platforms.md §1.5): headings,
+// formal writes DingTalk's Markdown subset (docs/platforms.md): headings,
 // quotes, bold, italic, links, images and lists only. Tables become lists,
 // code becomes quoted lines, emoji go, exclamations calm down, and the
 // notice gets its heading, salutation, closing and signature.

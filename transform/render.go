@@ -16,7 +16,7 @@ const (
 	StyleFormal = "formal"
 )
 
-// Defaults of the style options (SPEC §5).
+// Defaults of the style options (docs/styles.md).
 const (
 	DefaultMaxChars   = 200
 	DefaultSalutation = "各位同事："

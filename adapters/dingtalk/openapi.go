@@ -93,7 +93,7 @@ func NewOpenAPI(name string, c OpenAPIConfig, env adapters.Env) (*OpenAPI, error
 	return o, nil
 }
 
-// v1Error is the error body of the v1.0 API (platforms.md §2.2).
+// v1Error is the error body of the v1.0 API (docs/platforms.md).
 type v1Error struct {
 	Code      string `json:"code"`
 	Message   string `json:"message"`
@@ -128,7 +128,7 @@ func classifyV1(what string, status int, body []byte) error {
 }
 
 // isQPSCode reports a rate-limit answer. DingTalk answers HTTP 403 when an
-// app exceeds its QPS [C] §2.2, sometimes with no body; a 403 with another
+// app exceeds its QPS [C], sometimes with no body; a 403 with another
 // code (a missing permission) is permanent.
 func isQPSCode(code string) bool {
 	if code == "" {
@@ -206,7 +206,7 @@ func (o *OpenAPI) fetchToken(ctx context.Context) (string, time.Duration, error)
 	return tok, ttl, nil
 }
 
-// decodeTokenAnswer reads {"accessToken","expireIn"} (§2.1).
+// decodeTokenAnswer reads {"accessToken","expireIn"}.
 func decodeTokenAnswer(status int, body []byte) (string, time.Duration, error) {
 	if status/100 != 2 {
 		return "", 0, classifyV1("access token", status, body)
@@ -249,7 +249,7 @@ func (o *OpenAPI) authed(ctx context.Context, path string, payload any) (int, []
 	}
 }
 
-// sendRequest is the body of /v1.0/robot/groupMessages/send (§2.2).
+// sendRequest is the body of /v1.0/robot/groupMessages/send.
 type sendRequest struct {
 	MsgKey             string `json:"msgKey"`
 	MsgParam           string `json:"msgParam"`

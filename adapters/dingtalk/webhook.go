@@ -69,7 +69,7 @@ func NewWebhook(name string, c WebhookConfig, env adapters.Env) (*Webhook, error
 	}, nil
 }
 
-// The request body of the webhook robot (platforms.md §1.4).
+// The request body of the webhook robot (docs/platforms.md).
 type webhookBody struct {
 	MsgType    string       `json:"msgtype"`
 	Text       *webhookText `json:"text,omitempty"`
@@ -259,7 +259,7 @@ func (w *Webhook) Recall(ctx context.Context, group string, r groupcast.Receipt)
 	return fmt.Errorf("%w: DingTalk webhook robots cannot recall messages (use the openapi driver for recall)", groupcast.ErrRecallUnsupported)
 }
 
-// Sign computes the signature of a webhook request (platforms.md §1.3):
+// Sign computes the signature of a webhook request (docs/platforms.md):
 // Base64(HMAC-SHA256(secret, timestamp + "\n" + secret)), timestamp in
 // milliseconds. The result is not URL-encoded; url.Values does that once.
 func Sign(secret string, timestampMillis int64) string {
@@ -310,11 +310,11 @@ type webhookAnswer struct {
 }
 
 // decodeWebhookAnswer classifies the robot's answer. HTTP 200 is not
-// success: the body's errcode decides (platforms.md §0.1, §1.9).
+// success: the body's errcode decides (docs/platforms.md).
 func decodeWebhookAnswer(status int, body []byte) error {
 	switch {
 	case status == http.StatusFound || status == http.StatusTooManyRequests:
-		// During the 10-minute lock DingTalk has been seen answering 302 [C] §1.8.
+		// During the 10-minute lock DingTalk has been seen answering 302 [C]
 		return groupcast.Throttled("http_"+strconv.Itoa(status), WebhookThrottlePause,
 			fmt.Errorf("robot answered HTTP %d: treated as the rate-limit lock", status))
 	case status >= 500:
@@ -357,7 +357,7 @@ func parseErrCode(raw json.RawMessage) (int, bool) {
 	return n, true
 }
 
-// classifyWebhookCode maps an errcode to a delivery outcome (§1.9).
+// classifyWebhookCode maps an errcode to a delivery outcome.
 func classifyWebhookCode(code int, msg string) error {
 	if code == CodeOK {
 		return nil

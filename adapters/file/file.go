@@ -24,7 +24,7 @@ var Driver = adapters.Define("file", configs.DriverSpec{
 	return New(ac, c, env), nil
 })
 
-// Line is one delivered part, exactly the fields SPEC §7 lists.
+// Line is one delivered part, one JSON object per line of the file.
 type Line struct {
 	Announcement string    `json:"announcement"`
 	Route        string    `json:"route"`

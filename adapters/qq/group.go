@@ -57,7 +57,7 @@ func trimBase(raw string) string { return strings.TrimRight(raw, "/") }
 // posted when a send stopped half way (an outage between part 3 and 4, a
 // throttle). The router's retry of the same delivery then goes on from the
 // first missing part instead of posting the first ones again: QQ has no
-// idempotency key (platforms.md §0.4). It is in memory only, bounded, and
+// idempotency key (docs/platforms.md). It is in memory only, bounded, and
 // keyed by the delivery and a digest of the planned requests, so a changed
 // plan starts over.
 type Progress struct {

@@ -2,11 +2,11 @@ package qq
 
 import "time"
 
-// Platform facts the QQ drivers rely on, each with its source. Tags as in
-// the facts sheet (shared/reference/platforms.md): [V] verified in a primary
+// Platform facts the QQ drivers rely on, each with its source. The facts and
+// their sources are in docs/platforms.md; tags: [V] verified in a primary
 // source, [C] community evidence, [U] unverified, so configurable.
 
-// OneBot v11 over HTTP (platforms.md §4a).
+// OneBot v11 over HTTP (docs/platforms.md).
 const (
 	// Every action is POST {base_url}/<action> with a JSON body; the token
 	// goes in "Authorization: Bearer …". A missing token is HTTP 401, a wrong
@@ -15,7 +15,7 @@ const (
 	// {"status","retcode","data"} in the body. [V] onebot-11
 	// communication/authorization.md, communication/http.md.
 	actionSendGroupMsg        = "send_group_msg"
-	actionSendGroupForwardMsg = "send_group_forward_msg" // go-cqhttp extension (platforms.md §4b): NapCat, LLOneBot, Lagrange.OneBot [V]
+	actionSendGroupForwardMsg = "send_group_forward_msg" // go-cqhttp extension (docs/platforms.md): NapCat, LLOneBot, Lagrange.OneBot [V]
 	actionDeleteMsg           = "delete_msg"
 	actionGetLoginInfo        = "get_login_info"
 
@@ -78,7 +78,7 @@ const (
 
 // Default paces. QQ publishes no send limit for ordinary accounts; accounts
 // are banned or risk-controlled for "abnormal" behaviour, bursts above all
-// [C] platforms.md §0.3. The pacer spaces consecutive sends of one account by
+// [C] (docs/platforms.md). The pacer spaces consecutive sends of one account by
 // a random gap between MinGap and MaxGap and never lets more than PerMinute
 // through in any minute.
 //

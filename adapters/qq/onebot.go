@@ -3,7 +3,7 @@
 // LLOneBot running beside groupcast, the recommended path) and what the QQ
 // drivers share (group numbers, part progress). The legacy direct protocol
 // client is its own package, adapters/qq/miraigo (this package and its
-// tests no longer build MiraiGo). platforms.md §4 has the facts; limits.go
+// tests no longer build MiraiGo). docs/platforms.md has the facts; limits.go
 // has the numbers.
 package qq
 
@@ -247,7 +247,7 @@ func (o *OneBot) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Rece
 		}
 		ids, err := o.sendAll(ctx, m, reqs)
 		if err != nil && forward && errors.Is(err, errUnsupported) && len(ids) == 0 {
-			// platforms.md §4d.2: no send_group_forward_msg here; fall
+			// docs/platforms.md: no send_group_forward_msg here; fall
 			// back to parts for this and every later announcement.
 			o.noForward.Store(true)
 			forward = false

@@ -38,7 +38,7 @@ type atData struct {
 
 // nodeData is a custom forward node. Both name pairs are sent: user_id and
 // nickname are OneBot v11's, uin and name go-cqhttp's, and implementations
-// read one or the other (platforms.md §4b).
+// read one or the other (docs/platforms.md).
 type nodeData struct {
 	UserID   string    `json:"user_id"`
 	Nickname string    `json:"nickname"`
@@ -70,7 +70,7 @@ type deleteMsg struct {
 }
 
 // encodeJSON writes v without HTML escaping: '<', '>' and '&' stay one byte
-// each as the user wrote them (platforms.md §0.2).
+// each as the user wrote them (docs/platforms.md).
 func encodeJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -82,8 +82,8 @@ func encodeJSON(v any) ([]byte, error) {
 }
 
 // MessageID is a OneBot message id. The spec says int32 and Lagrange
-// returns a number, but some implementations return strings (platforms.md
-// §4a), so it decodes from either and keeps the text. It encodes back as a
+// returns a number, but some implementations return strings
+// (docs/platforms.md), so it decodes from either and keeps the text. It encodes back as a
 // JSON number when it is an integer, as the spec's delete_msg expects, and
 // as a string otherwise.
 type MessageID string
@@ -236,7 +236,7 @@ func decodeAnswer(action string, httpStatus int, body []byte) (json.RawMessage, 
 		return nil, groupcast.Temporary(rc, err)
 	}
 	// Any other failure: the reason is in the implementation's log. A retry
-	// could post the message twice (platforms.md §0.4), so it is final.
+	// could post the message twice (docs/platforms.md), so it is final.
 	return nil, groupcast.Permanent(rc, err)
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/groupcast/groupcast/adapters"
 )
 
-// qrLoginURL is what the login QR code encodes (platforms.md §5.1: the
+// qrLoginURL is what the login QR code encodes (docs/platforms.md: the
 // code's content is https://login.weixin.qq.com/l/<uuid>).
 const qrLoginURL = "https://login.weixin.qq.com/l/"
 

@@ -18,7 +18,7 @@ import (
 )
 
 // This file is the only one that speaks openwechat (v1.4.10, desktop/UOS
-// mode, platforms.md §5). Everything it does goes through openwechat's
+// mode, docs/platforms.md). Everything it does goes through openwechat's
 // Caller, whose methods take a ctx, rather than the Bot/Self helpers, which
 // use the bot's own context.
 

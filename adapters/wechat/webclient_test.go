@@ -24,7 +24,7 @@ import (
 
 // These tests run the real openwechat client against wechatfake.Web through
 // a transport that rewrites the hard-coded WeChat hosts to the local fake
-// (platforms.md §5.5).
+// (docs/platforms.md).
 
 var (
 	wireSelf     = wechatfake.Contact{UserName: "@self0001", NickName: "运维小助手"}

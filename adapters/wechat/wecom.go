@@ -74,7 +74,7 @@ type weComPart struct {
 // Short plain text goes as text (≤2048 B, where mentioned_list works);
 // Markdown, the long and formal styles and any plain text over 2048 B go as
 // markdown (≤4096 B). A markdown message cannot mention everyone
-// (platforms.md §3.4), so with mention_all a short text part with
+// (docs/platforms.md), so with mention_all a short text part with
 // mentioned_list ["@all"] follows the markdown parts.
 func (w *WeCom) plan(r groupcast.Rendered) ([]weComPart, error) {
 	text := strings.TrimSpace(r.Text)
@@ -193,7 +193,7 @@ func encodeWeCom(p weComPart) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // platforms.md §0.2: do not inflate <, >, & to \u003c
+	enc.SetEscapeHTML(false) // docs/platforms.md: do not inflate <, >, & to \u003c
 	if err := enc.Encode(req); err != nil {
 		return nil, err
 	}
@@ -245,7 +245,7 @@ type weComResponse struct {
 }
 
 // decodeWeComResponse reads an answer body; a body without errcode is an
-// error, since HTTP 200 alone does not mean delivered (platforms.md §0.1).
+// error, since HTTP 200 alone does not mean delivered (docs/platforms.md).
 func decodeWeComResponse(raw []byte) (weComResponse, error) {
 	var probe struct {
 		ErrCode *json.Number `json:"errcode"`

@@ -94,7 +94,7 @@ func TestProcess(t *testing.T) {
 			fm := newFakeMsg(7, nil)
 			out := make(chan *message.Message)
 			done := make(chan struct{})
-			go func() { defer close(done); s.process(context.Background(), fm, out) }()
+			go func() { defer close(done); process(context.Background(), s, fm, out) }()
 			m := <-out
 			for range tt.ticks {
 				ticks <- time.Time{} // unbuffered: process has taken it
@@ -124,7 +124,7 @@ func TestProcessStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	fm := newFakeMsg(1, nil)
-	s.process(ctx, fm, make(chan *message.Message)) // nobody reads
+	process(ctx, s, fm, make(chan *message.Message)) // nobody reads
 	if got := fm.got(); !reflect.DeepEqual(got, []string{"nak"}) {
 		t.Errorf("not handed out: calls = %q, want nak", got)
 	}
@@ -135,7 +135,7 @@ func TestProcessStop(t *testing.T) {
 		fm := newFakeMsg(2, nil)
 		out := make(chan *message.Message)
 		done := make(chan struct{})
-		go func() { defer close(done); s.process(ctx, fm, out) }()
+		go func() { defer close(done); process(ctx, s, fm, out) }()
 		m := <-out
 		cancel()
 		if closeTimeout == 0 {
@@ -209,3 +209,11 @@ func TestToNats(t *testing.T) {
 
 // nopJetStream satisfies NewSubscriber for tests that never reach the server.
 type nopJetStream struct{ jetstream.JetStream }
+
+// process hands one message out and tracks it until it is settled, as
+// the fetch loop does.
+func process(ctx context.Context, s *Subscriber, jm jetstream.Msg, out chan<- *message.Message) {
+	if msg, done, ok := s.handOut(ctx, jm, out); ok {
+		s.track(ctx, jm, msg, done)
+	}
+}

@@ -213,9 +213,9 @@ func (s *Subscriber) consumer(ctx context.Context, topic string) (jetstream.Cons
 		cc.FilterSubject = f[0]
 	} else if len(f) > 1 {
 		cc.FilterSubjects = f
-	} else {
+	} else if topic != "" {
 		cc.FilterSubject = topic
-	}
+	} // else: the whole Stream, with no filter for the server to evaluate
 
 	s.mu.Lock()
 	recreate := s.cfg.RecreateFrom > 0 && !s.recreated[stream+"/"+durable]
@@ -330,11 +330,18 @@ func (s *Subscriber) fetchLoop(ctx context.Context, cons jetstream.Consumer, out
 		got := 0
 		for m := range batch.Messages() {
 			got++
+			// Handed out here, one after the other, in the order fetched:
+			// a new message never overtakes an older new one.
+			msg, done, ok := s.handOut(ctx, m, out)
+			if !ok {
+				<-slots
+				continue
+			}
 			workers.Add(1)
 			go func() {
 				defer workers.Done()
 				defer func() { <-slots }()
-				s.process(ctx, m, out)
+				s.track(ctx, m, msg, done)
 			}()
 		}
 		cancel()
@@ -367,24 +374,32 @@ func (s *Subscriber) fetchContext(ctx context.Context) (context.Context, context
 	return context.WithTimeout(context.WithoutCancel(ctx), min(fetchWait, max(s.cfg.CloseTimeout, 100*time.Millisecond)))
 }
 
-// process hands one message to the handler and settles it in JetStream when
-// the handler acks or nacks. While the handler holds it, it tells JetStream
-// every AckWait/3 that the message is in progress, so that a handler waiting
-// on a pacer is not redelivered. ctx ending means stop: a message not yet
-// handed out is NAKed; one the handler holds gets CloseTimeout.
-func (s *Subscriber) process(ctx context.Context, jm jetstream.Msg, out chan<- *message.Message) {
+// handOut gives one message to the handler; ctx ending first means stop:
+// the message, not handed out, is NAKed.
+// The message's context ends when it is settled (the cancel returned).
+func (s *Subscriber) handOut(ctx context.Context, jm jetstream.Msg, out chan<- *message.Message) (*message.Message, context.CancelFunc, bool) {
 	msg := toMessage(jm)
 	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
 	msg.SetContext(mctx)
 	select {
 	case out <- msg:
+		return msg, cancel, true
 	case <-ctx.Done():
+		cancel()
 		if err := jm.Nak(); err != nil {
 			s.log.Debug("nak on close", "subject", jm.Subject(), "err", err)
 		}
-		return
+		return nil, nil, false
 	}
+}
+
+// track settles a message handed out in JetStream when the handler acks or
+// nacks it. While the handler holds it, it tells JetStream every AckWait/3
+// that the message is in progress, so that a handler waiting on a pacer is
+// not redelivered. ctx ending means stop: a message the handler holds gets
+// CloseTimeout.
+func (s *Subscriber) track(ctx context.Context, jm jetstream.Msg, msg *message.Message, done context.CancelFunc) {
+	defer done()
 	tick, stopTick := s.ticker(s.cfg.AckWait / 3)
 	defer stopTick()
 	stopping := ctx.Done()

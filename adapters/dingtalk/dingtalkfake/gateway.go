@@ -16,11 +16,11 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// BotTopic is the topic of robot @-messages (platforms.md §2.4).
+// BotTopic is the topic of robot @-messages (docs/platforms.md).
 const BotTopic = "/v1.0/im/bot/messages/get"
 
 // Gateway is a fake of DingTalk's Stream-mode gateway and of the
-// per-message sessionWebhook a bot replies through (platforms.md §2.4):
+// per-message sessionWebhook a bot replies through (docs/platforms.md):
 //
 //   - POST /v1.0/gateway/connections/open checks the client id and secret
 //     and that the subscriptions include the robot topic, and answers

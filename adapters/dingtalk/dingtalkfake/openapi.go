@@ -12,11 +12,11 @@ import (
 	"time"
 )
 
-// MaxMsgParam is the most bytes msgParam may hold (platforms.md §2.2).
+// MaxMsgParam is the most bytes msgParam may hold (docs/platforms.md).
 const MaxMsgParam = 15000
 
 // OpenAPI is a strict fake of the DingTalk v1.0 API an enterprise robot
-// uses (platforms.md §2.1–2.3, §2.5):
+// uses (docs/platforms.md):
 //
 //   - POST /v1.0/oauth2/accessToken {"appKey","appSecret"} issues a token
 //     valid for TokenTTL (7200 s by default) on the fake's clock;

@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// Limits the webhook fake enforces (platforms.md §1.3, §1.7, §1.8).
+// Limits the webhook fake enforces (docs/platforms.md).
 const (
 	MaxBody      = 20000
 	PerMinute    = 20
@@ -28,7 +28,7 @@ const (
 )
 
 // Webhook is a strict fake of DingTalk's custom robot endpoint
-// (platforms.md §1.10): POST /robot/send?access_token=T[&timestamp&sign].
+// (docs/platforms.md): POST /robot/send?access_token=T[&timestamp&sign].
 //
 // It checks, in this order: the token (300001), the signature and its
 // timestamp for robots with a secret (310000), the body size (460101), the
@@ -272,7 +272,7 @@ func (w *Webhook) answer(rw http.ResponseWriter, req *Request, status, code int,
 	}
 }
 
-// message is the union of the webhook body shapes (platforms.md §1.4).
+// message is the union of the webhook body shapes (docs/platforms.md).
 type message struct {
 	MsgType string `json:"msgtype"`
 	MsgUUID string `json:"msgUuid"`

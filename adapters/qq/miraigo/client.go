@@ -20,7 +20,7 @@ import (
 
 // miraiClient is the Protocol over MiraiGo's *client.QQClient. None of it
 // can be exercised here: MiraiGo speaks Tencent's encrypted SSO protocol to
-// Tencent's servers (platforms.md §4d.4). It compiles, it is wired, and every
+// Tencent's servers (docs/platforms.md). It compiles, it is wired, and every
 // SDK call runs under recover with a context bound, so a protocol bug costs
 // a failed send, never the daemon.
 type miraiClient struct {

@@ -6,8 +6,8 @@ import (
 	"github.com/groupcast/groupcast/adapters/qq"
 )
 
-// Facts of MiraiGo and the legacy protocol the driver relies on. Tags as in
-// the facts sheet (shared/reference/platforms.md): [V] verified in a primary
+// Facts of MiraiGo and the legacy protocol the driver relies on. The facts and
+// their sources are in docs/platforms.md; tags: [V] verified in a primary
 // source, [C] community evidence, [U] unverified.
 const (
 	// MaxMessageSize is MiraiGo's own ceiling: SendGroupMessage

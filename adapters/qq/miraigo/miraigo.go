@@ -1,7 +1,7 @@
 // Package miraigo is the QQ driver miraigo: a QQ account logged in directly
 // over the legacy Android protocol with github.com/Mrs4s/MiraiGo. The
 // server refuses unsigned logins today (code 45), so it needs a sign
-// server; prefer the onebot driver (adapters/qq). platforms.md §4c has the
+// server; prefer the onebot driver (adapters/qq). docs/platforms.md has the
 // facts; limits.go has the numbers; backoff.go the reconnect backoff and the
 // log rate limit.
 package miraigo
@@ -28,7 +28,7 @@ import (
 
 // Driver is the miraigo driver's table entry: a QQ account logged in
 // directly with github.com/Mrs4s/MiraiGo. Legacy: the protocol needs a sign
-// server today (platforms.md §4c); prefer onebot.
+// server today (docs/platforms.md); prefer onebot.
 var Driver = adapters.Define("miraigo", configs.DriverSpec{
 	Platform: qq.Platform,
 	Groups:   configs.GroupsRequired,

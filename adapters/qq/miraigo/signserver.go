@@ -22,7 +22,7 @@ import (
 
 // A sign server computes the sec_sign and T544 "energy" that Tencent's
 // servers demand of the Android protocol; without one a MiraiGo login ends
-// in code 45 (platforms.md §4c). MiraiGo only exposes two package-level
+// in code 45 (docs/platforms.md). MiraiGo only exposes two package-level
 // hooks, wrapper.FekitGetSign and wrapper.DandelionEnergy [V]
 // wrapper/codec.go; this file fills them with an HTTP client of the
 // "qsign" API the go-cqhttp community runs [C]:

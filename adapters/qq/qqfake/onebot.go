@@ -1,7 +1,7 @@
 // Package qqfake has strict fakes of what the QQ drivers talk to: a OneBot
-// v11 HTTP server (httptest) built from platforms.md §4a-4b, and a MiraiGo
+// v11 HTTP server (httptest) built from docs/platforms.md (QQ), and a MiraiGo
 // protocol client that behaves like MiraiGo's SendGroupMessage and
-// RecallGroupMessage (§4c), for the miraigo driver's interface.
+// RecallGroupMessage, for the miraigo driver's interface.
 package qqfake
 
 import (
@@ -35,7 +35,7 @@ type Answer struct {
 }
 
 // Answers the fake gives for scripted failures, in the wording of the
-// implementations (platforms.md §4a; go-cqhttp's SEND_MSG_API_ERROR [C]).
+// implementations (docs/platforms.md; go-cqhttp's SEND_MSG_API_ERROR [C]).
 var (
 	AnswerRiskControl   = Answer{Status: "failed", Retcode: 100, Msg: "SEND_MSG_API_ERROR", Wording: "请参考 go-cqhttp 端输出"}
 	AnswerGroupNotFound = Answer{Status: "failed", Retcode: 100, Msg: "GROUP_NOT_FOUND", Wording: "群聊不存在"}
@@ -132,7 +132,7 @@ type OneBot struct {
 	// MaxMessageEstimate is the per-message (and per-node) ceiling on
 	// MiraiGo's estimate: text bytes, at display bytes, 100 per image.
 	// Default 5000, as MiraiGo-based implementations enforce
-	// (platforms.md §6). A message over it fails with SEND_MSG_API_ERROR,
+	// (docs/platforms.md). A message over it fails with SEND_MSG_API_ERROR,
 	// as go-cqhttp answers, and counts in Oversize.
 	MaxMessageEstimate int
 	// MaxImages per message, default 50.

@@ -29,7 +29,7 @@ func post(t *testing.T, f *OneBot, action, auth, ctype, body string) (int, map[s
 	return resp.StatusCode, env
 }
 
-// The fake answers as platforms.md §4a says, and refuses what a strict
+// The fake answers as docs/platforms.md says, and refuses what a strict
 // implementation refuses.
 func TestOneBotFakeIsStrict(t *testing.T) {
 	f := NewOneBot("secret")

@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// Web protocol facts the fake enforces (platforms.md §5, openwechat v1.4.10
+// Web protocol facts the fake enforces (docs/platforms.md, openwechat v1.4.10
 // url.go, mode.go, global.go).
 const (
 	WebAppID      = "wx782c26e4c19acffb"
@@ -139,7 +139,7 @@ func (f *Web) Client() *http.Client { return &http.Client{Transport: RewriteTran
 // RewriteTransport sends every request for a host under qq.com to base (a
 // loopback httptest URL), keeping the original host in the Host header, so
 // that a client with hard-coded https hosts (openwechat) talks to a local
-// fake (platforms.md §5.5). Other hosts (image servers in tests) are
+// fake (docs/platforms.md). Other hosts (image servers in tests) are
 // reached as they are.
 func RewriteTransport(base string) http.RoundTripper {
 	u, err := url.Parse(base)

@@ -2,7 +2,7 @@
 // groupcast talks to: the WeCom group robot webhook (WeCom) and the web
 // WeChat endpoints openwechat uses (Web). Both run on httptest servers on
 // 127.0.0.1, record every request, take an injectable clock and enforce the
-// limits of shared/reference/platforms.md §3 and §5.
+// limits docs/platforms.md states for WeCom robots and personal WeChat.
 package wechatfake
 
 import (
@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// WeCom limits and codes, as platforms.md §3 states them.
+// WeCom limits and codes, as docs/platforms.md states them.
 const (
 	TextMaxBytes     = 2048
 	MarkdownMaxBytes = 4096
