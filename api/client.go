@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/router"
 )
 
 // Client talks to a running daemon (the CLI's send, status, recall, review).
@@ -193,10 +194,24 @@ func (c *Client) Recall(ctx context.Context, id string) (groupcast.Status, error
 	return st, err
 }
 
-// ReviewItem is one entry of the review queue.
+// ReviewItem is one entry of the review queue (router.Review).
 type ReviewItem struct {
 	groupcast.Status
-	Held int `json:"held"`
+	Held        int                `json:"held"`
+	Category    groupcast.Category `json:"category"`
+	Excerpt     string             `json:"excerpt"`
+	RuleHits    []string           `json:"rule_hits"`
+	SubmittedBy string             `json:"submitted_by,omitempty"`
+}
+
+// MessagePreview reads what every target of a stored announcement would
+// receive now (GET /v1/messages/{id}/preview).
+func (c *Client) MessagePreview(ctx context.Context, id string) ([]router.PreviewTarget, error) {
+	var out struct {
+		Targets []router.PreviewTarget `json:"targets"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/v1/messages/"+url.PathEscape(id)+"/preview", "", nil, &out)
+	return out.Targets, err
 }
 
 // Reviews lists the review queue.
@@ -208,7 +223,9 @@ func (c *Client) Reviews(ctx context.Context) ([]ReviewItem, error) {
 	return out.Reviews, err
 }
 
-// Decide approves or rejects the held targets of one announcement.
+// Decide approves or rejects the held targets of one announcement. by
+// counts only with a daemon that has no tokens; with tokens the decision
+// is the token holder's.
 func (c *Client) Decide(ctx context.Context, id string, approve bool, by, reason string) (groupcast.Status, error) {
 	verb := "reject"
 	if approve {

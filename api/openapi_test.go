@@ -52,7 +52,11 @@ func (f *fakeEngine) Recall(context.Context, string) (groupcast.Status, error) {
 	return f.status, f.err
 }
 func (f *fakeEngine) Reviews(context.Context) ([]router.Review, error) {
-	return []router.Review{{Status: f.status, Held: 1}}, f.err
+	return []router.Review{{Status: f.status, Held: 1, Category: "notice", Excerpt: "今晚维护。",
+		RuleHits: []string{"rule internal: 内部资料"}, SubmittedBy: "ci"}}, f.err
+}
+func (f *fakeEngine) Announcement(context.Context, string) (*groupcast.Announcement, error) {
+	return &groupcast.Announcement{ID: "a1", Title: "维护通知", Category: "notice", Priority: "normal", Body: "今晚维护。"}, f.err
 }
 func (f *fakeEngine) Decide(context.Context, string, bool, string, string) (groupcast.Status, error) {
 	return f.status, f.err
@@ -216,7 +220,8 @@ func TestOpenAPIAnswersMatch(t *testing.T) {
 		name, method, path, ctype, body string
 		err                             error
 		notReady                        []string
-		token                           bool // the server has a token; the call sends none
+		token                           bool   // the server has a token; the call sends none
+		as                              string // the server has a token of this role; the call sends it
 		want                            int
 	}{
 		{name: "submit", method: "POST", path: "/v1/messages", ctype: "text/markdown", body: md, want: 202},
@@ -240,6 +245,17 @@ func TestOpenAPIAnswersMatch(t *testing.T) {
 		{name: "reviews", method: "GET", path: "/v1/review", want: 200},
 		{name: "approve", method: "POST", path: "/v1/review/a1/approve", ctype: "application/json", body: `{"by":"li"}`, want: 200},
 		{name: "reject bad body", method: "POST", path: "/v1/review/a1/reject", ctype: "application/json", body: `{"who":1}`, want: 400},
+		{name: "reject", method: "POST", path: "/v1/review/a1/reject", ctype: "application/json", body: `{"reason":"wrong group"}`, want: 200},
+		{name: "reject without reason", method: "POST", path: "/v1/review/a1/reject", ctype: "application/json", body: `{}`, want: 400},
+		{name: "reject not held", method: "POST", path: "/v1/review/a1/reject", ctype: "application/json", body: `{"reason":"r"}`, err: router.ErrNotHeld, want: 409},
+		{name: "approve as reviewer", method: "POST", path: "/v1/review/a1/approve", as: "reviewer", want: 200},
+		{name: "approve as sender", method: "POST", path: "/v1/review/a1/approve", as: "sender", want: 403},
+		{name: "submit as reviewer", method: "POST", path: "/v1/messages", ctype: "text/markdown", body: md, as: "reviewer", want: 403},
+		{name: "preview as reviewer", method: "POST", path: "/v1/preview", ctype: "text/markdown", body: md, as: "reviewer", want: 403},
+		{name: "recall as reviewer", method: "POST", path: "/v1/messages/a1/recall", as: "reviewer", want: 403},
+		{name: "reject as sender", method: "POST", path: "/v1/review/a1/reject", ctype: "application/json", body: `{"reason":"r"}`, as: "sender", want: 403},
+		{name: "stored preview", method: "GET", path: "/v1/messages/a1/preview", as: "reviewer", want: 200},
+		{name: "stored preview unknown", method: "GET", path: "/v1/messages/nope/preview", err: groupcast.ErrNotFound, want: 404},
 		{name: "accounts", method: "GET", path: "/v1/accounts", want: 200},
 		{name: "healthz", method: "GET", path: "/healthz", want: 200},
 		{name: "readyz", method: "GET", path: "/readyz", want: 200},
@@ -253,6 +269,9 @@ func TestOpenAPIAnswersMatch(t *testing.T) {
 			if tt.token {
 				extra = ", tokens: [s3cret]"
 			}
+			if tt.as != "" {
+				extra = ", tokens: [{name: li, token: s3cret, role: " + tt.as + "}]"
+			}
 			f := newFake(t, extra)
 			f.err, f.notReady = tt.err, tt.notReady
 			srv := httptest.NewServer(NewServer(f, registry.Lookup, nil))
@@ -260,6 +279,9 @@ func TestOpenAPIAnswersMatch(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
 			if tt.ctype != "" {
 				req.Header.Set("Content-Type", tt.ctype)
+			}
+			if tt.as != "" {
+				req.Header.Set("Authorization", "Bearer s3cret")
 			}
 			resp, err := srv.Client().Do(req)
 			if err != nil {

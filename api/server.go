@@ -37,6 +37,8 @@ type Engine interface {
 	List(ctx context.Context, state string, limit int) ([]groupcast.Status, error)
 	Recall(ctx context.Context, id string) (groupcast.Status, error)
 	Reviews(ctx context.Context) ([]router.Review, error)
+	// Announcement reads a stored announcement as accepted.
+	Announcement(ctx context.Context, id string) (*groupcast.Announcement, error)
 	Decide(ctx context.Context, id string, approve bool, by, reason string) (groupcast.Status, error)
 	Accounts(ctx context.Context) ([]groupcast.AccountHealth, error)
 	NotReady() []string
@@ -68,13 +70,18 @@ type Server struct {
 // read from the engine's config on every request, so a reload applies.
 func NewServer(svc Engine, drivers router.Drivers, log *slog.Logger) *Server {
 	s := &Server{svc: svc, drivers: drivers, log: log, now: time.Now, mux: http.NewServeMux(), routes: map[string][]string{}}
-	s.route("/v1/messages", map[string]http.HandlerFunc{"POST": s.submit, "GET": s.list})
+	// Who may call what: every role reads; senders submit, preview and
+	// recall; reviewers approve and reject; admins do everything.
+	send := func(h http.HandlerFunc) http.HandlerFunc { return allow(h, configs.RoleSender) }
+	review := func(h http.HandlerFunc) http.HandlerFunc { return allow(h, configs.RoleReviewer) }
+	s.route("/v1/messages", map[string]http.HandlerFunc{"POST": send(s.submit), "GET": s.list})
 	s.route("/v1/messages/{id}", map[string]http.HandlerFunc{"GET": s.status})
-	s.route("/v1/messages/{id}/recall", map[string]http.HandlerFunc{"POST": s.recall})
-	s.route("/v1/preview", map[string]http.HandlerFunc{"POST": s.preview})
+	s.route("/v1/messages/{id}/recall", map[string]http.HandlerFunc{"POST": send(s.recall)})
+	s.route("/v1/messages/{id}/preview", map[string]http.HandlerFunc{"GET": s.storedPreview})
+	s.route("/v1/preview", map[string]http.HandlerFunc{"POST": send(s.preview)})
 	s.route("/v1/review", map[string]http.HandlerFunc{"GET": s.reviews})
-	s.route("/v1/review/{id}/approve", map[string]http.HandlerFunc{"POST": s.decide(true)})
-	s.route("/v1/review/{id}/reject", map[string]http.HandlerFunc{"POST": s.decide(false)})
+	s.route("/v1/review/{id}/approve", map[string]http.HandlerFunc{"POST": review(s.decide(true))})
+	s.route("/v1/review/{id}/reject", map[string]http.HandlerFunc{"POST": review(s.decide(false))})
 	s.route("/v1/accounts", map[string]http.HandlerFunc{"GET": s.accounts})
 	s.route("/openapi.json", map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -122,12 +129,53 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the path "+strconv.Quote(r.URL.Path)+" has an empty, . or .. segment; use the path as documented")
 		return
 	}
-	if strings.HasPrefix(r.URL.Path, "/v1/") && !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="groupcast"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "", "a valid bearer token is required")
-		return
+	if strings.HasPrefix(r.URL.Path, "/v1/") {
+		p, ok := s.principal(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="groupcast"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "", "a valid bearer token is required")
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// Principal is who calls: the name and role of the request's token, or
+// Anonymous (an admin) when no tokens are configured.
+type Principal struct {
+	Name string
+	Role string
+	// Anonymous: no tokens are configured, so nobody is identified.
+	Anonymous bool
+}
+
+// AnonymousName is the principal's name when no tokens are configured.
+const AnonymousName = "anonymous"
+
+type principalKey struct{}
+
+// principalOf is the principal ServeHTTP found for the request.
+func principalOf(r *http.Request) Principal {
+	p, ok := r.Context().Value(principalKey{}).(Principal)
+	if !ok {
+		return Principal{Name: AnonymousName, Role: configs.RoleAdmin, Anonymous: true}
+	}
+	return p
+}
+
+// allow lets admins and the given role call h; anyone else gets 403.
+func allow(h http.HandlerFunc, role string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := principalOf(r)
+		if p.Role != configs.RoleAdmin && p.Role != role {
+			writeError(w, http.StatusForbidden, "forbidden", "",
+				"token "+strconv.Quote(p.Name)+" has role "+p.Role+", which may not "+r.Method+" "+r.URL.Path+
+					" (it needs role "+role+" or admin)")
+			return
+		}
+		h(w, r)
+	}
 }
 
 // canonicalPath reports whether p is a path ServeMux routes as it is:
@@ -149,22 +197,30 @@ func canonicalPath(p string) bool {
 	return true
 }
 
-// authorized compares the bearer token with every configured token in
-// constant time, so neither a match nor its position can be timed.
-func (s *Server) authorized(r *http.Request) bool {
+// principal finds who the bearer token belongs to. It compares the token
+// with every configured token in constant time, so neither a match nor its
+// position can be timed. With no tokens configured everyone is an
+// anonymous admin (the listener is loopback only).
+func (s *Server) principal(r *http.Request) (Principal, bool) {
 	tokens := s.svc.Config().Server.Tokens
 	if len(tokens) == 0 {
-		return true
+		return Principal{Name: AnonymousName, Role: configs.RoleAdmin, Anonymous: true}, true
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		return false
+		return Principal{}, false
 	}
-	match := 0
-	for _, t := range tokens {
-		match |= subtle.ConstantTimeCompare([]byte(got), []byte(t.Reveal()))
+	found := -1
+	for i, t := range tokens {
+		// Tokens are unique (configs checks), so at most one matches.
+		if subtle.ConstantTimeCompare([]byte(got), []byte(t.Token.Reveal())) == 1 {
+			found = i
+		}
 	}
-	return match == 1
+	if found < 0 {
+		return Principal{}, false
+	}
+	return Principal{Name: tokens[found].Name, Role: tokens[found].Role}, true
 }
 
 // readAnnouncement reads and parses a request body under max_body.
@@ -234,7 +290,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	acc, err := s.svc.Submit(r.Context(), a)
+	acc, err := s.svc.Submit(groupcast.WithPrincipal(r.Context(), principalOf(r).Name), a)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -304,6 +360,22 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	s.writePreview(w, a)
+}
+
+// storedPreview answers the preview of a stored announcement, as the
+// routes and policies in force would deliver it now: what a reviewer
+// approves.
+func (s *Server) storedPreview(w http.ResponseWriter, r *http.Request) {
+	a, err := s.svc.Announcement(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.writePreview(w, a)
+}
+
+func (s *Server) writePreview(w http.ResponseWriter, a *groupcast.Announcement) {
 	targets, err := router.Preview(s.svc.Config(), s.drivers, a, s.now())
 	if err != nil {
 		writeErr(w, err)
@@ -330,7 +402,9 @@ func (s *Server) reviews(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"reviews": list})
 }
 
-// DecisionRequest is the optional body of approve and reject.
+// DecisionRequest is the body of approve (optional) and reject (a reason
+// is required). By is used only when no tokens are configured: otherwise
+// the decision is the token holder's.
 type DecisionRequest struct {
 	By     string `json:"by,omitempty"`
 	Reason string `json:"reason,omitempty"`
@@ -347,10 +421,17 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 				return
 			}
 		}
-		if req.By == "" {
-			req.By = "api"
+		p := principalOf(r)
+		by := p.Name
+		if p.Anonymous && strings.TrimSpace(req.By) != "" {
+			by = strings.TrimSpace(req.By)
 		}
-		st, err := s.svc.Decide(r.Context(), r.PathValue("id"), approve, req.By, req.Reason)
+		req.Reason = strings.TrimSpace(req.Reason)
+		if !approve && req.Reason == "" {
+			writeError(w, http.StatusBadRequest, "invalid", "reason", "a rejection needs a reason: it is recorded and shown with the rejected targets")
+			return
+		}
+		st, err := s.svc.Decide(r.Context(), r.PathValue("id"), approve, by, req.Reason)
 		if err != nil {
 			writeErr(w, err)
 			return

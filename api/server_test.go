@@ -15,6 +15,7 @@ import (
 	"github.com/groupcast/groupcast/adapters/registry"
 	"github.com/groupcast/groupcast/api"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/policy"
 	"github.com/groupcast/groupcast/router"
 	"github.com/groupcast/groupcast/store"
 )
@@ -32,7 +33,19 @@ routes:
     match: {tags: [ops]}
     targets: [{account: dt}, {account: wx, groups: ["运维群"]}]
 `, extra, t.TempDir())
+	srv, _ := startServer(t, yaml)
+	return srv
+}
+
+// startServer runs an engine on the memory store under the config yaml
+// and serves its API; the store is there to read the ledger.
+func startServer(t testing.TB, yaml string) (*httptest.Server, *store.Store) {
+	t.Helper()
 	cfg, err := configs.LoadBytes([]byte(yaml), "t.yaml", configs.Options{Catalog: registry.Catalog,
+		CheckPolicy: func(p configs.Policy, loc *time.Location) error {
+			_, err := policy.Compile(p, loc)
+			return err
+		},
 		LookupEnv: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +69,7 @@ routes:
 		<-done
 		st.Close()
 	})
-	return srv
+	return srv, st
 }
 
 type answer struct {

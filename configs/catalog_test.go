@@ -73,6 +73,8 @@ func parseTemplate(src string) error {
 func testEnv(extra map[string]string) func(string) (string, bool) {
 	env := map[string]string{
 		"GROUPCAST_TOKEN":  "tok-example",
+		"CI_TOKEN":         "tok-ci",
+		"REVIEWER_TOKEN":   "tok-reviewer",
 		"DT_TOKEN":         "dt-token",
 		"DT_SECRET":        "SECdt",
 		"DT_APP_KEY":       "dingappkey",

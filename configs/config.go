@@ -47,9 +47,12 @@ type Server struct {
 	// Listen is host:port. Default 127.0.0.1:8780. A non-loopback address
 	// requires tokens.
 	Listen string `mapstructure:"listen"`
-	// Tokens are the accepted bearer tokens; empty means no authentication
-	// (loopback only).
-	Tokens []Secret `mapstructure:"tokens"`
+	// Tokens are the accepted bearer tokens, each naming who holds it and
+	// what it may do: {name, token, role}, role admin (everything), sender
+	// (submit, preview, recall, read) or reviewer (read, approve, reject).
+	// A plain string is an admin token named token-N (N from 1). Empty
+	// means no authentication (loopback only).
+	Tokens []Token `mapstructure:"tokens"`
 	// MaxBody bounds a request body (default 1MiB); larger ones get 413.
 	MaxBody ByteSize `mapstructure:"max_body"`
 	// IntakePerSecond bounds accepted announcements per second over all
@@ -313,6 +316,28 @@ type Group struct {
 	ID string `mapstructure:"id"`
 	// Stage is new or mature; default by the policy's mature_after.
 	Stage string `mapstructure:"stage"`
+}
+
+// The roles of a token (server.tokens[].role).
+const (
+	RoleAdmin    = "admin"
+	RoleSender   = "sender"
+	RoleReviewer = "reviewer"
+)
+
+// Roles lists the roles a token may have, in the order messages name them.
+var Roles = []string{RoleAdmin, RoleSender, RoleReviewer}
+
+// Token is one bearer token of the API: a plain string in YAML (an admin
+// token), or {name, token, role}.
+type Token struct {
+	// Name identifies who holds the token: the API records it as who
+	// submitted an announcement and who approved or rejected it.
+	Name string `mapstructure:"name"`
+	// Token is the bearer token itself.
+	Token Secret `mapstructure:"token"`
+	// Role is admin, sender or reviewer.
+	Role string `mapstructure:"role"`
 }
 
 // Secret is a string that never prints: fmt, logs and JSON show "****".

@@ -59,7 +59,7 @@ func TestExampleLoads(t *testing.T) {
 		what      string
 		got, want any
 	}{
-		{"token expanded", cfg.Server.Tokens[0].Reveal(), "tok-example"},
+		{"token expanded", cfg.Server.Tokens[0].Token.Reveal(), "tok-example"},
 		{"max_body", cfg.Server.MaxBody, configs.ByteSize(1 << 20)},
 		{"store max_bytes", cfg.Store.MaxBytes, configs.ByteSize(1 << 30)},
 		{"shutdown", cfg.Server.ShutdownTimeout, 10 * time.Second},

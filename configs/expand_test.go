@@ -67,10 +67,10 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := cfg.Server.Tokens[0].Reveal(); got != tricky {
+	if got := cfg.Server.Tokens[0].Token.Reveal(); got != tricky {
 		t.Errorf("token = %q, want %q", got, tricky)
 	}
-	if got := cfg.Server.Tokens[1].Reveal(); got != "literal ${NOT_A_VAR}" {
+	if got := cfg.Server.Tokens[1].Token.Reveal(); got != "literal ${NOT_A_VAR}" {
 		t.Errorf("literal = %q", got)
 	}
 	var a testOneBot

@@ -17,6 +17,7 @@ var (
 	durationType = reflect.TypeFor[time.Duration]()
 	byteSizeType = reflect.TypeFor[ByteSize]()
 	groupType    = reflect.TypeFor[Group]()
+	tokenType    = reflect.TypeFor[Token]()
 )
 
 // checkShape walks the tree read by viper against the Go type it decodes
@@ -53,6 +54,14 @@ func checkValue(v any, t reflect.Type, path string, c *collector) bool {
 		if _, ok := v.(map[string]any); !ok {
 			if _, err := toString(v); err != nil {
 				c.bad(path, "expected a group id, or a mapping {id, stage}")
+				return false
+			}
+			return true
+		}
+	case tokenType:
+		if _, ok := v.(map[string]any); !ok {
+			if _, err := toString(v); err != nil {
+				c.bad(path, "expected a token, or a mapping {name, token, role}")
 				return false
 			}
 			return true
@@ -362,7 +371,8 @@ func toByteSize(v any) (ByteSize, error) {
 }
 
 // decodeHook converts scalars for mapstructure: durations ("720h"), sizes
-// ("1MiB"), groups (a plain id or {id, stage}), secrets and other text
+// ("1MiB"), groups (a plain id or {id, stage}), tokens (a plain token or
+// {name, token, role}), secrets and other text
 // given as numbers, and numbers and booleans given as text (as every
 // ${VAR} expansion is).
 func decodeHook(from, to reflect.Type, data any) (any, error) {
@@ -381,6 +391,15 @@ func decodeHook(from, to reflect.Type, data any) (any, error) {
 			return nil, errors.New("expected a group id, or a mapping {id, stage}")
 		}
 		return Group{ID: id}, nil
+	case tokenType:
+		if _, ok := data.(map[string]any); ok {
+			return data, nil
+		}
+		tok, err := toString(data)
+		if err != nil {
+			return nil, errors.New("expected a token, or a mapping {name, token, role}")
+		}
+		return Token{Token: Secret(tok), Role: RoleAdmin}, nil
 	}
 	switch to.Kind() {
 	case reflect.String, reflect.Int, reflect.Int64, reflect.Float64, reflect.Bool:

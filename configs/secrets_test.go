@@ -26,6 +26,7 @@ var canaryEnv = map[string]string{
 	"C_CLIENT_SECRET": "CANARY-env-client-secret-6e6e",
 	"C_MISPLACED":     "CANARY-env-misplaced-9f9f",
 	"C_NAME":          "CANARY-env-name-1a2b",
+	"C_REVIEW_TOKEN":  "CANARY-env-review-token-5c5c",
 }
 
 // literal canaries written into the files themselves.
@@ -34,12 +35,17 @@ var canaryLiterals = []string{
 	"CANARY-literal-secret-b2b2",
 	"CANARY-literal-password-c3c3",
 	"CANARY-literal-key-d4d4",
+	"CANARY-literal-named-token-e5e5",
 }
 
 const canaryValid = `
 server:
   listen: 0.0.0.0:8780
-  tokens: ["${C_TOKEN}", "CANARY-literal-token-a1a1"]
+  tokens:
+    - "${C_TOKEN}"
+    - "CANARY-literal-token-a1a1"
+    - {name: li, token: "${C_REVIEW_TOKEN}", role: reviewer}
+    - {name: ci, token: "CANARY-literal-named-token-e5e5", role: sender}
 accounts:
   - {name: hook, platform: dingtalk, driver: webhook, access_token: "${C_DT_TOKEN}", secret: "${C_DT_SECRET}", rate: {per_minute: 99}}
   - {name: app, platform: dingtalk, driver: openapi, app_key: k, app_secret: "${C_APP_SECRET}", robot_code: r}
@@ -61,7 +67,15 @@ routes:
 const canaryBad = `
 server:
   listen: 0.0.0.0:8780
-  tokens: ["${C_TOKEN}", "CANARY-literal-token-a1a1", ""]
+  tokens:
+    - "${C_TOKEN}"
+    - "CANARY-literal-token-a1a1"
+    - ""
+    - {name: li, token: "${C_REVIEW_TOKEN}", role: "${C_REVIEW_TOKEN}"}
+    - {name: li, token: "CANARY-literal-named-token-e5e5", role: boss}
+    - {name: dup, token: "CANARY-literal-named-token-e5e5", role: sender, tokn: "CANARY-literal-named-token-e5e5"}
+    - {name: "${C_TOKEN}", token: "${C_TOKEN}", role: admin}
+    - ["CANARY-literal-token-a1a1"]
 accounts:
   - {name: hook, platform: dingtalk, driver: webhook, access_token: "${C_DT_TOKEN}", secret: "${C_DT_SECRET}", session_file: x, tokn: "CANARY-literal-secret-b2b2"}
   - {name: bot, platform: qq, driver: onebot, base_url: "http://127.0.0.1:3000", secret: "${C_ONEBOT}", password: "CANARY-literal-password-c3c3"}
@@ -111,6 +125,9 @@ func TestNoSecretLeaks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("canary config does not load: %v", err)
 	}
+	if len(cfg.Server.Tokens) != 4 || cfg.Server.Tokens[2].Token.Reveal() != canaryEnv["C_REVIEW_TOKEN"] {
+		t.Fatal("the canary tokens did not arrive: the test would prove nothing")
+	}
 	if hook := settings[dingtalk.WebhookConfig](t, &cfg.Accounts[0]); hook.AccessToken.Reveal() != canaryEnv["C_DT_TOKEN"] {
 		t.Fatal("the canary secret did not arrive: the test would prove nothing")
 	}
@@ -137,6 +154,11 @@ func TestNoSecretLeaks(t *testing.T) {
 	var ps *configs.Problems
 	if !errors.As(err, &ps) {
 		t.Fatalf("want problems, got %v", err)
+	}
+	for _, want := range []string{"server.tokens[4].role", "server.tokens[4].name", "server.tokens[5].token", "server.tokens[5].tokn", "server.tokens[6].token", "server.tokens[7]"} {
+		if !strings.Contains(ps.Error(), want+" ") {
+			t.Errorf("want a problem at %s:\n%v", want, ps)
+		}
 	}
 	if n := len(ps.Errors()); n < 12 {
 		t.Errorf("want every problem of the bad canary file, got %d:\n%v", n, ps)

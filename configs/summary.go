@@ -45,7 +45,11 @@ func (c *Config) Summary() string {
 	b.WriteString("\n")
 	auth := "no tokens (loopback only)"
 	if n := len(c.Server.Tokens); n > 0 {
-		auth = fmt.Sprintf("%d token(s), values hidden", n)
+		holders := make([]string, n)
+		for i, t := range c.Server.Tokens {
+			holders[i] = t.Name + " (" + t.Role + ")"
+		}
+		auth = fmt.Sprintf("%d token(s): %s, values hidden", n, strings.Join(holders, ", "))
 	}
 	fmt.Fprintf(&b, "listen %s, %s, max_body %s\n", c.Server.Listen, auth, c.Server.MaxBody)
 	switch c.Store.Driver {

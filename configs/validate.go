@@ -101,11 +101,7 @@ func (v *validator) top() {
 	if host, ok := v.hostPort("server.listen", s.Listen); ok && len(s.Tokens) == 0 && !isLoopback(host) {
 		c.add("server.tokens", "required when server.listen is not a loopback address: without tokens anyone who reaches the port can send")
 	}
-	for i, t := range s.Tokens {
-		if strings.TrimSpace(t.Reveal()) == "" {
-			c.add(joinIndex("server.tokens", i), "empty token")
-		}
-	}
+	v.tokensCheck()
 	if s.MaxBody == 0 {
 		s.MaxBody = DefaultMaxBody
 	}
@@ -257,6 +253,50 @@ func (v *validator) checkName(path, name, kind string, seen map[string]int, stri
 		return
 	}
 	seen[name] = indexOf(path)
+}
+
+// tokensCheck checks server.tokens: a plain string is an admin token named
+// token-N; a mapping needs a name, a token and a role. Names and tokens are
+// unique (a token names one holder). No message shows a token.
+func (v *validator) tokensCheck() {
+	c := v.c
+	server, _ := v.tree["server"].(map[string]any)
+	list, _ := server["tokens"].([]any)
+	names := map[string]int{}
+	values := map[string]int{}
+	for i := range v.cfg.Server.Tokens {
+		t := &v.cfg.Server.Tokens[i]
+		path := joinIndex("server.tokens", i)
+		var item any
+		if i < len(list) {
+			item = list[i]
+		}
+		if _, mapping := item.(map[string]any); !mapping {
+			// A plain token: an admin named by its place in the list.
+			t.Name, t.Role = fmt.Sprintf("token-%d", i+1), RoleAdmin
+			if strings.TrimSpace(t.Token.Reveal()) == "" {
+				c.add(path, "empty token")
+			}
+		} else {
+			if strings.TrimSpace(t.Token.Reveal()) == "" {
+				c.add(joinKey(path, "token"), "empty token")
+			}
+			switch {
+			case t.Role == "":
+				c.add(joinKey(path, "role"), "required (%s)", strings.Join(Roles, ", "))
+			case !slices.Contains(Roles, t.Role):
+				c.add(joinKey(path, "role"), "unknown role %s (%s)", c.quote(joinKey(path, "role"), t.Role), strings.Join(Roles, ", "))
+			}
+		}
+		v.checkName(joinKey(path, "name"), t.Name, "token", names, true)
+		if tok := t.Token.Reveal(); strings.TrimSpace(tok) != "" {
+			if j, dup := values[tok]; dup {
+				c.add(joinKey(path, "token"), "the same token as server.tokens[%d]: each token names one holder", j)
+			} else {
+				values[tok] = i
+			}
+		}
+	}
 }
 
 // listName returns "accounts" for "accounts[3].name".

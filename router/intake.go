@@ -55,6 +55,7 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 	// together, so accepted_at, the answers and the senders agree.
 	s.submitMu.Lock()
 	rec := newRecord(cfg, a, dests, s.clock.Now())
+	rec.SubmittedBy = groupcast.PrincipalFrom(ctx)
 	stored, seq, err := s.st.CreateRecord(ctx, rec)
 	s.submitMu.Unlock()
 	existing := errors.Is(err, store.ErrExists)

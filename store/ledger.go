@@ -88,6 +88,9 @@ type Record struct {
 	Policies map[string]configs.Policy `json:"policies,omitempty"`
 	// Location is the timezone in force at acceptance.
 	Timezone string `json:"timezone,omitempty"`
+	// SubmittedBy names who submitted it: the API token's name (or the
+	// request's by, with no tokens configured); "" when unknown.
+	SubmittedBy string `json:"submitted_by,omitempty"`
 }
 
 // TargetRecord is the stored state of one destination.

@@ -140,7 +140,7 @@ func loadTarget(path string) (*target, error) {
 		t.storeURL = "nats://" + cfg.Store.Listen
 	}
 	if len(cfg.Server.Tokens) > 0 {
-		t.token = cfg.Server.Tokens[0].Reveal() // goes on the wire only
+		t.token = cfg.Server.Tokens[0].Token.Reveal() // goes on the wire only
 	}
 	for _, a := range cfg.Accounts {
 		if a.Driver == file.Driver.Name {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters/registry"
+	"github.com/groupcast/groupcast/api"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/internal/inputfile"
 	"github.com/groupcast/groupcast/router"
@@ -602,12 +603,17 @@ func healthcheckCmd(g *globals) *cobra.Command {
 func reviewCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "review",
-		Short: "Work the review queue: list, approve ID, reject ID --reason R",
+		Short: "Work the review queue: list, show ID, approve ID, reject ID --reason R",
+		Long: `Work the review queue: announcements a review rule held.
+
+With server.tokens set, the token (--token, $GROUPCAST_TOKEN) says who you are:
+approving and rejecting need a reviewer or admin token, and the decision is
+recorded under the token's name.`,
 	}
 	var lf clientFlags
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List announcements with targets held for review",
+		Short: "List what is held for review: title, category, excerpt, rule hits and who submitted it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := lf.client(g)
@@ -625,19 +631,50 @@ func reviewCmd(g *globals) *cobra.Command {
 				fmt.Fprintln(g.stdout, "nothing is waiting for review")
 				return nil
 			}
-			var tb table
-			tb.row("ID", "HELD", "ACCEPTED", "TITLE")
-			for _, it := range items {
-				tb.row(it.ID, fmt.Sprint(it.Held), d.fmtTime(it.AcceptedAt), it.Title)
-			}
-			return tb.write(g.stdout)
+			return reviewTable(d, items).write(g.stdout)
 		},
 	}
 	lf.add(list)
+	var sf clientFlags
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a held announcement as each target would receive it (its renderings) and why it is held",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := sf.client(g)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := d.Status(ctx, args[0])
+			if err != nil {
+				return clientErr(err)
+			}
+			targets, err := d.MessagePreview(ctx, args[0])
+			if err != nil {
+				return clientErr(err)
+			}
+			items, err := d.Reviews(ctx)
+			if err != nil {
+				return clientErr(err)
+			}
+			var item *api.ReviewItem
+			for i := range items {
+				if items[i].ID == st.ID {
+					item = &items[i]
+				}
+			}
+			if sf.asJSON {
+				return printJSON(g.stdout, map[string]any{"status": st, "review": item, "targets": targets})
+			}
+			return printReview(g.stdout, d, st, item, targets)
+		},
+	}
+	sf.add(show)
 	decide := func(approve bool) *cobra.Command {
 		var f clientFlags
 		var by, reason string
-		use, short := "reject ID", "Reject every held target of an announcement"
+		use, short := "reject ID --reason R", "Reject every held target of an announcement (a reason is required)"
 		if approve {
 			use, short = "approve ID", "Approve every held target of an announcement (windows and caps still apply)"
 		}
@@ -646,6 +683,9 @@ func reviewCmd(g *globals) *cobra.Command {
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
+				if !approve && strings.TrimSpace(reason) == "" {
+					return invalid("review reject %s: --reason is required: say why, it is recorded with the rejected targets", args[0])
+				}
 				if by == "" {
 					by = os.Getenv("USER")
 				}
@@ -664,12 +704,92 @@ func reviewCmd(g *globals) *cobra.Command {
 			},
 		}
 		f.add(c)
-		c.Flags().StringVar(&by, "by", "", "who decides (default $USER)")
-		c.Flags().StringVar(&reason, "reason", "", "why (recorded in the ledger)")
+		c.Flags().StringVar(&by, "by", "", "who decides, for a daemon without tokens (default $USER); with tokens the token's name is recorded")
+		what := "why (recorded in the ledger)"
+		if !approve {
+			what = "why (required; recorded in the ledger and shown with the rejected targets)"
+		}
+		c.Flags().StringVar(&reason, "reason", "", what)
 		return c
 	}
-	cmd.AddCommand(list, decide(true), decide(false))
+	cmd.AddCommand(list, show, decide(true), decide(false))
 	return cmd
+}
+
+// reviewTable is the review queue as a table: one row per announcement.
+func reviewTable(d *daemonRef, items []api.ReviewItem) *table {
+	var tb table
+	tb.row("ID", "TITLE", "CATEGORY", "HELD", "SUBMITTED BY", "ACCEPTED", "RULE HITS", "EXCERPT")
+	for _, it := range items {
+		by := it.SubmittedBy
+		if by == "" {
+			by = "-"
+		}
+		hits := strings.Join(it.RuleHits, "; ")
+		if hits == "" {
+			hits = "-"
+		}
+		tb.row(it.ID, it.Title, string(it.Category), fmt.Sprint(it.Held), by, d.fmtTime(it.AcceptedAt), hits, it.Excerpt)
+	}
+	return &tb
+}
+
+// printReview writes one announcement for a reviewer: who sent it and why
+// it is held, then each distinct rendering once (short, long, formal …)
+// with the targets that would receive it.
+func printReview(w io.Writer, d *daemonRef, st groupcast.Status, item *api.ReviewItem, targets []router.PreviewTarget) error {
+	fmt.Fprintf(w, "%s  %s\n", st.ID, st.Title)
+	fmt.Fprintf(w, "state %s, accepted %s\n", st.State, d.fmtTime(st.AcceptedAt))
+	if item == nil {
+		fmt.Fprintln(w, "nothing of it is held for review")
+	} else {
+		by := item.SubmittedBy
+		if by == "" {
+			by = "unknown"
+		}
+		fmt.Fprintf(w, "category %s, submitted by %s, %d target(s) held\n", item.Category, by, item.Held)
+		for _, h := range item.RuleHits {
+			fmt.Fprintf(w, "held by %s\n", h)
+		}
+	}
+	type rendering struct {
+		style, format string
+		parts         []router.PreviewPart
+		to            []string
+	}
+	var rs []*rendering
+	seen := map[string]*rendering{}
+	for _, t := range targets {
+		var key strings.Builder
+		key.WriteString(t.Style + "\x00" + t.Format)
+		for _, p := range t.Parts {
+			key.WriteString("\x00" + p.Text)
+		}
+		r, ok := seen[key.String()]
+		if !ok {
+			r = &rendering{style: t.Style, format: t.Format, parts: t.Parts}
+			seen[key.String()] = r
+			rs = append(rs, r)
+		}
+		to := t.Account + "/" + t.Group
+		if t.State != "" && t.State != string(groupcast.StateQueued) {
+			to += " (" + t.State + ")"
+		}
+		r.to = append(r.to, to)
+	}
+	for _, r := range rs {
+		fmt.Fprintf(w, "\n=== %s (%s) → %s\n", r.style, r.format, strings.Join(r.to, ", "))
+		if len(r.parts) == 0 {
+			fmt.Fprintln(w, "(not rendered)")
+		}
+		for i, p := range r.parts {
+			if len(r.parts) > 1 {
+				fmt.Fprintf(w, "--- part %d/%d\n", i+1, len(r.parts))
+			}
+			fmt.Fprintln(w, p.Text)
+		}
+	}
+	return nil
 }
 
 // Set by the linker to override what the build info says:

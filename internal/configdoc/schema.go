@@ -66,6 +66,7 @@ var (
 	byteSizeType = reflect.TypeFor[configs.ByteSize]()
 	groupType    = reflect.TypeFor[configs.Group]()
 	secretType   = reflect.TypeFor[configs.Secret]()
+	tokenType    = reflect.TypeFor[configs.Token]()
 )
 
 func orEnv(s map[string]any) map[string]any {
@@ -92,6 +93,16 @@ func (g *schemaGen) value(t reflect.Type) (map[string]any, error) {
 		}
 		return map[string]any{"anyOf": []any{
 			map[string]any{"type": "string"}, map[string]any{"type": "integer"}, obj,
+		}}, nil
+	case tokenType:
+		obj, err := g.object(t, []string{"name", "token", "role"})
+		if err != nil {
+			return nil, err
+		}
+		props := obj["properties"].(map[string]any)
+		props["role"].(map[string]any)["enum"] = configs.Roles
+		return map[string]any{"anyOf": []any{
+			map[string]any{"type": "string", "writeOnly": true}, obj,
 		}}, nil
 	case secretType:
 		return map[string]any{"type": "string", "writeOnly": true}, nil
