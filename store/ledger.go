@@ -375,7 +375,10 @@ func (s *Store) IDs(ctx context.Context) ([]string, error) {
 	var ids []string
 	last := info.State.LastSeq
 	for {
-		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
+		// Ask for no more than remain: a fetch returns when it has them all,
+		// instead of waiting out its time for messages that do not exist.
+		want := min(1000, max(int(info.State.Msgs)-len(ids), 1))
+		batch, err := c.Fetch(want, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("store: list: %w", err)
 		}

@@ -351,7 +351,7 @@ func (s *Stream) announce(ctx context.Context, log *slog.Logger, rep replyTo, d 
 	if a.Author == "" {
 		a.Author = author(d)
 	}
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	sctx, cancel := context.WithTimeout(groupcast.WithPrincipal(ctx, "dingtalk:"+d.SenderStaffId), 30*time.Second)
 	acc, err := s.intake.Submit(sctx, a)
 	cancel()
 	if err != nil {
