@@ -3,7 +3,10 @@ package router
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/store"
@@ -23,6 +26,8 @@ type fleet struct {
 	stopped bool
 	holds   map[string]*hold
 	wg      sync.WaitGroup
+
+	replicas atomic.Int64 // replicas present on the shared store, this one included
 }
 
 // hold is this replica's hold on one account.
@@ -42,9 +47,77 @@ func (f *fleet) start(ctx context.Context, names []string) {
 	f.mu.Lock()
 	f.ctx = ctx
 	f.mu.Unlock()
+	f.replicas.Store(1)
+	if f.s.st.Shared() {
+		f.wg.Add(1)
+		go func() { defer f.wg.Done(); f.presence(ctx) }()
+	}
 	for _, name := range names {
 		f.add(name)
 	}
+}
+
+// presence says this replica is alive, and counts the others, every third
+// of the lease TTL; on the way out it says it is gone, so that the others
+// count it out at once.
+func (f *fleet) presence(ctx context.Context) {
+	s := f.s
+	tick := time.NewTicker(s.st.LeaseTTL() / 3)
+	defer tick.Stop()
+	for {
+		if err := s.st.Present(ctx, s.instance); err != nil && ctx.Err() == nil {
+			s.log.Warn("presence not written", "err", err)
+		}
+		if n, err := s.st.Replicas(ctx); err == nil {
+			f.replicas.Store(int64(n))
+		}
+		select {
+		case <-ctx.Done():
+			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = s.st.Absent(rctx, s.instance)
+			cancel()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// share is how many accounts this replica should hold: its share of the
+// configured ones, rounded up.
+func (f *fleet) share() int {
+	f.mu.Lock()
+	n := len(f.holds)
+	f.mu.Unlock()
+	r := max(int(f.replicas.Load()), 1)
+	return (n + r - 1) / r
+}
+
+// held lists the accounts this replica sends for, sorted.
+func (f *fleet) held() []string {
+	f.mu.Lock()
+	holds := make(map[string]*hold, len(f.holds))
+	for name, h := range f.holds {
+		holds[name] = h
+	}
+	f.mu.Unlock()
+	var out []string
+	for name, h := range holds {
+		h.mu.Lock()
+		if h.w != nil {
+			out = append(out, name)
+		}
+		h.mu.Unlock()
+	}
+	slices.Sort(out)
+	return out
+}
+
+// excess reports whether this replica holds more than its share and name
+// is the one to hand over (the last of its accounts, so that replicas
+// agree without talking).
+func (f *fleet) excess(name string) bool {
+	held := f.held()
+	return len(held) > f.share() && held[len(held)-1] == name
 }
 
 // add starts holding an account.
@@ -144,6 +217,11 @@ func (f *fleet) leaseLoop(ctx context.Context, name string, h *hold) {
 	s := f.s
 	poll := s.st.LeaseTTL() / 4
 	for ctx.Err() == nil {
+		if len(f.held()) >= f.share() {
+			// Enough here: leave the account to a replica with fewer.
+			sleepCtx(ctx, poll)
+			continue
+		}
 		lease, err := s.st.TakeLease(ctx, name, s.instance)
 		if err != nil {
 			if !errors.Is(err, store.ErrLeaseHeld) && ctx.Err() == nil {
@@ -160,16 +238,34 @@ func (f *fleet) leaseLoop(ctx context.Context, name string, h *hold) {
 		h.lease = lease
 		h.w = s.startWorker(ctx, name, h)
 		h.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			f.stopWorker(h) // finish or hand back the send in flight
-			stopKeep()      // then hand the lease back
-			<-kept
-			return
-		case err := <-kept:
-			s.log.Warn("lease lost: this replica stops sending for the account", "account", name, "err", err)
-			f.stopWorker(h)
+		balance := time.NewTicker(poll)
+	holding:
+		for {
+			select {
+			case <-ctx.Done():
+				balance.Stop()
+				f.stopWorker(h) // finish or hand back the send in flight
+				stopKeep()      // then hand the lease back
+				<-kept
+				return
+			case err := <-kept:
+				s.log.Warn("lease lost: this replica stops sending for the account", "account", name, "err", err)
+				f.stopWorker(h)
+				break holding
+			case <-balance.C:
+				if f.excess(name) {
+					// More replicas than when it was taken: hand it over, and
+					// give the others time to take it.
+					s.log.Info("account handed to another replica", "account", name, "replicas", f.replicas.Load())
+					f.stopWorker(h)
+					stopKeep()
+					<-kept
+					sleepCtx(ctx, 3*poll)
+					break holding
+				}
+			}
 		}
+		balance.Stop()
 		stopKeep()
 	}
 }

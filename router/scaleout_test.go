@@ -149,3 +149,69 @@ routes:
 		}
 	}
 }
+
+// Two replicas share the accounts: the one that started first hands the
+// excess over when the second appears, so each ends up sending for half.
+func TestScaleOutSharesAccounts(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
+		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	dir := t.TempDir()
+	cfg := loadConfig(t, fmt.Sprintf(`
+store: {driver: nats, url: "%[1]s"}
+accounts:
+  - {name: a1, platform: qq, driver: file, path: "%[2]s/a1.jsonl"}
+  - {name: a2, platform: qq, driver: file, path: "%[2]s/a2.jsonl"}
+  - {name: a3, platform: qq, driver: file, path: "%[2]s/a3.jsonl"}
+  - {name: a4, platform: qq, driver: file, path: "%[2]s/a4.jsonl"}
+routes:
+  - {name: all, targets: [{account: a1}, {account: a2}, {account: a3}, {account: a4}]}
+`, ns.ClientURL(), dir))
+	start := func() *router.Service {
+		ctx, cancel := context.WithCancel(context.Background())
+		st, err := store.Open(ctx, store.Options{Driver: store.DriverNATS, URL: ns.ClientURL(), LeaseTTL: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: drivers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- svc.Run(ctx) }()
+		<-svc.Running()
+		t.Cleanup(func() { cancel(); <-done; st.Close() })
+		return svc
+	}
+	count := func(svc *router.Service) (n int) {
+		for _, a := range []string{"a1", "a2", "a3", "a4"} {
+			if svc.Owns(a) {
+				n++
+			}
+		}
+		return n
+	}
+	first := start()
+	deadline := time.Now().Add(10 * time.Second)
+	for count(first) != 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("alone, the first replica holds %d of 4", count(first))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	second := start()
+	deadline = time.Now().Add(15 * time.Second)
+	for count(first) != 2 || count(second) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("holding %d and %d of 4, want 2 and 2", count(first), count(second))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -333,3 +333,43 @@ func casConflict(err error) bool {
 	return errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 		api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
+
+// replicaKey names a replica's presence in the leases bucket (account
+// names cannot contain the dot, so it never clashes with a lease).
+func replicaKey(instance string) string { return "replica." + instance }
+
+// Present says this replica is alive for the lease TTL: replicas count
+// each other to share the accounts (call it every TTL/3).
+func (s *Store) Present(ctx context.Context, instance string) error {
+	_, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: leaseSubject(replicaKey(instance)), Data: []byte(instance)},
+		jetstream.WithMsgTTL(s.opts.LeaseTTL))
+	if err != nil {
+		return fmt.Errorf("store: presence: %w", err)
+	}
+	return nil
+}
+
+// Absent takes this replica's presence back (a graceful stop).
+func (s *Store) Absent(ctx context.Context, instance string) error {
+	if err := s.leases.Purge(ctx, replicaKey(instance)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("store: presence: %w", err)
+	}
+	return nil
+}
+
+// Replicas counts the replicas present (at least 1: the caller).
+func (s *Store) Replicas(ctx context.Context) (int, error) {
+	l, err := s.leases.ListKeysFiltered(ctx, replicaKey(">"))
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return 1, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: replicas: %w", err)
+	}
+	defer l.Stop()
+	n := 0
+	for range l.Keys() {
+		n++
+	}
+	return max(n, 1), nil
+}
