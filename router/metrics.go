@@ -9,7 +9,7 @@ import (
 	"github.com/groupcast/groupcast"
 )
 
-// Metrics are the series SPEC §8 promises, on their own registry.
+// Metrics are the series docs/api.md lists, on their own registry.
 type Metrics struct {
 	Registry   *prometheus.Registry
 	accepted   prometheus.Counter
