@@ -1,19 +1,21 @@
 // Package policy decides, before every send, whether one target of an
 // announcement goes out now: the operating rules of group work (send
 // windows, daily caps by group stage, content rules and review, content mix)
-// turned into a pure function of the target, the clock and the counters.
+// turned into a pure function of the target, the clock and the group's
+// state.
 //
-// Decide does no I/O. The caller reads the counters, decides, and on Send
-// reserves the daily-cap slot atomically (see Counters):
+// Decide does no I/O. The caller reads the group's GroupState (one
+// document per group), fills the input from it, decides, and on Send takes
+// the daily-cap slot with one compare-and-set of that document (Take):
 //
+//	pol.Fill(&in, g)
 //	d := pol.Decide(in)
 //	switch d.Action {
 //	case policy.Send:
-//		if d.CountsToCap {
-//			ok, used, err := counters.Reserve(ctx, pol.CapKey(dest, now), d.Limit)
-//			if !ok { in.SentToday = int(used); d = pol.Decide(in) } // the cap deferral
-//		}
-//		// send d.Rendered; on a permanent failure counters.Release the slot
+//		// in a compare-and-set of g: ok := pol.Take(&g, category, now, d.Limit)
+//		// !ok: another sender took the last slot; read g again and decide
+//		// again (the cap deferral). Send d.Rendered; on a permanent failure
+//		// GiveBack the slot.
 //	case policy.Defer: // redeliver at d.NotBefore (expired first if expires_at comes sooner)
 //	case policy.Hold:  // held for review
 //	case policy.Block: // blocked, with d.Reason

@@ -22,7 +22,7 @@ const (
 func KVStreamName(bucket string) string { return "KV_" + bucket }
 
 // StreamConfigs are the streams the store ensures, in order: any extra
-// streams, then the streams of the KV buckets (the ledger is the queue:
+// streams, then the streams of the KV buckets (the records stream is the queue:
 // each account's sender follows its records). Every replica ensures all of them at
 // start; the write is create-or-update, so replicas may start together
 // and an older config is brought up to date. Add a stream here (or pass it
@@ -31,7 +31,7 @@ func (s *Store) StreamConfigs() []jetstream.StreamConfig {
 	st, r := s.storage(), s.opts.Replicas
 	out := append(s.ledgerStreams(), s.opts.Streams...)
 	return append(out,
-		kvStreamConfig(bucketLedger, "announcements and target states", st, r, s.opts.Retention, 0),
+		kvStreamConfig(bucketLedger, "target states", st, r, s.opts.Retention, 0),
 		kvStreamConfig(bucketCounters, "daily caps, pauses and pacing", st, r, 0, time.Second),
 		kvStreamConfig(BucketLeases, "which replica sends for each account", st, r, 0, time.Second),
 	)
