@@ -275,11 +275,6 @@ func (p *Policy) Cap(s groupcast.Stage) int {
 	return p.capNew
 }
 
-// CapKey names the daily-cap counter of a destination's group for the local
-// day of now: "<account>.<group, base64url>.<yyyymmdd>", safe as a KV key.
-func (p *Policy) CapKey(d groupcast.Destination, now time.Time) string {
-	return d.Key() + "." + p.DayKey(now)
-}
 
 var noAnnouncement groupcast.Announcement
 

@@ -170,15 +170,16 @@ func ledgerRoundTrip(ctx context.Context, w, r *store.Store, id string) error {
 
 func counterRoundTrip(ctx context.Context, w, r *store.Store, id string, want int64) error {
 	key := "cap.ryw-" + strings.SplitN(id, "-", 3)[1]
-	if _, _, err := w.Reserve(ctx, key, 1, 0); err != nil {
+	if err := w.PutJSON(ctx, key, want); err != nil {
 		return err
 	}
-	got, err := r.Count(ctx, key)
+	var got int64
+	found, err := r.GetJSON(ctx, key, &got)
 	if err != nil {
 		return fmt.Errorf("read back: %w", err)
 	}
-	if got != want {
-		return fmt.Errorf("read back %d, want %d", got, want)
+	if !found || got != want {
+		return fmt.Errorf("read back %d (found %v), want %d", got, found, want)
 	}
 	return nil
 }

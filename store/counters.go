@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -14,54 +13,7 @@ import (
 // Counter keys are built by the caller from safe characters (letters,
 // digits, '-', '_', '=', '.'); group names must be encoded first.
 
-// Reserve adds n to the counter at key if the total stays within limit
-// (limit <= 0: no limit). It is exact under concurrency and across
-// processes: the write is a compare-and-set on the counter's revision.
-// It returns whether n was granted and the total after the call.
-func (s *Store) Reserve(ctx context.Context, key string, n, limit int64) (bool, int64, error) {
-	for range 1000 {
-		e, err := s.counts.Get(ctx, key)
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-			if limit > 0 && n > limit {
-				return false, 0, nil
-			}
-			if _, err := s.counts.Create(ctx, key, []byte(strconv.FormatInt(n, 10))); err != nil {
-				if isExists(err) {
-					continue
-				}
-				return false, 0, fmt.Errorf("store: counter %s: %w", key, err)
-			}
-			return true, n, nil
-		case err != nil:
-			return false, 0, fmt.Errorf("store: counter %s: %w", key, err)
-		}
-		used, _ := strconv.ParseInt(string(e.Value()), 10, 64)
-		if limit > 0 && used+n > limit {
-			return false, used, nil
-		}
-		if _, err := s.counts.Update(ctx, key, []byte(strconv.FormatInt(used+n, 10)), e.Revision()); err != nil {
-			if isConflict(err) {
-				continue
-			}
-			return false, 0, fmt.Errorf("store: counter %s: %w", key, err)
-		}
-		return true, used + n, nil
-	}
-	return false, 0, fmt.Errorf("%w: counter %s", ErrConflict, key)
-}
 
-// Count reads a counter (0 when absent).
-func (s *Store) Count(ctx context.Context, key string) (int64, error) {
-	e, err := s.counts.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("store: counter %s: %w", key, err)
-	}
-	return strconv.ParseInt(string(e.Value()), 10, 64)
-}
 
 // GetJSON reads a small JSON value from the counters bucket into v; it
 // reports false when absent.
@@ -101,35 +53,7 @@ type Pause struct {
 	Reason string    `json:"reason"`
 }
 
-// Release takes n back from the counter at key, never below zero (a daily
-// cap slot given back after a send failed for good).
-func (s *Store) Release(ctx context.Context, key string, n int64) error {
-	for range 1000 {
-		e, err := s.counts.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("store: counter %s: %w", key, err)
-		}
-		used, _ := strconv.ParseInt(string(e.Value()), 10, 64)
-		next := max(used-n, 0)
-		if _, err := s.counts.Update(ctx, key, []byte(strconv.FormatInt(next, 10)), e.Revision()); err != nil {
-			if isConflict(err) {
-				continue
-			}
-			return fmt.Errorf("store: counter %s: %w", key, err)
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: counter %s", ErrConflict, key)
-}
 
-// Keys of a group's history, for the policy: when it first got a delivery
-// and what it got recently (the content mix).
-func FirstKey(dest string) string   { return "first." + dest }
-func HistoryKey(dest string) string { return "mix." + dest }
-func CapKey(key string) string      { return "cap." + key }
 
 // Shared reports whether other processes may use the same store (driver
 // nats): then accounts need leases.
