@@ -275,7 +275,6 @@ func (p *Policy) Cap(s groupcast.Stage) int {
 	return p.capNew
 }
 
-
 var noAnnouncement groupcast.Announcement
 
 // Decide answers what to do with one target now. It is pure: the same Input

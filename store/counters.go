@@ -13,8 +13,6 @@ import (
 // Counter keys are built by the caller from safe characters (letters,
 // digits, '-', '_', '=', '.'); group names must be encoded first.
 
-
-
 // GetJSON reads a small JSON value from the counters bucket into v; it
 // reports false when absent.
 func (s *Store) GetJSON(ctx context.Context, key string, v any) (bool, error) {
@@ -52,8 +50,6 @@ type Pause struct {
 	Until  time.Time `json:"until"`
 	Reason string    `json:"reason"`
 }
-
-
 
 // Shared reports whether other processes may use the same store (driver
 // nats): then accounts need leases.
