@@ -70,7 +70,7 @@ func TestDingTalkThrottleDefersAndPausesRobot(t *testing.T) {
 	if n := fake.Count(130101); n != 1 {
 		t.Errorf("the fake answered 130101 %d times: the paused robot was hammered", n)
 	}
-	if v := counterValue(t, h, "groupcast_throttled_total", "account", "robot"); v != 1 {
+	if v := metricValue(t, h, "groupcast_throttled_total", "account", "robot"); v != 1 {
 		t.Errorf("groupcast_throttled_total{account=robot} = %v, want 1", v)
 	}
 	// The account's health says so, and the store-wide queue gauges hold
@@ -79,10 +79,10 @@ func TestDingTalkThrottleDefersAndPausesRobot(t *testing.T) {
 	if err != nil || len(accs) != 1 || accs[0].State != groupcast.AccountPaused || accs[0].PausedUntil == nil {
 		t.Errorf("accounts: %+v %v, want robot paused", accs, err)
 	}
-	if v := gaugeValue(t, h, "groupcast_account_up", "account", "robot"); v != 0 {
+	if v := metricValue(t, h, "groupcast_account_up", "account", "robot"); v != 0 {
 		t.Errorf("groupcast_account_up{account=robot} = %v, want 0 while paused", v)
 	}
-	if v := gaugeValue(t, h, "groupcast_queue_waiting", "account", "robot"); v < 1 {
+	if v := metricValue(t, h, "groupcast_queue_waiting", "account", "robot"); v < 1 {
 		t.Errorf("groupcast_queue_waiting{account=robot} = %v, want the held records", v)
 	}
 	fake.SetForceCode(0)
@@ -220,9 +220,9 @@ routes:
 	}
 }
 
-// gaugeValue reads one series of a gauge from the engine's registry (-1
-// when absent).
-func gaugeValue(t *testing.T, h *harness, name, label, value string) float64 {
+// metricValue reads one series of a counter or a gauge from the engine's
+// registry (-1 when absent).
+func metricValue(t *testing.T, h *harness, name, label, value string) float64 {
 	t.Helper()
 	fams, err := h.svc.Metrics().Registry.Gather()
 	if err != nil {
@@ -235,32 +235,13 @@ func gaugeValue(t *testing.T, h *harness, name, label, value string) float64 {
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetName() == label && l.GetValue() == value {
+					if c := m.GetCounter(); c != nil {
+						return c.GetValue()
+					}
 					return m.GetGauge().GetValue()
 				}
 			}
 		}
 	}
 	return -1
-}
-
-// counterValue reads one series of a counter from the engine's registry.
-func counterValue(t *testing.T, h *harness, name, label, value string) float64 {
-	t.Helper()
-	fams, err := h.svc.Metrics().Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }

@@ -14,10 +14,9 @@ import (
 	"github.com/groupcast/groupcast/store"
 )
 
-// Two replicas on one external NATS server: each account is sent by
-// exactly one of them at a time, and when that one goes, the other takes
-// the account over within the lease time. Nothing is delivered twice.
-func TestScaleOutLeases(t *testing.T) {
+// startNATS runs a NATS server with JetStream on loopback for the test.
+func startNATS(t *testing.T) *server.Server {
+	t.Helper()
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
 		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
 	if err != nil {
@@ -28,6 +27,14 @@ func TestScaleOutLeases(t *testing.T) {
 	if !ns.ReadyForConnections(10 * time.Second) {
 		t.Fatal("nats server not ready")
 	}
+	return ns
+}
+
+// Two replicas on one external NATS server: each account is sent by
+// exactly one of them at a time, and when that one goes, the other takes
+// the account over within the lease time. Nothing is delivered twice.
+func TestScaleOutLeases(t *testing.T) {
+	ns := startNATS(t)
 	dir := t.TempDir()
 	cfg := loadConfig(t, fmt.Sprintf(`
 store: {driver: nats, url: "%s"}
@@ -153,16 +160,7 @@ routes:
 // Two replicas share the accounts: the one that started first hands the
 // excess over when the second appears, so each ends up sending for half.
 func TestScaleOutSharesAccounts(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
+	ns := startNATS(t)
 	dir := t.TempDir()
 	cfg := loadConfig(t, fmt.Sprintf(`
 store: {driver: nats, url: "%[1]s"}
