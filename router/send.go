@@ -61,9 +61,13 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 	if w.hold.shared {
 		// The lease as the store has it: a replica whose lease moved on
 		// (a pause longer than its deadline, say) claims nothing.
-		if err := s.st.CheckLease(ctx, w.name, fence); err != nil {
+		if err := s.st.CheckLease(ctx, w.name, fence); errors.Is(err, store.ErrLeaseLost) {
 			s.log.Warn("lease no longer ours: not claiming", "announcement", id, "account", w.name, "err", err)
 			return result{step: stepStop}
+		} else if err != nil {
+			// Not known either way (a timeout, a leader election): ask again.
+			s.log.Warn("lease not checked: the account's queue waits", "announcement", id, "account", w.name, "err", err)
+			return result{step: stepBlockQ, at: now.Add(storeRetry)}
 		}
 	}
 	claimed := t
@@ -166,14 +170,16 @@ func (w *worker) delivered(rec *store.Record, d groupcast.Destination, r groupca
 	}
 	t, err := s.settle(w.sendCtx, rec, d, mark)
 	// Sent, not recorded: the store is failing. Sending again would send
-	// twice: record it when the store is back.
-	for attempt := 0; err != nil && w.sendCtx.Err() == nil && attempt < 30; attempt++ {
+	// twice: record it when the store is back, however long that takes.
+	for attempt := 1; err != nil && w.sendCtx.Err() == nil; attempt++ {
+		if attempt == 3 {
+			s.log.Error("delivered but not recorded yet: the store is failing; retrying", "announcement", rec.Announcement.ID, "account", w.name, "err", err)
+		}
 		sleepCtx(w.sendCtx, storeRetry)
 		t, err = s.settle(w.sendCtx, rec, d, mark)
 	}
 	if err != nil {
-		s.log.Error("delivered but not recorded: the store is down", "announcement", rec.Announcement.ID, "account", w.name, "err", err)
-		return result{step: stepStop}
+		return result{step: stepStop} // stopping: sent again by the next owner
 	}
 	start := rec.AcceptedAt
 	if sa := rec.Announcement.SendAt; sa != nil && sa.After(start) {

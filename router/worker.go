@@ -41,6 +41,7 @@ type worker struct {
 	sendCtx context.Context // a send in flight outlives the stop by ShutdownGrace
 
 	replayed     uint64 // the records' last sequence when the sender started
+	lost         bool   // a queue ended under the sender
 	recCh, ctlCh <-chan *message.Message
 	ready        entries
 	parked       map[uint64]parked
@@ -137,21 +138,29 @@ func (w *worker) run(ctx context.Context) {
 	s.st.ForgetHints() // another replica may have written this account's state
 	a.pacer.reset()
 
-	for {
-		recs, ctl, err := w.subscribe(ctx)
-		if err == nil {
-			defer recs.Close()
-			defer ctl.Close()
-			break
-		}
-		s.log.Warn("account sender not started, trying again", "account", w.name, "err", err)
-		sleepCtx(ctx, 2*time.Second)
-		if ctx.Err() != nil {
-			return
-		}
-	}
 	for ctx.Err() == nil {
-		w.step(ctx)
+		recs, ctl, err := w.subscribe(ctx)
+		if err != nil {
+			s.log.Warn("account sender not started, trying again", "account", w.name, "err", err)
+			sleepCtx(ctx, 2*time.Second)
+			continue
+		}
+		w.lost = false
+		for ctx.Err() == nil && !w.lost {
+			w.step(ctx)
+		}
+		_ = recs.Close()
+		_ = ctl.Close()
+		if w.lost && ctx.Err() == nil {
+			// The store went away under a queue: follow it again from the
+			// first unacknowledged record; what this sender held comes
+			// back with it.
+			s.log.Warn("account queue ended; following it again", "account", w.name)
+			w.ready, w.control = nil, nil
+			clear(w.parked)
+			w.blockedUntil, w.blockedBy = time.Time{}, ""
+			sleepCtx(ctx, time.Second)
+		}
 	}
 }
 
@@ -246,9 +255,7 @@ func (w *worker) take(ctx context.Context, block bool) {
 			}
 		}
 		if !ok {
-			// A queue ended (the store went away): stop; the fleet starts
-			// the sender again when it can.
-			w.cancel()
+			w.lost = true // a queue ended (the store went away): run follows it again
 			return
 		}
 		if fromCtl {
@@ -283,7 +290,7 @@ func (w *worker) wait(ctx context.Context, d time.Duration) {
 		return
 	}
 	if !ok {
-		w.cancel()
+		w.lost = true
 	}
 }
 
