@@ -24,6 +24,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	runFaultNode() // a NATS node of the fault suite: runs and exits
 	dir, err := os.MkdirTemp("", "groupcast-bin-")
 	if err != nil {
 		panic(err)
