@@ -991,9 +991,13 @@ func TestFaultTermReplica(t *testing.T) {
 	rs.settle(acked, failed, settleWithin()).check(t, rounds)
 }
 
+// leasesStream is the stream under the leases bucket.
+const leasesStream = "KV_" + store.BucketLeases
+
 // 4. kill -9 of a NATS node under load, then a restart of it: the meta
 // leader (moving the records stream's leader elsewhere first), then,
-// separately, the leader of the records stream (not the meta leader).
+// separately, the leader of the records stream (not the meta leader), then
+// the leader of the leases bucket.
 //
 // Skipped unless GROUPCAST_FAULTS is set (short or long): it finds a hang.
 // A sender whose lease check (store.CheckLease) times out while the
@@ -1018,7 +1022,7 @@ func TestFaultKillNATSNode(t *testing.T) {
 	}
 	var faults []window
 	for round := range rounds {
-		for _, meta := range []bool{true, false} {
+		for _, kind := range []string{"meta", "records", "leases"} {
 			l.more(t, step)
 			// One leader per fault: step the records stream down until its
 			// leader is not the meta leader.
@@ -1027,12 +1031,18 @@ func TestFaultKillNATSNode(t *testing.T) {
 				c.stepDown(store.RecordsStream)
 				ml, rl = c.metaLeader(), c.streamLeader(store.RecordsStream)
 			}
-			node, which := rl, "leader of "+store.RecordsStream
-			if meta {
+			var node int
+			var which string
+			switch kind {
+			case "meta":
 				node, which = ml, "meta leader"
+			case "records":
+				node, which = rl, "leader of "+store.RecordsStream
+			case "leases":
+				node, which = c.streamLeader(leasesStream), "leader of "+leasesStream
 			}
-			if ml == rl {
-				which = "meta leader and leader of " + store.RecordsStream
+			if node == ml && kind != "meta" {
+				which += ", meta leader too"
 			}
 			before := l.count()
 			at := time.Now()
