@@ -307,13 +307,14 @@ type replicaSet struct {
 	t    *testing.T
 	dir  string
 	url  string
+	ttl  time.Duration // store.lease_ttl
 	mu   sync.Mutex
 	ds   []*daemon
 	down map[int]bool // killed, stopped or paused: no posts to it
 }
 
 func newReplicaSet(t *testing.T, dir, url string) *replicaSet {
-	r := &replicaSet{t: t, dir: dir, url: url, down: map[int]bool{}}
+	r := &replicaSet{t: t, dir: dir, url: url, ttl: faultLeaseTTL, down: map[int]bool{}}
 	if keep := os.Getenv("GROUPCAST_FAULTS_LOGS"); keep != "" {
 		// Keep the replicas' logs and the files for a look afterwards.
 		t.Cleanup(func() { r.keep(filepath.Join(keep, t.Name())) })
@@ -373,7 +374,7 @@ delivery: {ack_wait: 5s, backoff: 50ms}
 accounts:
 %sroutes:
   - {name: all, targets: [%s]}
-`, addr, r.url, faultLeaseTTL, accounts.String(), strings.TrimSuffix(targets.String(), ", "))
+`, addr, r.url, r.ttl, accounts.String(), strings.TrimSuffix(targets.String(), ", "))
 	r.mu.Lock()
 	i := len(r.ds)
 	r.mu.Unlock()
@@ -766,6 +767,23 @@ func (r *replicaSet) settle(acked []string, failed int, within time.Duration) ta
 	return ty
 }
 
+// waitDelivering waits until every account delivered something after
+// since, and fails the test for each one that did not within the time.
+func (r *replicaSet) waitDelivering(since time.Time, within time.Duration) {
+	r.t.Helper()
+	deadline := time.Now().Add(within)
+	for _, a := range faultAccounts {
+		for firstLineAfter(r.t, r.file(a), since).IsZero() {
+			if time.Now().After(deadline) {
+				r.t.Errorf("%s: nothing delivered within %v after the cluster was whole again", a, within)
+				r.stuck(a)
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
 // stuck logs what the replicas say of an account that did not deliver
 // everything: its owner, and its last delivery.
 func (r *replicaSet) stuck(account string) {
@@ -1013,6 +1031,8 @@ func TestFaultKillNATSNode(t *testing.T) {
 			"GROUPCAST_FAULTS=short runs it")
 	}
 	c, rs := faultSetup(t)
+	// The default lease, as in production: it outlives most elections.
+	rs.ttl = 10 * time.Second
 	rs.start(2)
 	step, gap, rounds := faultScale()
 	l := startLoad(rs, "node", gap)
@@ -1055,6 +1075,10 @@ func TestFaultKillNATSNode(t *testing.T) {
 			c.waitHealthy(node)
 			back := time.Now()
 			faults = append(faults, window{fmt.Sprintf("round %d: %s", round, which), at, back})
+			// Every account sends again once the cluster is whole, before
+			// the next fault can move its lease and hide a sender that
+			// stopped.
+			rs.waitDelivering(back, settleWithin())
 			t.Logf("round %d: kill -9 of NATS node %d (%s) at %d acknowledged; %d acknowledged while it was down; back and healthy %v after the kill",
 				round, node, which, before, during, back.Sub(at).Round(time.Millisecond))
 		}
