@@ -415,6 +415,37 @@ func (r *replicaSet) up() []string {
 	return out
 }
 
+// waitShared waits (at most within) until every replica that is up holds
+// an account, so that a fault takes some accounts from one replica while
+// the other keeps its own; it logs who holds what.
+func (r *replicaSet) waitShared(within time.Duration) {
+	r.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		r.mu.Lock()
+		n := len(r.ds)
+		r.mu.Unlock()
+		var holds []string
+		shared := true
+		for i := range n {
+			r.mu.Lock()
+			down := r.down[i]
+			r.mu.Unlock()
+			if down {
+				continue
+			}
+			h := ownedNow(r.d(i))
+			holds = append(holds, fmt.Sprintf("replica %d %v", i, h))
+			shared = shared && len(h) > 0
+		}
+		if shared || time.Now().After(deadline) {
+			r.t.Logf("accounts held: %s (shared: %v)", strings.Join(holds, ", "), shared)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // holder is the replica that owns the most accounts now (by the logs),
 // and those accounts.
 func (r *replicaSet) holder() (int, []string) {
@@ -487,8 +518,9 @@ func events(d *daemon) []logEvent {
 }
 
 const (
-	msgOwned = "account owned by this replica"
-	msgLost  = "lease lost: this replica stops sending for the account"
+	msgOwned  = "account owned by this replica"
+	msgLost   = "lease lost: this replica stops sending for the account"
+	msgHanded = "account handed to another replica"
 )
 
 // ownedNow are the accounts a replica's log says it holds.
@@ -498,7 +530,7 @@ func ownedNow(d *daemon) []string {
 		switch e.msg {
 		case msgOwned:
 			held[e.account] = true
-		case msgLost:
+		case msgLost, msgHanded:
 			delete(held, e.account)
 		}
 	}
@@ -959,6 +991,7 @@ func TestFaultKillReplica(t *testing.T) {
 	rs.start(2)
 	step, gap, rounds := faultScale()
 	l := startLoad(rs, "kill", gap)
+	rs.waitShared(20 * time.Second)
 	for round := range rounds {
 		l.more(t, step)
 		victim, held := rs.holder()
@@ -984,6 +1017,7 @@ func TestFaultTermReplica(t *testing.T) {
 	rs.start(2)
 	step, gap, rounds := faultScale()
 	l := startLoad(rs, "term", gap)
+	rs.waitShared(20 * time.Second)
 	for round := range rounds {
 		l.more(t, step)
 		victim, held := rs.holder()
@@ -1010,7 +1044,7 @@ func TestFaultTermReplica(t *testing.T) {
 }
 
 // leasesStream is the stream under the leases bucket.
-const leasesStream = "KV_" + store.BucketLeases
+var leasesStream = store.KVStreamName(store.BucketLeases)
 
 // 4. kill -9 of a NATS node under load, then a restart of it: the meta
 // leader (moving the records stream's leader elsewhere first), then,
@@ -1036,6 +1070,7 @@ func TestFaultKillNATSNode(t *testing.T) {
 	rs.start(2)
 	step, gap, rounds := faultScale()
 	l := startLoad(rs, "node", gap)
+	rs.waitShared(20 * time.Second)
 	type window struct {
 		what     string
 		at, back time.Time
@@ -1106,6 +1141,7 @@ func TestFaultPauseReplica(t *testing.T) {
 	rs.start(2)
 	step, gap, rounds := faultScale()
 	l := startLoad(rs, "pause", gap)
+	rs.waitShared(20 * time.Second)
 	for round := range rounds {
 		l.more(t, step)
 		victim, held := rs.holder()
@@ -1123,7 +1159,7 @@ func TestFaultPauseReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("round %d: SIGCONT after %v", round, resumed.Sub(at).Round(time.Millisecond))
-		// The paused replica notices it lost each lease.
+		// The paused replica notices it lost each lease (or hands it over).
 		for _, a := range held {
 			waitLost(t, d, a, resumed, settleWithin())
 		}
@@ -1137,15 +1173,21 @@ func TestFaultPauseReplica(t *testing.T) {
 		// flight when it stopped may complete (one per account); nothing
 		// else may go.
 		for _, a := range held {
+			// Until it takes the account again (the replicas share the
+			// accounts): a new lease, sends of its own.
+			until := takenAt(d, a, resumed)
+			if until.IsZero() {
+				until = time.Now().Add(time.Hour)
+			}
 			late := map[string]bool{}
 			for _, e := range events(d) {
-				if e.account == a && e.at.After(taken[a]) && (e.state == "sending" || e.state == "delivered") {
+				if e.account == a && e.at.After(taken[a]) && e.at.Before(until) && (e.state == "sending" || e.state == "delivered") {
 					late[e.id] = true
 				}
 			}
 			seen := map[string]bool{}
 			for _, ln := range linesAt(t, rs.file(a)) {
-				if seen[ln.id] && ln.at.After(resumed) {
+				if seen[ln.id] && ln.at.After(resumed) && ln.at.Before(until) {
 					late[ln.id] = true
 				}
 				seen[ln.id] = true
@@ -1164,13 +1206,14 @@ func TestFaultPauseReplica(t *testing.T) {
 	rs.settle(acked, failed, settleWithin()).check(t, rounds)
 }
 
-// waitLost waits until d logs that it lost the lease on account after since.
+// waitLost waits until d logs that it let the account go after since:
+// its lease lost, or handed over (the replicas share the accounts).
 func waitLost(t *testing.T, d *daemon, account string, since time.Time, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		for _, e := range events(d) {
-			if e.msg == msgLost && e.account == account && e.at.After(since) {
+			if (e.msg == msgLost || e.msg == msgHanded) && e.account == account && e.at.After(since) {
 				return
 			}
 		}
