@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/groupcast/groupcast/configs"
@@ -24,7 +25,8 @@ type pacer struct {
 	clock   Clock
 	st      *store.Store
 
-	loc *time.Location
+	loc   *time.Location
+	guard atomic.Pointer[func() error] // may this process still send for the account
 
 	mu      sync.Mutex
 	loaded  bool
@@ -32,6 +34,17 @@ type pacer struct {
 	nextGap time.Duration
 	day     string // local day of count
 	count   int    // requests on day
+}
+
+// setGuard makes every Wait ask guard, after waiting, whether the request
+// may still go.
+func (p *pacer) setGuard(guard func() error) { p.guard.Store(&guard) }
+
+func (p *pacer) check() error {
+	if g := p.guard.Load(); g != nil {
+		return (*g)()
+	}
+	return nil
 }
 
 // sentOn answers the requests the account made on day (a local date), as
@@ -81,6 +94,9 @@ func (p *pacer) unlimited() bool {
 // Wait blocks until the account may send one more request, and records it.
 func (p *pacer) Wait(ctx context.Context) error {
 	if p.unlimited() {
+		if err := p.check(); err != nil {
+			return err
+		}
 		return ctx.Err()
 	}
 	p.mu.Lock()
@@ -102,6 +118,11 @@ func (p *pacer) Wait(ctx context.Context) error {
 		if err := p.clock.Sleep(ctx, at.Sub(now)); err != nil {
 			return err
 		}
+	}
+	// The last moment before the request goes: a replica whose lease
+	// lapsed while it waited (or was paused) sends nothing.
+	if err := p.check(); err != nil {
+		return err
 	}
 	p.sends = append(p.sends, p.clock.Now())
 	if keep := max(p.rate.PerMinute, 1); len(p.sends) > keep {

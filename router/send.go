@@ -123,6 +123,9 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 	if ctx.Err() != nil {
 		return result{step: stepStop} // shut down mid-send: it goes again later
 	}
+	if ok, _ := w.hold.valid(); !ok {
+		return result{step: stepStop} // the lease lapsed: the next owner sends it, and records what happened
+	}
 	return w.failed(rec, d, a, sendErr, o, reserved)
 }
 
@@ -225,6 +228,9 @@ func (w *worker) failed(rec *store.Record, d groupcast.Destination, a *account, 
 	}
 	var attempts int
 	t, err := s.settle(ctx, rec, d, func(t *store.TargetRecord) error {
+		if t.State.Terminal() {
+			return store.ErrUnchanged // settled meanwhile (by a recall, say)
+		}
 		if !w.hold.shared {
 			t.Attempts++ // counted at the claim on a shared store
 		}
@@ -242,6 +248,9 @@ func (w *worker) failed(rec *store.Record, d groupcast.Destination, a *account, 
 		t.Reason = fmt.Sprintf("retry %d/%d after temporary error: %s", t.Attempts, cfg.Delivery.MaxAttempts, reason)
 		return nil
 	})
+	if errors.Is(err, store.ErrUnchanged) {
+		return result{step: stepEnd}
+	}
 	if err != nil {
 		return storeFailed(err)
 	}

@@ -137,6 +137,12 @@ func (w *worker) run(ctx context.Context) {
 	s.startAccount(actx, w.name, a, &wg)
 	s.st.ForgetHints() // another replica may have written this account's state
 	a.pacer.reset()
+	a.pacer.setGuard(func() error {
+		if ok, _ := w.hold.valid(); !ok {
+			return groupcast.Temporary("lease", errors.New("this replica's lease on the account lapsed"))
+		}
+		return nil
+	})
 
 	for ctx.Err() == nil {
 		recs, ctl, err := w.subscribe(ctx)
