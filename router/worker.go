@@ -55,11 +55,9 @@ type worker struct {
 	pauseLoaded  bool
 }
 
-// parked is a record asked back later: when it is due (clock) and when
-// JetStream gives it back (wall time).
+// parked is a record asked back later, and when it is due (clock).
 type parked struct {
-	due  time.Time
-	back time.Time
+	due time.Time
 }
 
 // entry is one record the worker holds: new, asked back, or rebuilt from
@@ -91,10 +89,6 @@ type controlJob struct {
 	msg      *message.Message
 	at       time.Time // clock: not before (a recall retried after an outage)
 }
-
-// orderGrace is how long past its expected return the worker waits for a
-// due record before it lets later ones go.
-const orderGrace = 2 * time.Second
 
 func (s *Service) startWorker(ctx context.Context, name string, h *hold) *worker {
 	ctx, cancel := context.WithCancel(ctx)
@@ -229,9 +223,8 @@ func (w *worker) step(ctx context.Context) {
 		return
 	}
 	e := w.ready[0]
-	if wait, ok := w.olderDue(e.seq, now); ok {
-		w.wait(ctx, wait)
-		return
+	if w.fetchDue(e.seq, now) {
+		return // older records that are due now come first: the heap has them
 	}
 	heap.Pop(&w.ready)
 	w.process(e)
@@ -310,27 +303,39 @@ func (w *worker) nextWake(now time.Time) time.Duration {
 	return d
 }
 
-// olderDue reports whether a record older than seq is due and on its way
-// back, and how long to wait for it.
-func (w *worker) olderDue(seq uint64, now time.Time) (time.Duration, bool) {
-	wall := time.Now()
-	var wait time.Duration
-	found := false
+// fetchDue takes the records older than seq that are due now but still
+// asked back (JetStream gives them back on its own time) straight from the
+// store by their sequence, so that they go before seq: order does not hang
+// on redelivery timing. When their messages come back later they find
+// their targets settled. It reports whether it added any.
+func (w *worker) fetchDue(seq uint64, now time.Time) bool {
+	added := false
 	for ps, p := range w.parked {
 		if ps >= seq || p.due.After(now) {
 			continue
 		}
-		if wall.After(p.back.Add(orderGrace)) {
-			// Not back when it should be (asked back by a replica that
-			// left, say): let the queue go on; it takes its place when it
-			// comes.
-			delete(w.parked, ps)
+		delete(w.parked, ps)
+		rec, err := w.s.st.RecordBySeq(w.sendCtx, ps)
+		if err != nil {
+			// Gone (retention) or the store failing: its message comes
+			// back by itself and takes its place then.
+			w.s.log.Debug("due record not read ahead", "account", w.name, "seq", ps, "err", err)
 			continue
 		}
-		found = true
-		wait = max(wait, min(p.back.Sub(wall), 20*time.Millisecond))
+		c, ok := w.s.records.get(rec.Announcement.ID)
+		if !ok {
+			c = w.s.records.put(rec, ps)
+		}
+		var dests []groupcast.Destination
+		for _, d := range c.rec.Destinations {
+			if d.Account == w.name {
+				dests = append(dests, d)
+			}
+		}
+		heap.Push(&w.ready, &entry{seq: ps, c: c, dests: dests, seen: true})
+		added = true
 	}
-	return wait, found
+	return added
 }
 
 // admit takes in one record message.
@@ -406,7 +411,7 @@ func (w *worker) process(e *entry) {
 		return
 	}
 	delay := min(max(due.Sub(w.s.clock.Now()), 0), w.s.opts.MaxDeferWait)
-	w.parked[e.seq] = parked{due: due, back: time.Now().Add(delay)}
+	w.parked[e.seq] = parked{due: due}
 	jsbus.NackAfter(e.msg, delay)
 	e.msg.Nack()
 }

@@ -219,6 +219,18 @@ func (s *Store) RecordAt(ctx context.Context, id string) (*Record, uint64, error
 	return r, m.Sequence, nil
 }
 
+// RecordBySeq reads the record stored at a sequence of the records stream.
+func (s *Store) RecordBySeq(ctx context.Context, seq uint64) (*Record, error) {
+	m, err := s.records.GetMsg(ctx, seq)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil, groupcast.ErrNotFound
+		}
+		return nil, fmt.Errorf("store: read record #%d: %w", seq, err)
+	}
+	return DecodeRecord(m.Data)
+}
+
 // lastMsg reads the message of a subject, through the stream's leader.
 func (s *Store) lastMsg(ctx context.Context, st jetstream.Stream, subject string) (*jetstream.RawStreamMsg, error) {
 	return st.GetLastMsgForSubject(ctx, subject)
