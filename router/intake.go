@@ -145,7 +145,11 @@ func (s *Service) statusOf(rec *store.Record, stored []*store.TargetRecord, reca
 	for _, t := range stored {
 		byKey[t.Key] = t
 	}
-	st := groupcast.Status{ID: rec.Announcement.ID, Title: rec.Announcement.Title, AcceptedAt: rec.AcceptedAt,
+	accepted := rec.AcceptedAt
+	if !rec.StoredAt.IsZero() {
+		accepted = rec.StoredAt // the store's order, whatever the writer's clock said
+	}
+	st := groupcast.Status{ID: rec.Announcement.ID, Title: rec.Announcement.Title, AcceptedAt: accepted,
 		Targets: make([]groupcast.Target, 0, len(rec.Destinations))}
 	for _, d := range rec.Destinations {
 		t, ok := byKey[d.Key()]

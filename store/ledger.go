@@ -82,6 +82,12 @@ type Record struct {
 	Announcement groupcast.Announcement  `json:"announcement"`
 	Digest       string                  `json:"digest"`
 	AcceptedAt   time.Time               `json:"accepted_at"`
+	// StoredAt is when the store took the record (its message's time, set
+	// when the record is read back, not stored in it): the acceptance
+	// instant as the store's order has it, which AcceptedAt (taken just
+	// before the write) may not be when a write is slow (a leader
+	// election) and the caller retries.
+	StoredAt time.Time `json:"-"`
 	Destinations []groupcast.Destination `json:"destinations"`
 	// Policies are the policies the destinations name, as configured when
 	// the announcement was accepted: a reload applies to later ones.
@@ -216,6 +222,7 @@ func (s *Store) RecordAt(ctx context.Context, id string) (*Record, uint64, error
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", id, err)
 	}
+	r.StoredAt = m.Time.UTC()
 	return r, m.Sequence, nil
 }
 
