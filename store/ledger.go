@@ -79,15 +79,15 @@ func (s *Store) ledgerStreams() []jetstream.StreamConfig {
 // Record is an accepted announcement with the destinations it was planned
 // to when it was accepted.
 type Record struct {
-	Announcement groupcast.Announcement  `json:"announcement"`
-	Digest       string                  `json:"digest"`
-	AcceptedAt   time.Time               `json:"accepted_at"`
+	Announcement groupcast.Announcement `json:"announcement"`
+	Digest       string                 `json:"digest"`
+	AcceptedAt   time.Time              `json:"accepted_at"`
 	// StoredAt is when the store took the record (its message's time, set
 	// when the record is read back, not stored in it): the acceptance
 	// instant as the store's order has it, which AcceptedAt (taken just
 	// before the write) may not be when a write is slow (a leader
 	// election) and the caller retries.
-	StoredAt time.Time `json:"-"`
+	StoredAt     time.Time               `json:"-"`
 	Destinations []groupcast.Destination `json:"destinations"`
 	// Policies are the policies the destinations name, as configured when
 	// the announcement was accepted: a reload applies to later ones.
