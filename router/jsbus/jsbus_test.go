@@ -143,8 +143,12 @@ func TestInProgressHoldsPastAckWait(t *testing.T) {
 				m2 := receive(t, otherCh)
 				m2.Ack()
 			}
-			// Every delivery, first or again, takes a consumer sequence.
-			if got := consumerInfo(t, js, "S", "d").Delivered.Consumer; got != uint64(1+redelivered) {
+			// Every delivery, first or again, takes a consumer sequence. The
+			// control may be redelivered more than once on a loaded machine
+			// (its second holder's ticks can come late): at least once is
+			// what it shows.
+			got := consumerInfo(t, js, "S", "d").Delivered.Consumer
+			if (inProgress && got != 1) || (!inProgress && got < 2) {
 				t.Errorf("%d deliveries, want %d (in progress %v)", got, 1+redelivered, inProgress)
 			}
 			if inProgress {
