@@ -9,8 +9,12 @@ package adapterstest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
+	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/groupcast/groupcast"
 )
@@ -89,4 +93,45 @@ func (p *Progress) Done() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.done...)
+}
+
+// LongText makes an announcement body of about n characters: paragraphs of
+// Chinese sentences with some Latin words, links and <&> characters, every
+// sentence numbered so that a lost or reordered piece shows.
+func LongText(n int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < n*3 && utf8.RuneCountInString(b.String()) < n; i++ {
+		if i%6 == 0 && i > 0 {
+			b.WriteString("\n\n")
+		}
+		fmt.Fprintf(&b, "第%d句：系统将于今晚进行例行维护，期间 API <v2> & 控制台暂停服务，详情见 https://status.example.com/notice/%d。", i, i)
+	}
+	r := []rune(b.String())
+	if len(r) > n {
+		r = r[:n]
+	}
+	return strings.TrimSpace(string(r))
+}
+
+// Squash drops all whitespace: a split drops the whitespace at its cuts.
+func Squash(s string) string { return strings.Join(strings.Fields(s), "") }
+
+// StripMarkers removes the "（i/n）\n" marker of each part, checking that
+// the parts are numbered 1..n in order, and joins the parts.
+func StripMarkers(t testing.TB, parts []string) string {
+	t.Helper()
+	var b strings.Builder
+	n := len(parts)
+	for i, p := range parts {
+		if n > 1 {
+			want := fmt.Sprintf("（%d/%d）\n", i+1, n)
+			if !strings.HasPrefix(p, want) {
+				t.Fatalf("part %d does not start with %q: %.40q", i+1, want, p)
+			}
+			p = strings.TrimPrefix(p, want)
+		}
+		b.WriteString(p)
+		b.WriteString("\n")
+	}
+	return b.String()
 }

@@ -86,7 +86,7 @@ func TestOneBotPacesDeliveryAcrossGroups(t *testing.T) {
 		for _, g := range groups {
 			text := fmt.Sprintf("第%d轮通知：今晚 22:00 维护。", round)
 			if round == 3 {
-				text = longText(4000) // three parts each
+				text = adapterstest.LongText(4000) // three parts each
 			}
 			rc, err := r.bot.Send(ctx, outgoing(g, text))
 			if err != nil {
@@ -129,7 +129,7 @@ func TestOneBotPacesDeliveryAcrossGroups(t *testing.T) {
 		for _, m := range r.fake.MessagesTo(mustInt(g)) {
 			got = append(got, m.Text())
 		}
-		if squash(strings.Join(got, "")) == "" {
+		if adapterstest.Squash(strings.Join(got, "")) == "" {
 			t.Errorf("group %s got nothing", g)
 		}
 	}
@@ -172,7 +172,7 @@ func mustInt(s string) int64 {
 // A 20,000-character announcement arrives complete and in order, as parts
 // and as one forward message, with numeric and with string message ids.
 func TestOneBotLongAnnouncement(t *testing.T) {
-	text := longText(20000)
+	text := adapterstest.LongText(20000)
 	if n := utf8.RuneCountInString(text); n != 20000 {
 		t.Fatalf("fixture has %d characters", n)
 	}
@@ -253,7 +253,7 @@ func TestOneBotLongAnnouncement(t *testing.T) {
 				t.Errorf("the image does not ride with the last part: %.40q", last[max(0, len(last)-40):])
 			}
 			body[len(body)-1] = strings.TrimSuffix(last, "[image]")
-			if squash(stripMarkers(t, body)) != squash(text) {
+			if adapterstest.Squash(adapterstest.StripMarkers(t, body)) != adapterstest.Squash(text) {
 				t.Fatal("the parts do not reassemble into the announcement")
 			}
 			if r.fake.Oversize() != 0 || r.fake.Rejected() != 0 {
@@ -268,7 +268,7 @@ func TestOneBotLongAnnouncement(t *testing.T) {
 func TestOneBotForwardFallsBackToParts(t *testing.T) {
 	r := newOneBotRig(t, false, func(a *qq.OneBotConfig) { a.Forward = true })
 	r.fake.NoForward = true
-	rc, err := r.bot.Send(context.Background(), outgoing("111111111", longText(5000)))
+	rc, err := r.bot.Send(context.Background(), outgoing("111111111", adapterstest.LongText(5000)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestOneBotForwardFallsBackToParts(t *testing.T) {
 		t.Fatalf("parts %d, send_group_msg %d, forward tries %d", rc.Parts, r.fake.Count("send_group_msg"), r.fake.Count("send_group_forward_msg"))
 	}
 	// Remembered: the next one goes straight to parts.
-	if _, err := r.bot.Send(context.Background(), outgoing("222222222", longText(5000))); err != nil {
+	if _, err := r.bot.Send(context.Background(), outgoing("222222222", adapterstest.LongText(5000))); err != nil {
 		t.Fatal(err)
 	}
 	if r.fake.Count("send_group_forward_msg") != 1 {
@@ -293,7 +293,7 @@ func TestOneBotRecallDeletesEveryPart(t *testing.T) {
 		for _, forward := range []bool{false, true} {
 			t.Run(fmt.Sprintf("string_ids=%v/forward=%v", stringIDs, forward), func(t *testing.T) {
 				r := newOneBotRig(t, stringIDs, func(a *qq.OneBotConfig) { a.Forward = forward })
-				m := outgoing("333333333", longText(20000))
+				m := outgoing("333333333", adapterstest.LongText(20000))
 				m.Rendered.MentionAll = true
 				rc, err := r.bot.Send(context.Background(), m)
 				if err != nil {
@@ -333,7 +333,7 @@ func TestOneBotAuthFailuresArePermanent(t *testing.T) {
 	} {
 		t.Run(tc.code, func(t *testing.T) {
 			r := newOneBotRig(t, false, func(a *qq.OneBotConfig) { a.AccessToken = tc.token })
-			_, err := r.bot.Send(context.Background(), outgoing("111111111", longText(5000)))
+			_, err := r.bot.Send(context.Background(), outgoing("111111111", adapterstest.LongText(5000)))
 			adapterstest.WantClass(t, err, groupcast.ClassPermanent, tc.code)
 			if n := len(r.fake.Requests()); n != 1 {
 				t.Fatalf("%d requests, want exactly one attempt", n)
@@ -353,7 +353,7 @@ func TestOneBotOutageIsTemporaryAndNothingIsLost(t *testing.T) {
 	for _, startAfter := range []int{0, 5} {
 		t.Run(fmt.Sprintf("outage after %d parts", startAfter), func(t *testing.T) {
 			r := newOneBotRig(t, startAfter > 0, nil)
-			text := longText(20000)
+			text := adapterstest.LongText(20000)
 			if startAfter == 0 {
 				// Down for two minutes of fake time from the start.
 				now := r.clock.Now()
@@ -404,7 +404,7 @@ func TestOneBotOutageIsTemporaryAndNothingIsLost(t *testing.T) {
 					t.Errorf("receipt id %d = %s, fake %v", i, rc.MessageIDs[i], m.ID)
 				}
 			}
-			if squash(stripMarkers(t, texts)) != squash(text) {
+			if adapterstest.Squash(adapterstest.StripMarkers(t, texts)) != adapterstest.Squash(text) {
 				t.Fatal("not complete or not in order after the outage")
 			}
 			r.noSecrets(t, err)
@@ -454,7 +454,7 @@ func TestOneBotHonoursContext(t *testing.T) {
 	r := newOneBotRig(t, false, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := r.bot.Send(ctx, outgoing("111111111", longText(5000)))
+	_, err := r.bot.Send(ctx, outgoing("111111111", adapterstest.LongText(5000)))
 	if class, _, _ := classOf(err); class != groupcast.ClassTemporary || !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v", err)
 	}

@@ -126,8 +126,8 @@ func TestMiraiGoSplitsUnderTheCeiling(t *testing.T) {
 		text   string
 		images int
 	}{
-		{"20000 chars, 32 images", longText(20000), 32},
-		{"20000 chars, 3 images", longText(20000), 3},
+		{"20000 chars, 32 images", adapterstest.LongText(20000), 32},
+		{"20000 chars, 3 images", adapterstest.LongText(20000), 3},
 		{"short, 32 images", "短通知", 32},
 		{"images only", "", 5},
 	} {
@@ -187,7 +187,7 @@ func TestMiraiGoSplitsUnderTheCeiling(t *testing.T) {
 			}
 			if tc.text != "" {
 				texts[0] = strings.TrimPrefix(texts[0], "@全体成员 ")
-				if squash(stripMarkers(t, texts)) != squash(tc.text) {
+				if adapterstest.Squash(adapterstest.StripMarkers(t, texts)) != adapterstest.Squash(tc.text) {
 					t.Fatal("the parts do not reassemble into the announcement")
 				}
 			}
@@ -228,7 +228,7 @@ func TestMiraiGoRecall(t *testing.T) {
 	r := newMiraiRig(t, nil)
 	r.start(t)
 	r.waitState(t, "")
-	rc, err := r.bot.Send(context.Background(), outgoing("123456789", longText(20000)))
+	rc, err := r.bot.Send(context.Background(), outgoing("123456789", adapterstest.LongText(20000)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +402,7 @@ func TestMiraiGoResumesAfterAFailedPart(t *testing.T) {
 	r.start(t)
 	r.waitState(t, "")
 	r.fake.FailSends(nil, nil, errors.New("send packet: timeout"))
-	m := outgoing("123456789", longText(20000))
+	m := outgoing("123456789", adapterstest.LongText(20000))
 	if _, err := r.bot.Send(context.Background(), m); err == nil {
 		t.Fatal("no error")
 	}
@@ -418,7 +418,7 @@ func TestMiraiGoResumesAfterAFailedPart(t *testing.T) {
 	for _, s := range sent {
 		texts = append(texts, s.Text())
 	}
-	if squash(stripMarkers(t, texts)) != squash(m.Rendered.Text) {
+	if adapterstest.Squash(adapterstest.StripMarkers(t, texts)) != adapterstest.Squash(m.Rendered.Text) {
 		t.Fatal("not complete and in order")
 	}
 }
