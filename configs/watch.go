@@ -27,11 +27,28 @@ var watchDebounce = 200 * time.Millisecond
 // to force a reload. onChange runs on Watch's goroutine: Load and swap
 // there. Start Watch right after the first Load.
 func Watch(ctx context.Context, path string, onChange func()) error {
-	return watch(ctx, path, onChange, nil)
+	return watch(ctx, path, nil, onChange, nil)
+}
+
+// WatchFrom is Watch for a file whose content was loaded before the
+// watcher could start: baseline is the Digest of what was loaded, and a
+// change made in between is noticed at once.
+func WatchFrom(ctx context.Context, path string, baseline []byte, onChange func()) error {
+	return watch(ctx, path, baseline, onChange, nil)
+}
+
+// Digest is the SHA-256 of a file's content, or nil when it cannot be
+// read (for WatchFrom).
+func Digest(path string) []byte {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil
+	}
+	return fileDigest(abs)
 }
 
 // watch is Watch with a hook that tells tests the watcher is in place.
-func watch(ctx context.Context, path string, onChange, ready func()) error {
+func watch(ctx context.Context, path string, baseline []byte, onChange, ready func()) error {
 	if path == "" {
 		return errors.New("configs: watch: no file (the built-in demo never changes)")
 	}
@@ -62,6 +79,10 @@ func watch(ctx context.Context, path string, onChange, ready func()) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	if baseline != nil && !bytes.Equal(baseline, last) {
+		last = baseline
+		timer.Reset(watchDebounce) // changed before the watcher was in place
+	}
 	for {
 		select {
 		case <-ctx.Done():

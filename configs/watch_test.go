@@ -17,7 +17,7 @@ func startWatch(t *testing.T, path string) <-chan struct{} {
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- watch(ctx, path, func() { fired <- struct{}{} }, func() { close(ready) })
+		done <- watch(ctx, path, nil, func() { fired <- struct{}{} }, func() { close(ready) })
 	}()
 	select {
 	case <-ready:
@@ -134,5 +134,27 @@ func TestWatchErrors(t *testing.T) {
 	}
 	if err := Watch(context.Background(), filepath.Join(t.TempDir(), "missing-dir", "x.yaml"), func() {}); err == nil {
 		t.Error("Watch in a missing directory should fail")
+	}
+}
+
+// A change made after the file was loaded and before the watcher was in
+// place (the daemon loads, opens its store, then watches) is noticed.
+func TestWatchFromSeesAnEarlierChange(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "groupcast.yaml")
+	if err := os.WriteFile(path, []byte("timezone: UTC\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded := Digest(path)
+	if err := os.WriteFile(path, []byte("timezone: Asia/Shanghai\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fired := make(chan struct{}, 1)
+	go func() { _ = WatchFrom(ctx, path, loaded, func() { fired <- struct{}{} }) }()
+	select {
+	case <-fired:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change made before the watcher started was not seen")
 	}
 }

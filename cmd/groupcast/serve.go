@@ -129,6 +129,7 @@ const DefaultMemoryLimit = 96 << 20
 
 func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Config, path, listen string) error {
 	started := time.Now()
+	loaded := configs.Digest(path) // what the watcher compares with: a change before it starts counts
 	log.Info("starting", "config", displayPath(path), "store", cfg.Store.Driver, "listen", cfg.Server.Listen)
 	if addr := os.Getenv("GROUPCAST_PPROF"); addr != "" {
 		// Profiling for development (docs/development.md): loopback only.
@@ -242,7 +243,7 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 	changed := make(chan struct{}, 1)
 	if path != "" {
 		go func() {
-			err := configs.Watch(ctx, path, func() {
+			err := configs.WatchFrom(ctx, path, loaded, func() {
 				select {
 				case changed <- struct{}{}:
 				default:
