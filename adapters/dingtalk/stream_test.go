@@ -464,11 +464,19 @@ func TestStreamBackoff(t *testing.T) {
 	// checks of a live connection (every 3 s, a value no backoff step takes).
 	next := func(skipChecks bool) time.Duration {
 		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
 		for {
 			select {
 			case tick <- time.Time{}:
 			case d := <-waits:
 				if skipChecks && d == s.checkEvery {
+					// The SDK notices a dropped connection on its own
+					// goroutine: give it the time to, and never spin for
+					// ever.
+					if time.Now().After(deadline) {
+						t.Fatalf("the dropped connection was not noticed within 20 s")
+					}
+					time.Sleep(5 * time.Millisecond)
 					continue
 				}
 				return d
