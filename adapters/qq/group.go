@@ -5,12 +5,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // CheckGroup reports a target group that is not a QQ group number. Both
 // drivers address groups by number (OneBot group_id, MiraiGo group code);
-// the shared helpers here (ParseGroup, Progress, LimitText, StripURL) serve
+// the shared helpers here (ParseGroup, LimitText, StripURL) serve
 // both, the onebot driver in this package and adapters/qq/miraigo.
 func CheckGroup(group string) error {
 	_, err := ParseGroup(group)
@@ -52,71 +51,3 @@ func checkHTTPURL(field, raw string) string {
 }
 
 func trimBase(raw string) string { return strings.TrimRight(raw, "/") }
-
-// Progress remembers, per delivery, the message ids of the parts already
-// posted when a send stopped half way (an outage between part 3 and 4, a
-// throttle). The router's retry of the same delivery then goes on from the
-// first missing part instead of posting the first ones again: QQ has no
-// idempotency key (docs/platforms.md). It is in memory only, bounded, and
-// keyed by the delivery and a digest of the planned requests, so a changed
-// plan starts over.
-type Progress struct {
-	mu    sync.Mutex
-	m     map[string]progressEntry
-	order []string
-}
-
-type progressEntry struct {
-	digest string
-	ids    []string
-}
-
-const maxProgress = 512
-
-// Load returns the ids of the parts of delivery already posted under the
-// same plan (digest); nil when none.
-func (p *Progress) Load(delivery, digest string) []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	e, ok := p.m[delivery]
-	if !ok || e.digest != digest {
-		return nil
-	}
-	return append([]string(nil), e.ids...)
-}
-
-// Store records the ids of the parts of delivery posted so far.
-func (p *Progress) Store(delivery, digest string, ids []string) {
-	if delivery == "" || len(ids) == 0 {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.m == nil {
-		p.m = make(map[string]progressEntry)
-	}
-	if _, ok := p.m[delivery]; !ok {
-		p.order = append(p.order, delivery)
-	}
-	p.m[delivery] = progressEntry{digest: digest, ids: append([]string(nil), ids...)}
-	for len(p.order) > maxProgress {
-		delete(p.m, p.order[0])
-		p.order = p.order[1:]
-	}
-}
-
-// Drop forgets delivery (it is done).
-func (p *Progress) Drop(delivery string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, ok := p.m[delivery]; !ok {
-		return
-	}
-	delete(p.m, delivery)
-	for i, d := range p.order {
-		if d == delivery {
-			p.order = append(p.order[:i], p.order[i+1:]...)
-			break
-		}
-	}
-}

@@ -1,7 +1,7 @@
 // Package qq is the QQ platform: its Platform entry, the onebot driver (a
 // client of a OneBot v11 implementation such as NapCat, Lagrange.OneBot or
 // LLOneBot running beside groupcast, the recommended path) and what the QQ
-// drivers share (group numbers, part progress). The legacy direct protocol
+// drivers share (group numbers, text limits). The legacy direct protocol
 // client is its own package, adapters/qq/miraigo (this package and its
 // tests no longer build MiraiGo). docs/platforms.md has the facts; limits.go
 // has the numbers.
@@ -10,8 +10,6 @@ package qq
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -267,17 +265,6 @@ func announcementID(m groupcast.Outgoing) string {
 		return m.Announcement.ID
 	}
 	return ""
-}
-
-func planDigest(reqs []request) string {
-	h := sha256.New()
-	for _, q := range reqs {
-		h.Write([]byte(q.action))
-		h.Write([]byte{0})
-		h.Write(q.body)
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // sendAll posts the requests not yet posted for this delivery, in order:

@@ -8,8 +8,6 @@ package miraigo
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -178,7 +176,6 @@ type Sender struct {
 	jitter     func(time.Duration) time.Duration
 	qrPath     string
 	writeFile  func(name string, data []byte) error
-	progress   qq.Progress
 
 	mu    sync.Mutex
 	state error // nil when logged in
@@ -436,17 +433,6 @@ func (g *Sender) Parts(r groupcast.Rendered) ([]string, error) {
 	return out, nil
 }
 
-func msgDigest(msgs []message) string {
-	h := sha256.New()
-	for _, m := range msgs {
-		for _, e := range m.elems {
-			fmt.Fprintf(h, "%t\x00%s\x00%s\x00", e.AtAll, e.Text, e.ImageURL)
-		}
-		h.Write([]byte{1})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:12])
-}
-
 // Send posts one rendered announcement to one group, message by message,
 // waiting for the account's pacer before each.
 func (g *Sender) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Receipt, error) {
@@ -461,16 +447,16 @@ func (g *Sender) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Rece
 	if err := g.Ready(); err != nil {
 		return groupcast.Receipt{}, groupcast.Throttled("offline", OfflinePause, err)
 	}
-	digest := msgDigest(msgs)
-	ids := g.progress.Load(m.DeliveryID, digest)
-	for i := len(ids); i < len(msgs); i++ {
+	// A retry resumes after the parts an earlier attempt delivered (stored
+	// with the target through m.Delivered), across restarts and lease moves.
+	start := m.Resume(len(msgs))
+	ids := append([]string(nil), m.Done[:start]...)
+	for i := start; i < len(msgs); i++ {
 		elems, err := g.fetchImages(ctx, msgs[i].elems)
 		if err != nil {
-			g.progress.Store(m.DeliveryID, digest, ids)
 			return groupcast.Receipt{}, err
 		}
 		if err := g.pacer.Wait(ctx); err != nil {
-			g.progress.Store(m.DeliveryID, digest, ids)
 			return groupcast.Receipt{}, groupcast.Temporary("timeout", fmt.Errorf("qq miraigo: waiting for the pacer: %w", err))
 		}
 		var ref MessageRef
@@ -480,7 +466,6 @@ func (g *Sender) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Rece
 			return err
 		})
 		if err != nil {
-			g.progress.Store(m.DeliveryID, digest, ids)
 			err = g.classify(ctx, err)
 			if len(msgs) > 1 {
 				err = fmt.Errorf("part %d of %d: %w", i+1, len(msgs), err)
@@ -489,8 +474,10 @@ func (g *Sender) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Rece
 			return groupcast.Receipt{}, err
 		}
 		ids = append(ids, ref.String())
+		if err := m.Delivered(ctx, i, len(msgs), ref.String()); err != nil {
+			return groupcast.Receipt{}, err
+		}
 	}
-	g.progress.Drop(m.DeliveryID)
 	return groupcast.Receipt{Parts: len(ids), MessageIDs: ids, SentAt: g.now()}, nil
 }
 

@@ -402,11 +402,15 @@ func TestMiraiGoResumesAfterAFailedPart(t *testing.T) {
 	r.start(t)
 	r.waitState(t, "")
 	r.fake.FailSends(nil, nil, errors.New("send packet: timeout"))
+	var progress adapterstest.Progress // the router's record of delivered parts
 	m := outgoing("123456789", adapterstest.LongText(20000))
-	if _, err := r.bot.Send(context.Background(), m); err == nil {
+	if _, err := r.bot.Send(context.Background(), progress.Outgoing(m)); err == nil {
 		t.Fatal("no error")
 	}
-	rc, err := r.bot.Send(context.Background(), m)
+	if n := len(progress.Done()); n != 2 {
+		t.Fatalf("%d parts recorded before the failure, want 2", n)
+	}
+	rc, err := r.bot.Send(context.Background(), progress.Outgoing(m))
 	if err != nil {
 		t.Fatal(err)
 	}
