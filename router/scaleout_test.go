@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/router"
 	"github.com/groupcast/groupcast/store"
 )
@@ -30,6 +32,34 @@ func startNATS(t *testing.T) *server.Server {
 	return ns
 }
 
+// replica is one engine on the shared store; stop ends it (once) and
+// hands its leases back.
+type replica struct {
+	svc  *router.Service
+	stop func()
+}
+
+// startReplica runs an engine on the NATS server with a 1 s lease TTL.
+func startReplica(t *testing.T, ns *server.Server, cfg *configs.Config) replica {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.Open(ctx, store.Options{Driver: store.DriverNATS, URL: ns.ClientURL(), LeaseTTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: drivers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	<-svc.Running()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done; st.Close() }) }
+	t.Cleanup(stop)
+	return replica{svc, stop}
+}
+
 // Two replicas on one external NATS server: each account is sent by
 // exactly one of them at a time, and when that one goes, the other takes
 // the account over within the lease time. Nothing is delivered twice.
@@ -43,36 +73,7 @@ accounts:
 routes:
   - {name: all, targets: [{account: f1}]}
 `, ns.ClientURL(), dir))
-	type replica struct {
-		svc  *router.Service
-		stop func()
-	}
-	startReplica := func() replica {
-		ctx, cancel := context.WithCancel(context.Background())
-		st, err := store.Open(ctx, store.Options{Driver: store.DriverNATS, URL: ns.ClientURL(), LeaseTTL: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: drivers})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- svc.Run(ctx) }()
-		<-svc.Running()
-		stopped := false
-		stop := func() {
-			if !stopped {
-				stopped = true
-				cancel()
-				<-done
-				st.Close()
-			}
-		}
-		t.Cleanup(stop)
-		return replica{svc, stop}
-	}
-	a, b := startReplica(), startReplica()
+	a, b := startReplica(t, ns, cfg), startReplica(t, ns, cfg)
 	owners := func() (n int) {
 		for _, r := range []replica{a, b} {
 			if r.svc.Owns("f1") {
@@ -172,22 +173,6 @@ accounts:
 routes:
   - {name: all, targets: [{account: a1}, {account: a2}, {account: a3}, {account: a4}]}
 `, ns.ClientURL(), dir))
-	start := func() *router.Service {
-		ctx, cancel := context.WithCancel(context.Background())
-		st, err := store.Open(ctx, store.Options{Driver: store.DriverNATS, URL: ns.ClientURL(), LeaseTTL: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: drivers})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- svc.Run(ctx) }()
-		<-svc.Running()
-		t.Cleanup(func() { cancel(); <-done; st.Close() })
-		return svc
-	}
 	count := func(svc *router.Service) (n int) {
 		for _, a := range []string{"a1", "a2", "a3", "a4"} {
 			if svc.Owns(a) {
@@ -196,7 +181,7 @@ routes:
 		}
 		return n
 	}
-	first := start()
+	first := startReplica(t, ns, cfg).svc
 	deadline := time.Now().Add(10 * time.Second)
 	for count(first) != 4 {
 		if time.Now().After(deadline) {
@@ -204,7 +189,7 @@ routes:
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	second := start()
+	second := startReplica(t, ns, cfg).svc
 	deadline = time.Now().Add(15 * time.Second)
 	for count(first) != 2 || count(second) != 2 {
 		if time.Now().After(deadline) {
