@@ -184,6 +184,21 @@ func countLines(t *testing.T, path string) map[string]int {
 func linesOf(t *testing.T, path string) []string {
 	t.Helper()
 	var out []string
+	for _, l := range linesAt(t, path) {
+		out = append(out, l.id)
+	}
+	return out
+}
+
+// line is one delivered line of a file driver.
+type line struct {
+	id string
+	at time.Time
+}
+
+func linesAt(t *testing.T, path string) []line {
+	t.Helper()
+	var out []line
 	f, err := os.Open(path)
 	if err != nil {
 		return out
@@ -193,12 +208,13 @@ func linesOf(t *testing.T, path string) []string {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var l struct {
-			Announcement string `json:"announcement"`
+			Announcement string    `json:"announcement"`
+			Time         time.Time `json:"time"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatalf("%s: torn line %q", path, sc.Text())
 		}
-		out = append(out, l.Announcement)
+		out = append(out, line{l.Announcement, l.Time})
 	}
 	return out
 }

@@ -696,35 +696,6 @@ func (l *load) end() (acked []string, failed int) {
 	return slices.Clone(l.acked), l.failed
 }
 
-// line is one delivered line of a file driver.
-type line struct {
-	id string
-	at time.Time
-}
-
-func linesAt(t *testing.T, path string) []line {
-	t.Helper()
-	var out []line
-	f, err := os.Open(path)
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var l struct {
-			Announcement string    `json:"announcement"`
-			Time         time.Time `json:"time"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("%s: torn line %q", path, sc.Text())
-		}
-		out = append(out, line{l.Announcement, l.Time})
-	}
-	return out
-}
-
 // firstLineAfter is the first line of path written after at.
 func firstLineAfter(t *testing.T, path string, at time.Time) time.Time {
 	for _, l := range linesAt(t, path) {
