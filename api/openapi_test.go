@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -231,6 +232,8 @@ func TestOpenAPIAnswersMatch(t *testing.T) {
 		{name: "submit conflict", method: "POST", path: "/v1/messages", ctype: "text/markdown", body: md, err: groupcast.ErrConflict, want: 409},
 		{name: "submit no route", method: "POST", path: "/v1/messages", ctype: "text/markdown", body: md,
 			err: &groupcast.InputError{Code: "no_route", Fields: []*groupcast.FieldError{{Field: "tags", Message: "no route"}}}, want: 422},
+		{name: "submit record too large to store", method: "POST", path: "/v1/messages", ctype: "text/markdown", body: md,
+			err: fmt.Errorf("%w: 9000000 bytes stored", groupcast.ErrTooLarge), want: 413},
 		{name: "submit backlog", method: "POST", path: "/v1/messages", ctype: "text/markdown", body: md, err: groupcast.ErrBusy, want: 429},
 		{name: "submit not ready", method: "POST", path: "/v1/messages", ctype: "text/markdown", body: md, err: groupcast.ErrNotReady, want: 503},
 		{name: "submit internal", method: "POST", path: "/v1/messages", ctype: "text/markdown", body: md, err: errors.New("disk"), want: 500},
