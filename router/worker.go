@@ -129,7 +129,9 @@ func (w *worker) run(ctx context.Context) {
 	actx, stopAccount := context.WithCancel(ctx)
 	defer stopAccount()
 	s.startAccount(actx, w.name, a, &wg)
-	s.st.ForgetHints() // another replica may have written this account's state
+	if w.hold.shared {
+		s.st.ForgetHints() // another replica may have written this account's state
+	}
 	a.pacer.reset()
 	a.pacer.setGuard(func() error {
 		if ok, _ := w.hold.valid(); !ok {
