@@ -41,7 +41,7 @@ func TestStreamGroupMessageBecomesEvent(t *testing.T) {
 	ack, err := rig.gw.Deliver(ctx, dingtalkfake.BotMessage{
 		MsgID: "msgA1", ConversationID: "cidCustomers==", ConversationType: "2", SenderStaffID: "staff-7", SenderNick: "李四",
 		Text: dingtalkfake.Text{Content: " @groupcast 报名怎么弄？"}, SessionWebhook: hook, ChatbotUserID: "$:bot",
-		AtUsers: []dingtalkfake.AtUser{{DingtalkID: "$:bot"}, {DingtalkID: "$:wang", StaffID: "staff-8"}},
+		AtUsers:  []dingtalkfake.AtUser{{DingtalkID: "$:bot"}, {DingtalkID: "$:wang", StaffID: "staff-8"}},
 		CreateAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC).UnixMilli(),
 	})
 	if err != nil || ack.Code != http.StatusOK {
@@ -216,5 +216,3 @@ func FuzzReviewCommand(f *testing.F) {
 		}
 	})
 }
-
-
