@@ -35,6 +35,9 @@ type Config struct {
 	Policies []Policy `mapstructure:"policies"`
 	// Routes match announcements and list their targets.
 	Routes []Route `mapstructure:"routes"`
+	// Review pushes held announcements to reviewers in DingTalk and lets
+	// them decide from the chat.
+	Review Review `mapstructure:"review"`
 
 	// Location is Timezone, loaded. Set by Load.
 	Location *time.Location `mapstructure:"-"`
