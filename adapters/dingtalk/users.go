@@ -78,4 +78,3 @@ func decodeBatchSendAnswer(status int, body []byte) error {
 	}
 	return nil
 }
-
