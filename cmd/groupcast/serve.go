@@ -197,7 +197,7 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 		}
 		stream, err := dingtalk.NewStream(src, svc, adapters.Env{
 			Logger: log.With("source", src.Name), Org: cfg.Org, Location: cfg.Location,
-		}.WithDefaults())
+		}.WithDefaults(), dingtalk.WithReview(svc, func() []string { return svc.Config().Review.Reviewers }))
 		if err != nil {
 			cancelRun()
 			<-runDone
@@ -211,6 +211,8 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 			}
 		}()
 	}
+	// Held announcements pushed to review.notify (no-op without it).
+	go func() { _ = svc.RunReviewNotify(runCtx, router.DefaultReviewNotifyEvery) }()
 	handler.set(api.NewServer(svc, registry.Lookup, log))
 	log.Info("ready", "listen", ln.Addr().String(), "accounts", len(cfg.Accounts), "routes", len(cfg.Routes),
 		"startup", time.Since(started).Round(time.Millisecond).String())
