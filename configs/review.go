@@ -93,4 +93,16 @@ func (v *validator) reviewCheck() {
 	if len(r.Notify) > 0 && len(r.Reviewers) == 0 {
 		c.add("review.reviewers", "required when review.notify is set: the DingTalk user ids that may /approve and /reject")
 	}
+	if len(r.Reviewers) > 0 && !v.hasStreamSource() {
+		c.warn("review.reviewers", "no source of driver %s: reviewers cannot answer from DingTalk (the API still can)", SourceDriver)
+	}
+}
+
+func (v *validator) hasStreamSource() bool {
+	for _, s := range v.cfg.Sources {
+		if s.Driver == SourceDriver {
+			return true
+		}
+	}
+	return false
 }
