@@ -12,6 +12,7 @@ import (
 	"github.com/groupcast/groupcast/adapters/dingtalk"
 	"github.com/groupcast/groupcast/adapters/dingtalk/dingtalkfake"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/router"
 	"github.com/groupcast/groupcast/store"
 )
 
@@ -183,5 +184,33 @@ func waitOwns(t *testing.T, h *harness, account string) {
 			t.Fatalf("%s never owned", account)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestReviewNoticeClaimedElsewhere: a notice another replica has claimed
+// (a push in flight there) is left to it; a claim older than the claim
+// time-out is taken over.
+func TestReviewNoticeClaimedElsewhere(t *testing.T) {
+	fake := newOpenAPIFake(t)
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	h := startWithClock(t, fmt.Sprintf(reviewConfig, fake.URL, "{account: dt-admin, to: [manager01]}"), store.DriverMemory, "", clock)
+	submit(t, h, "---\nid: notice-3\ntitle: 通报\n---\n内部资料")
+	h.waitFor("notice-3", "held", allIn(groupcast.StateHeld))
+	waitOwns(t, h, "dt-admin")
+	ctx := context.Background()
+	key := router.ReviewNoticeKey(h.svc.Config().Review.Notify[0], "notice-3")
+	if err := h.st.PutJSON(ctx, key, router.ReviewNoticeClaim("notice-3", "other-replica", clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	h.st.ForgetHints()
+	h.svc.NotifyReviews(ctx)
+	if n := len(fake.DirectMessages()); n != 0 {
+		t.Fatalf("%d notices while another replica holds the claim", n)
+	}
+	clock.Set(clock.Now().Add(router.ReviewClaimTTL))
+	h.svc.NotifyReviews(ctx)
+	h.svc.NotifyReviews(ctx)
+	if n := len(fake.DirectMessages()); n != 1 {
+		t.Fatalf("%d notices after the claim timed out, want 1", n)
 	}
 }
