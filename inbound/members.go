@@ -58,15 +58,20 @@ func daysBack(t time.Time, loc *time.Location, n int) time.Time {
 	return time.Date(y, m, d-n, 12, 0, 0, 0, loc)
 }
 
-// eventDay is the day an event counts on: when it happened, if the
-// platform said so plausibly, else now.
+// eventDay is the day an event counts on.
 func (h *Hub) eventDay(ev groupcast.InboundEvent, loc *time.Location) string {
+	return dayKey(h.eventTime(ev), loc)
+}
+
+// eventTime is when an event happened: the platform's time when it is
+// plausible (not ahead of the clock, not older than MaxDays), else now.
+func (h *Hub) eventTime(ev groupcast.InboundEvent) time.Time {
 	now := h.clock.Now()
 	at := ev.At
-	if at.IsZero() || at.After(now.Add(time.Hour)) || at.Before(now.AddDate(0, 0, -MaxDays)) {
-		at = now
+	if at.IsZero() || at.After(now) || at.Before(now.AddDate(0, 0, -MaxDays)) {
+		return now
 	}
-	return dayKey(at, loc)
+	return at
 }
 
 // countMember adds a join or a leave to the group's figures.

@@ -230,7 +230,7 @@ func (h *Hub) join(cfg *configs.Config, ev groupcast.InboundEvent) {
 	if name == "" {
 		name = ev.Sender
 	}
-	now := h.clock.Now()
+	now := h.eventTime(ev)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i := range c.welcome {
