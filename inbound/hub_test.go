@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +54,7 @@ type harness struct {
 	svc   *router.Service
 	hub   *inbound.Hub
 	cfg   *configs.Config
+	logs  *logBuffer
 }
 
 const baseConfig = `
@@ -106,8 +106,9 @@ func start(t *testing.T, start time.Time) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logs := &logBuffer{}
 	metrics := router.NewMetrics()
-	hub, err := inbound.New(inbound.Options{Store: st, Clock: clock, Registry: metrics.Registry, Tick: time.Hour, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	hub, err := inbound.New(inbound.Options{Store: st, Clock: clock, Registry: metrics.Registry, Tick: time.Hour, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,25 @@ func start(t *testing.T, start time.Time) *harness {
 		<-done
 		st.Close()
 	})
-	return &harness{t: t, clock: clock, fake: fake, st: st, svc: svc, hub: hub, cfg: cfg}
+	return &harness{t: t, clock: clock, fake: fake, st: st, svc: svc, hub: hub, cfg: cfg, logs: logs}
+}
+
+// logBuffer holds the hub's log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // eventually polls cond in real time (the engine and the fake run on
