@@ -71,7 +71,9 @@ func (f *fakeEngine) Accounts(context.Context) ([]groupcast.AccountHealth, error
 // report for account dt.
 type fakeInbound struct{}
 
-func (fakeInbound) Inbound(context.Context, groupcast.InboundEvent) error { return inbound.ErrQueueFull }
+func (fakeInbound) Inbound(context.Context, groupcast.InboundEvent) error {
+	return inbound.ErrQueueFull
+}
 
 func (fakeInbound) Report(_ context.Context, _ *configs.Config, account, group string, days int) (inbound.Report, error) {
 	if account != "dt" {

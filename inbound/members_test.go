@@ -130,7 +130,7 @@ func TestDailyCapAuto(t *testing.T) {
 		t.Errorf("auto cap %d after a second tick the same day, want 2", c)
 	}
 	steps := []int{1, 1, 1, 1, 1} // 11-27 to 12-01: at least 3 leaves in the 7 days before, and few joins
-	steps = append(steps, 2, 0)    // then fewer: a step up a day, then the configured cap
+	steps = append(steps, 2, 0)   // then fewer: a step up a day, then the configured cap
 	for i, want := range steps {
 		h.clock.Add(24 * time.Hour)
 		h.hub.Tick(context.Background())
