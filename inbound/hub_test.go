@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters/qq/qqfake"
 	"github.com/groupcast/groupcast/adapters/registry"
@@ -61,7 +63,7 @@ const baseConfig = `
 timezone: Asia/Shanghai
 store: {driver: memory}
 accounts:
-  - {name: qq-main, platform: qq, driver: onebot, base_url: "%s", access_token: tok, post_secret: psec}
+  - {name: qq-main, platform: qq, driver: onebot, base_url: "%s", access_token: tok, post_secret: psec%s}
   - {name: qq-other, platform: qq, driver: onebot, base_url: "%s", access_token: tok}
 policies:
   - name: p
@@ -90,13 +92,23 @@ welcome:
 
 func start(t *testing.T, start time.Time) *harness {
 	t.Helper()
+	return startWS(t, start, qqfake.NewOneBot("tok"), "")
+}
+
+// startWS starts the harness on fake; with wsURL the account listens on
+// the fake's forward WebSocket.
+func startWS(t *testing.T, start time.Time, fake *qqfake.OneBot, wsURL string) *harness {
+	t.Helper()
 	clock := &fakeClock{now: start}
-	fake := qqfake.NewOneBot("tok")
 	t.Cleanup(fake.Close)
 	fake.Lock()
 	fake.Now = clock.Now
 	fake.Unlock()
-	cfg, err := configs.LoadBytes([]byte(fmt.Sprintf(baseConfig, fake.URL(), fake.URL())), "t.yaml",
+	extra := ""
+	if wsURL != "" {
+		extra = ", ws_url: " + wsURL
+	}
+	cfg, err := configs.LoadBytes([]byte(fmt.Sprintf(baseConfig, fake.URL(), extra, fake.URL())), "t.yaml",
 		configs.Options{Catalog: registry.Catalog, Platforms: registry.Platforms()})
 	if err != nil {
 		t.Fatal(err)
@@ -400,4 +412,124 @@ func TestQueueFullDropsAndCounts(t *testing.T) {
 	if err := hub.Inbound(context.Background(), ev); err == nil {
 		t.Fatal("an event without an id was queued")
 	}
+}
+
+// TestForwardWebSocketThroughRouter: the engine starts the account's
+// listener (it owns the account), events pushed on the implementation's
+// forward WebSocket reach the hub, and the reply goes out over HTTP.
+func TestForwardWebSocketThroughRouter(t *testing.T) {
+	fake := qqfake.NewOneBot("tok")
+	ws := fake.StartForwardWS()
+	t.Cleanup(ws.Close)
+	h := startWS(t, time.Date(2026, 11, 26, 10, 0, 0, 0, shanghai), fake, ws.URL())
+	h.eventually("the listener connected", func() bool { return ws.Connected() == 1 })
+	if err := ws.Push(fake.GroupMessage(77, 123, 20002, "张三", qqfake.AtSeg("2854196310"), qqfake.TextSeg(" 报名"))); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the reply", func() bool { return len(h.fake.MessagesTo(123)) == 1 })
+	if got := h.texts(123)[0]; got != "张三，报名请点：https://example.com/signup" {
+		t.Errorf("reply %q", got)
+	}
+	// The bot's own message, echoed on the socket, is not answered.
+	h.clock.Add(2 * time.Minute)
+	if err := ws.Push(fake.GroupMessage(78, 123, 2854196310, "bot", qqfake.TextSeg("报名"))); err != nil {
+		t.Fatal(err)
+	}
+	h.taken(2)
+	if n := len(h.fake.MessagesTo(123)); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+}
+
+// stubEngine records what the hub submits.
+type stubEngine struct {
+	cfg *configs.Config
+	mu  sync.Mutex
+	got []string
+}
+
+func (e *stubEngine) Config() *configs.Config { return e.cfg }
+func (e *stubEngine) Owns(string) bool        { return true }
+func (e *stubEngine) SubmitDirect(_ context.Context, a *groupcast.Announcement, account, group string) (groupcast.Accepted, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.got = append(e.got, account+"/"+group+": "+a.Body)
+	return groupcast.Accepted{}, nil
+}
+
+// TestCooldownHeldAcrossHubs: two hubs on one store (two replicas) each
+// receive a matching message for the same group at the same instant:
+// exactly one replies.
+func TestCooldownHeldAcrossHubs(t *testing.T) {
+	cfg, err := configs.LoadBytes([]byte(fmt.Sprintf(baseConfig, "http://127.0.0.1:1", "", "http://127.0.0.1:1")), "t.yaml",
+		configs.Options{Catalog: registry.Catalog, Platforms: registry.Platforms()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), store.Options{Driver: store.DriverMemory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 10, 0, 0, 0, shanghai)}
+	eng := &stubEngine{cfg: cfg}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var regs []*prometheus.Registry
+	for i := range 2 {
+		reg := prometheus.NewRegistry()
+		regs = append(regs, reg)
+		hub, err := inbound.New(inbound.Options{Store: st, Clock: clock, Registry: reg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = hub.Run(ctx, eng) }()
+		for j := range 5 {
+			ev := message("qq-main", "123", fmt.Sprintf("h%d-m%d", i, j), "2", "报名")
+			ev.Platform = "qq"
+			if err := hub.Inbound(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Wait until each hub has taken its five events (real time: they run
+	// on their own goroutines).
+	deadline := time.Now().Add(10 * time.Second)
+	for _, reg := range regs {
+		for taken(t, reg) < 5 {
+			if time.Now().After(deadline) {
+				t.Fatal("the hubs did not take their events")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	cancel()
+	wg.Wait()
+	if len(eng.got) != 1 {
+		t.Errorf("%d replies, want 1: %q", len(eng.got), eng.got)
+	}
+}
+
+// taken reads groupcast_inbound_events_total{outcome="taken"} of reg.
+func taken(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0.0
+	for _, f := range fams {
+		if f.GetName() != "groupcast_inbound_events_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == "taken" {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
 }
