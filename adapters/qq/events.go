@@ -137,7 +137,10 @@ func DecodeEvent(account string, body []byte) (groupcast.InboundEvent, error) {
 		if r.MessageID == "" {
 			return groupcast.InboundEvent{}, errors.New("qq onebot: event: message_id: required")
 		}
-		ev.ID = "msg:" + string(r.MessageID)
+		// Some implementations number messages afresh after a restart
+		// (NapCat's short ids): the group and the report's time keep two
+		// messages apart, and the same report delivered twice the same.
+		ev.ID = fmt.Sprintf("msg:%s:%s:%s", r.GroupID, r.MessageID, r.Time)
 		text, mentions, err := plainText(r.Message, r.RawMessage)
 		if err != nil {
 			return groupcast.InboundEvent{}, err
