@@ -512,7 +512,7 @@ func TestCooldownHeldAcrossHubs(t *testing.T) {
 }
 
 // taken reads groupcast_inbound_events_total{outcome="taken"} of reg.
-func taken(t *testing.T, reg *prometheus.Registry) float64 {
+func taken(t testing.TB, reg *prometheus.Registry) float64 {
 	t.Helper()
 	fams, err := reg.Gather()
 	if err != nil {
