@@ -81,6 +81,8 @@ func (v *validator) run() {
 	v.policiesCheck()
 	v.routesCheck()
 	v.reviewCheck()
+
+	v.inboundCheck()
 }
 
 func (v *validator) top() {
