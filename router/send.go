@@ -185,7 +185,7 @@ func (w *worker) delivered(rec *store.Record, d groupcast.Destination, r groupca
 		return result{step: stepStop} // stopping: sent again by the next owner
 	}
 	start := rec.AcceptedAt
-	if sa := rec.Announcement.SendAt; sa != nil && sa.After(start) {
+	if sa := sendAt(&rec.Announcement, d); sa != nil && sa.After(start) {
 		start = *sa
 	}
 	s.metrics.latency.WithLabelValues(t.Platform).Observe(now.Sub(start).Seconds())

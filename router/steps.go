@@ -44,7 +44,10 @@ type outcome struct {
 // stepInput is everything the steps read.
 type stepInput struct {
 	rec    *store.Record
-	doc    *transform.Doc
+	doc    *transform.Doc // the destination's variant's, when it has one
+	// variant is the destination's A/B variant as an announcement (nil:
+	// no A/B test).
+	variant *groupcast.Announcement
 	dest   groupcast.Destination
 	target *store.TargetRecord // the stored state, or the one the record implies
 	now    time.Time
@@ -65,7 +68,7 @@ func evaluate(in stepInput) outcome {
 		return outcome{step: stepEnd, state: groupcast.StateExpired, reason: "expires_at " + exp.Format(time.RFC3339) + " passed"}
 	}
 	// Schedule: send_at.
-	if sa := a.SendAt; sa != nil && sa.After(now) && t.State != groupcast.StateDeferred {
+	if sa := sendAt(a, in.dest); sa != nil && sa.After(now) && t.State != groupcast.StateDeferred {
 		return outcome{step: stepPark, state: groupcast.StateScheduled, reason: "send_at", notBefore: sa}
 	}
 	// Wait: a deferral or a retry stored earlier.
@@ -84,6 +87,9 @@ func evaluate(in stepInput) outcome {
 	r, err := in.doc.Render(in.dest, now)
 	if err != nil {
 		return outcome{step: stepEnd, state: groupcast.StateFailed, reason: "render: " + err.Error()}
+	}
+	if in.variant != nil {
+		a = in.variant // the variant's title and body for the content rules
 	}
 	if in.pol == nil {
 		return outcome{step: stepSend, rendered: r}
@@ -123,12 +129,21 @@ func evaluate(in stepInput) outcome {
 func implied(rec *store.Record, d groupcast.Destination) *store.TargetRecord {
 	t := &store.TargetRecord{
 		Target: groupcast.Target{Route: d.Route, Platform: d.Platform, Account: d.Account, Group: d.Group,
-			Style: d.Style, State: groupcast.StateQueued, UpdatedAt: rec.AcceptedAt, PlatformMessageIDs: []string{}},
+			Style: d.Style, Variant: d.Variant, State: groupcast.StateQueued, UpdatedAt: rec.AcceptedAt, PlatformMessageIDs: []string{}},
 		Key:        d.Key(),
 		AcceptedAt: rec.AcceptedAt,
 	}
-	if sa := rec.Announcement.SendAt; sa != nil && sa.After(rec.AcceptedAt) {
+	if sa := sendAt(&rec.Announcement, d); sa != nil && sa.After(rec.AcceptedAt) {
 		t.State, t.NotBefore, t.Reason = groupcast.StateScheduled, sa, "send_at"
 	}
 	return t
+}
+
+// sendAt is when a destination may go first: its own time (an A/B test
+// by slot), else the announcement's send_at.
+func sendAt(a *groupcast.Announcement, d groupcast.Destination) *time.Time {
+	if d.SendAt != nil {
+		return d.SendAt
+	}
+	return a.SendAt
 }

@@ -491,8 +491,9 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 	if err := w.loadPause(ctx); err != nil {
 		return blockFor(err)
 	}
-	in := stepInput{rec: rec, doc: e.c.doc, dest: d, target: t, now: now,
+	in := stepInput{rec: rec, dest: d, target: t, now: now,
 		pausedUntil: w.pausedUntil, pauseReason: w.pauseReason}
+	in.doc, in.variant = e.c.docFor(d)
 	var err error
 	if in.pol, err = s.policyOf(rec, d); err != nil {
 		return w.end(rec, d, t, groupcast.StateFailed, "policy: "+err.Error())
