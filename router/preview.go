@@ -20,11 +20,11 @@ type PreviewPart struct {
 
 // PreviewTarget is what one target would receive (POST /v1/preview).
 type PreviewTarget struct {
-	Route     string        `json:"route"`
-	Platform  string        `json:"platform"`
-	Account   string        `json:"account"`
-	Group     string        `json:"group"`
-	Style     string        `json:"style"`
+	Route    string `json:"route"`
+	Platform string `json:"platform"`
+	Account  string `json:"account"`
+	Group    string `json:"group"`
+	Style    string `json:"style"`
 	// Variant is the A/B variant shown; Assigned says whether it is the
 	// one this group would get (an A/B test shows every variant for every
 	// target, the assigned one first).

@@ -43,16 +43,16 @@ type outcome struct {
 
 // stepInput is everything the steps read.
 type stepInput struct {
-	rec    *store.Record
-	doc    *transform.Doc // the destination's variant's, when it has one
+	rec *store.Record
+	doc *transform.Doc // the destination's variant's, when it has one
 	// variant is the destination's A/B variant as an announcement (nil:
 	// no A/B test).
 	variant *groupcast.Announcement
-	dest   groupcast.Destination
-	target *store.TargetRecord // the stored state, or the one the record implies
-	now    time.Time
-	pol    *policy.Policy // nil: the route has no policy
-	group  policy.GroupState
+	dest    groupcast.Destination
+	target  *store.TargetRecord // the stored state, or the one the record implies
+	now     time.Time
+	pol     *policy.Policy // nil: the route has no policy
+	group   policy.GroupState
 	// approved is the review decision (nil: ask review when the policy holds).
 	review *store.Review
 	// pausedUntil is the account's rest after a platform throttle.
