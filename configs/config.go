@@ -35,6 +35,10 @@ type Config struct {
 	Policies []Policy `mapstructure:"policies"`
 	// Routes match announcements and list their targets.
 	Routes []Route `mapstructure:"routes"`
+	// Tracking turns on tracked links (docs/group-operations.md): each
+	// link in a sent text becomes a short link to this daemon's /l/
+	// handler, which counts the click and redirects.
+	Tracking Tracking `mapstructure:"tracking"`
 
 	// Location is Timezone, loaded. Set by Load.
 	Location *time.Location `mapstructure:"-"`
