@@ -100,7 +100,7 @@ func storeRetention(cfg *configs.Config) time.Duration {
 // newRecord is an announcement as accepted at now under cfg.
 func newRecord(cfg *configs.Config, a *groupcast.Announcement, dests []groupcast.Destination, now time.Time) *store.Record {
 	return &store.Record{Announcement: *a, Digest: a.Digest(), AcceptedAt: now.UTC(), Destinations: dests,
-		Policies: policiesFor(cfg, dests), Timezone: cfg.Timezone}
+		Policies: policiesFor(cfg, dests), Timezone: cfg.Timezone, Tracking: cfg.Tracking.BaseURL}
 }
 
 // Busy answers why no announcement can be taken now, before anyone parses

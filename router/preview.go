@@ -8,6 +8,7 @@ import (
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/policy"
+	"github.com/groupcast/groupcast/tracking"
 	"github.com/groupcast/groupcast/transform"
 )
 
@@ -66,7 +67,15 @@ func Preview(cfg *configs.Config, drivers Drivers, a *groupcast.Announcement, no
 			return nil, fmt.Errorf("policies %s: %w", d.Policy, err)
 		}
 		doc, variant := c.docFor(d)
-		o := evaluate(stepInput{rec: rec, doc: doc, variant: variant, dest: d, target: implied(rec, d), now: now, pol: pol})
+		in := stepInput{rec: rec, doc: doc, variant: variant, dest: d, target: implied(rec, d), now: now, pol: pol}
+		if rec.Tracking != "" {
+			// Tracked links as they would look, with placeholder codes of
+			// the real length (made without the store's secret: they
+			// answer 404).
+			in.track = tracking.NewRewriter(rec.Tracking, nil, a.ID, d)
+			doc = doc.WithLinks(in.track.URL)
+		}
+		o := evaluate(in)
 		pt.State, pt.Reason, pt.NotBefore = string(groupcast.StateQueued), o.reason, o.notBefore
 		if o.step != stepSend {
 			pt.State = string(o.state)

@@ -6,6 +6,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/policy"
 	"github.com/groupcast/groupcast/store"
+	"github.com/groupcast/groupcast/tracking"
 	"github.com/groupcast/groupcast/transform"
 )
 
@@ -39,6 +40,8 @@ type outcome struct {
 	rendered  groupcast.Rendered
 	decision  policy.Decision // the policy's answer, when it was asked
 	policy    *policy.Policy
+	// links are the tracked links in rendered: stored before the send.
+	links map[string]store.TrackedLink
 }
 
 // stepInput is everything the steps read.
@@ -55,6 +58,8 @@ type stepInput struct {
 	group   policy.GroupState
 	// approved is the review decision (nil: ask review when the policy holds).
 	review *store.Review
+	// track writes the target's links as tracked links (nil: tracking off).
+	track *tracking.Rewriter
 	// pausedUntil is the account's rest after a platform throttle.
 	pausedUntil time.Time
 	pauseReason string
@@ -83,16 +88,24 @@ func evaluate(in stepInput) outcome {
 		until := in.pausedUntil
 		return outcome{step: stepBlockQ, state: groupcast.StateDeferred, reason: in.pauseReason, notBefore: &until}
 	}
-	// Render.
-	r, err := in.doc.Render(in.dest, now)
+	// Render (with tracked links when the announcement has them).
+	doc := in.doc
+	if in.track != nil {
+		doc = doc.WithLinks(in.track.URL)
+	}
+	r, err := doc.Render(in.dest, now)
 	if err != nil {
 		return outcome{step: stepEnd, state: groupcast.StateFailed, reason: "render: " + err.Error()}
 	}
 	if in.variant != nil {
 		a = in.variant // the variant's title and body for the content rules
 	}
+	var links map[string]store.TrackedLink
+	if in.track != nil {
+		links = in.track.Links
+	}
 	if in.pol == nil {
-		return outcome{step: stepSend, rendered: r}
+		return outcome{step: stepSend, rendered: r, links: links}
 	}
 	// Policy.
 	pin := policy.Input{Announcement: a, Destination: in.dest, Rendered: r, Now: now}
@@ -101,7 +114,7 @@ func evaluate(in stepInput) outcome {
 		pin.Approved = in.review.Decision == "approved"
 	}
 	dec := in.pol.Decide(pin)
-	o := outcome{decision: dec, policy: in.pol, rendered: dec.Rendered, reason: dec.Reason}
+	o := outcome{decision: dec, policy: in.pol, rendered: dec.Rendered, reason: dec.Reason, links: links}
 	switch dec.Action {
 	case policy.Send:
 		o.step = stepSend

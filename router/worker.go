@@ -15,6 +15,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/router/jsbus"
 	"github.com/groupcast/groupcast/store"
+	"github.com/groupcast/groupcast/tracking"
 )
 
 // worker is one account's sender on the replica that owns the account. It
@@ -494,6 +495,13 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 	in := stepInput{rec: rec, dest: d, target: t, now: now,
 		pausedUntil: w.pausedUntil, pauseReason: w.pauseReason}
 	in.doc, in.variant = e.c.docFor(d)
+	if rec.Tracking != "" {
+		secret, err := s.trackingSecret(ctx)
+		if err != nil {
+			return blockFor(err)
+		}
+		in.track = tracking.NewRewriter(rec.Tracking, secret, id, d)
+	}
 	var err error
 	if in.pol, err = s.policyOf(rec, d); err != nil {
 		return w.end(rec, d, t, groupcast.StateFailed, "policy: "+err.Error())
