@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -309,12 +310,16 @@ func sendOutcome(st groupcast.Status) error {
 }
 
 func printTargets(w io.Writer, d *daemonRef, targets []groupcast.Target) error {
-	recall := false
+	recall, ab := false, false
 	for _, t := range targets {
 		recall = recall || t.Recall != nil
+		ab = ab || t.Variant != ""
 	}
 	var tb table
 	head := []string{"PLATFORM", "ACCOUNT", "GROUP", "STYLE", "STATE", "ATTEMPTS", "NEXT TRY", "REASON"}
+	if ab { // an A/B test: which variant each target gets
+		head = slices.Insert(head, 4, "VARIANT")
+	}
 	if recall {
 		head = append(head[:len(head)-1], "RECALL", "REASON")
 	}
@@ -325,6 +330,9 @@ func printTargets(w io.Writer, d *daemonRef, targets []groupcast.Target) error {
 			next = d.fmtTime(*t.NotBefore)
 		}
 		row := []string{t.Platform, t.Account, t.Group, t.Style, string(t.State), d.attempts(t), next}
+		if ab {
+			row = slices.Insert(row, 4, t.Variant)
+		}
 		reason := t.Reason
 		if recall {
 			label := ""
