@@ -113,7 +113,21 @@ func evaluate(in stepInput) outcome {
 	if in.review != nil {
 		pin.Approved = in.review.Decision == "approved"
 	}
+	var sent groupcast.Rendered // the tracked text, when links are tracked
+	if in.track != nil {
+		// The content rules judge the text as written, with its original
+		// URLs (a rule on a domain must still fire); what goes out is the
+		// tracked text, masked the same way.
+		sent = pin.Rendered
+		if pin.Rendered, err = in.doc.Render(in.dest, now); err != nil {
+			return outcome{step: stepEnd, state: groupcast.StateFailed, reason: "render: " + err.Error()}
+		}
+	}
 	dec := in.pol.Decide(pin)
+	if in.track != nil && dec.Action == policy.Send {
+		pin.Rendered = sent
+		dec.Rendered = in.pol.Decide(pin).Rendered
+	}
 	o := outcome{decision: dec, policy: in.pol, rendered: dec.Rendered, reason: dec.Reason, links: links}
 	switch dec.Action {
 	case policy.Send:

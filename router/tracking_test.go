@@ -9,8 +9,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/router"
 	"github.com/groupcast/groupcast/store"
 	"github.com/groupcast/groupcast/tracking"
 )
@@ -206,5 +208,39 @@ routes:
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "https://status.example.com/maint" {
 		t.Fatalf("after a restart the link answers %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// A content rule on a URL still fires with tracking on: the rules judge
+// the text as written, not the tracked links.
+func TestTrackedLinksKeepContentRules(t *testing.T) {
+	cfg := loadConfig(t, `
+store: {driver: memory}
+tracking: {base_url: "https://gc.example.com"}
+accounts:
+  - {name: qq, platform: qq, driver: file, path: /dev/null}
+policies:
+  - name: p
+    rules:
+      - {name: no-shady, terms: ["shady.example.com"], action: block}
+      - {name: no-wechat-id, pattern: "加微信", action: mask}
+routes:
+  - {name: ops, policy: p, targets: [{account: qq, groups: ["1001"]}]}
+`)
+	blocked, err := router.Preview(cfg, drivers, parse(t, "---\ntitle: t\n---\n领取 https://shady.example.com/gift"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blocked[0].State != string(groupcast.StateBlocked) {
+		t.Fatalf("a banned domain behind a tracked link: state %s, want blocked", blocked[0].State)
+	}
+	masked, err := router.Preview(cfg, drivers, parse(t, "---\ntitle: t\n---\n请加微信 详见 https://ok.example.com/a"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := masked[0].Parts[0].Text
+	if masked[0].State != string(groupcast.StateQueued) || strings.Contains(text, "加微信") ||
+		strings.Contains(text, "ok.example.com") || !trackedLink.MatchString(text) {
+		t.Fatalf("masked and tracked: state %s, text %q", masked[0].State, text)
 	}
 }
