@@ -182,6 +182,13 @@ gate for announcements.`,
 			}
 			for _, t := range targets {
 				fmt.Fprintf(g.stdout, "=== %s → %s/%s (%s, %s, route %s)", t.Account, t.Platform, t.Group, t.Style, t.Format, t.Route)
+				if t.Variant != "" {
+					assigned := ""
+					if t.Assigned {
+						assigned = ", assigned"
+					}
+					fmt.Fprintf(g.stdout, " variant %s%s", t.Variant, assigned)
+				}
 				if t.NotBefore != nil {
 					fmt.Fprintf(g.stdout, " not before %s", t.NotBefore.In(cfg.Location).Format("2006-01-02 15:04:05 -07:00"))
 				}
@@ -213,7 +220,11 @@ func previewOutcome(targets []router.PreviewTarget) error {
 	for _, t := range targets {
 		switch groupcast.State(t.State) {
 		case groupcast.StateBlocked, groupcast.StateRejected, groupcast.StateFailed:
-			bad = append(bad, fmt.Sprintf("%s/%s would be %s: %s", t.Account, t.Group, t.State, t.Reason))
+			who := t.Account + "/" + t.Group
+			if t.Variant != "" {
+				who += " (variant " + t.Variant + ")"
+			}
+			bad = append(bad, fmt.Sprintf("%s would be %s: %s", who, t.State, t.Reason))
 		}
 	}
 	if len(bad) == 0 {
