@@ -81,6 +81,8 @@ type Service struct {
 	// the mark is written with their next state.
 	hitsCounted sync.Map
 	fleet       *fleet
+	// secret is the tracked-link secret, read from the store once.
+	secret atomic.Pointer[[]byte]
 
 	backlogMu sync.Mutex
 	backlogN  int
