@@ -77,6 +77,7 @@ type Service struct {
 	// the mark is written with their next state.
 	hitsCounted sync.Map
 	fleet       *fleet
+	watch       watchHub // the ledger's changes, for the console (watch.go)
 
 	backlogMu sync.Mutex
 	backlogN  int
