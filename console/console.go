@@ -108,7 +108,8 @@ func (c *Console) owns(p string) bool {
 	case "/", "/compose", "/review", "/calendar", "/accounts", "/login", "/logout", "/events":
 		return true
 	}
-	return strings.HasPrefix(p, "/messages/") || strings.HasPrefix(p, "/review/") || strings.HasPrefix(p, "/static/")
+	return strings.HasPrefix(p, "/messages/") || strings.HasPrefix(p, "/review/") || strings.HasPrefix(p, "/compose/") ||
+		strings.HasPrefix(p, "/static/")
 }
 
 // Wrap serves the console's paths and hands every other request to next

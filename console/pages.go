@@ -167,7 +167,7 @@ func (c *Console) board(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		c.fragment(w, r, "board", "row", rw)
+		c.fragment(w, r, "board", "rowfrag", rw)
 		return
 	}
 	list, err := c.eng.List(r.Context(), "", 1000)

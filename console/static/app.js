@@ -27,7 +27,7 @@
     function mark(on) {
       if (!dot) return;
       dot.className = "live " + (on ? "on" : "off");
-      dot.textContent = on ? dot.dataset.on : dot.dataset.off;
+      dot.textContent = on ? dot.dataset.up : dot.dataset.down;
     }
     es.onopen = function () { mark(true); };
     es.onerror = function () { mark(false); };
