@@ -3,6 +3,7 @@ package console
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/groupcast/groupcast/adapters/dingtalk"
 	"github.com/groupcast/groupcast/adapters/qq"
@@ -70,8 +71,14 @@ func hitTerms(rules []string) []string {
 		if i < 0 {
 			continue
 		}
-		if t, err := strconv.Unquote(h[i+1:]); err == nil && t != "" {
-			out = append(out, t)
+		t, err := strconv.Unquote(h[i+1:])
+		if err != nil || t == "" {
+			continue
+		}
+		out = append(out, t)
+		if strings.Contains(h[:i], ": mask") {
+			// A masked term is sent as one * per character: mark those.
+			out = append(out, strings.Repeat("*", utf8.RuneCountInString(t)))
 		}
 	}
 	return out

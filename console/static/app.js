@@ -20,8 +20,10 @@
   }
 
   // live opens the event stream and shows its state; onChange gets each
-  // change; a reset (changes were missed) reloads the page.
-  function live(url, onChange) {
+  // change; a reset (changes were missed) reloads the page. sync runs
+  // each time the stream (re)opens: what changed between the page's
+  // render and the stream's start is fetched then.
+  function live(url, onChange, sync) {
     var dot = document.getElementById("live");
     var es = new EventSource(url);
     function mark(on) {
@@ -29,7 +31,7 @@
       dot.className = "live " + (on ? "on" : "off");
       dot.textContent = on ? dot.dataset.up : dot.dataset.down;
     }
-    es.onopen = function () { mark(true); };
+    es.onopen = function () { mark(true); sync(); };
     es.onerror = function () { mark(false); };
     ["record", "target"].forEach(function (kind) {
       es.addEventListener(kind, function (e) { onChange(JSON.parse(e.data)); });
@@ -70,7 +72,15 @@
         window.gcPatches.push({ id: id, at: Date.now(), state: tr.querySelector(".chip b").textContent });
       }).catch(function () {});
     }, 20);
-    live("/events", function (c) { refresh(c.id); });
+    live("/events", function (c) { refresh(c.id); }, function () {
+      fetch(location.pathname + location.search, { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (text) {
+          var doc = new DOMParser().parseFromString(text, "text/html");
+          var fresh = doc.getElementById("rows");
+          if (fresh) rows.innerHTML = fresh.innerHTML;
+        }).catch(function () {});
+    });
   }
 
   if (page === "message") {
@@ -93,7 +103,7 @@
         log.appendChild(li);
       }
       reload(id);
-    });
+    }, function () { reload(id); });
     if (sessionStorage.getItem("gc-sent")) {
       sessionStorage.removeItem("gc-sent");
       localStorage.removeItem("gc-draft");
