@@ -36,28 +36,35 @@ const watchBuffer = 256
 // runs while anyone watches.
 type watchHub struct {
 	mu     sync.Mutex
-	subs   map[chan Change]bool // value: a reset is owed (the channel was full)
+	subs   map[chan Change]struct{}
 	cancel context.CancelFunc
+	ready  chan struct{} // closed once the running store watch is open
 }
 
 // Watch follows the ledger's changes from now on: announcements accepted
 // and targets written, on any replica. Call stop when done; the channel is
 // closed then. A watcher that falls behind by more than a few hundred
-// changes gets one ChangeReset instead of the changes it missed.
+// changes gets one ChangeReset instead of the changes it held.
 func (s *Service) Watch() (changes <-chan Change, stop func()) {
 	h := &s.watch
 	ch := make(chan Change, watchBuffer)
 	h.mu.Lock()
 	if h.subs == nil {
-		h.subs = map[chan Change]bool{}
+		h.subs = map[chan Change]struct{}{}
 	}
-	h.subs[ch] = false
+	h.subs[ch] = struct{}{}
 	if h.cancel == nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		h.cancel = cancel
-		go s.runWatch(ctx)
+		h.cancel, h.ready = cancel, make(chan struct{})
+		go s.runWatch(ctx, h.ready)
 	}
+	ready := h.ready
 	h.mu.Unlock()
+	// Changes from now on: wait (briefly) for the store watch to be open.
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Second):
+	}
 	var once sync.Once
 	return ch, func() {
 		once.Do(func() {
@@ -75,7 +82,7 @@ func (s *Service) Watch() (changes <-chan Change, stop func()) {
 
 // runWatch keeps one store watch open until ctx ends, starting it again
 // (and telling the watchers to reset) when it breaks.
-func (s *Service) runWatch(ctx context.Context) {
+func (s *Service) runWatch(ctx context.Context, ready chan struct{}) {
 	first := true
 	for ctx.Err() == nil {
 		changes, err := s.st.Watch(ctx)
@@ -86,7 +93,9 @@ func (s *Service) runWatch(ctx context.Context) {
 			}
 			continue
 		}
-		if !first {
+		if first {
+			close(ready)
+		} else {
 			s.watch.broadcast(ctx, Change{Kind: ChangeReset})
 		}
 		first = false
@@ -104,27 +113,28 @@ func (s *Service) runWatch(ctx context.Context) {
 	}
 }
 
-// broadcast hands c to every watcher without waiting: a full watcher
-// owes a reset, given as soon as it has room.
+// broadcast hands c to every watcher without waiting. A watcher whose
+// buffer is full has fallen behind: what it holds is dropped for one
+// ChangeReset (it reads the ledger again), and it follows on from there.
 func (h *watchHub) broadcast(ctx context.Context, c Change) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if ctx.Err() != nil {
 		return // a stopped watch: its watchers may be closed
 	}
-	for ch, owed := range h.subs {
-		if owed {
-			select {
-			case ch <- Change{Kind: ChangeReset}:
-				h.subs[ch] = false
-			default:
-				continue
-			}
-		}
+	for ch := range h.subs {
 		select {
 		case ch <- c:
+			continue
 		default:
-			h.subs[ch] = true
 		}
+		for drained := false; !drained; {
+			select {
+			case <-ch:
+			default:
+				drained = true
+			}
+		}
+		ch <- Change{Kind: ChangeReset} // room: only this hub sends, under h.mu
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -36,6 +37,11 @@ func (s *Store) Watch(ctx context.Context) (<-chan Change, error) {
 	recs := make(chan *nats.Msg, 256)
 	sub, err := s.nc.ChanSubscribe(subjectRecord+">", recs)
 	if err != nil {
+		_ = w.Stop()
+		return nil, fmt.Errorf("store: watch records: %w", err)
+	}
+	if err := s.nc.FlushTimeout(5 * time.Second); err != nil { // the subscription is in place at the server
+		_ = sub.Unsubscribe()
 		_ = w.Stop()
 		return nil, fmt.Errorf("store: watch records: %w", err)
 	}
