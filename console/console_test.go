@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -653,4 +654,41 @@ func TestBadInput(t *testing.T) {
 	if p := b.get("/healthz"); p.status != 200 {
 		t.Errorf("/healthz: %d", p.status)
 	}
+}
+
+// TestPageWeight: the board's HTML, script and style stay small; the
+// figures are logged (uncompressed, and gzip as served for the assets).
+func TestPageWeight(t *testing.T) {
+	e := start(t, "")
+	b := e.browser(t)
+	p := b.get("/")
+	assets := regexp.MustCompile(`(?:src|href)="(/static/[^"]+)"`).FindAllStringSubmatch(p.body, -1)
+	if len(assets) != 2 {
+		t.Fatalf("assets of /: %v", assets)
+	}
+	total, gz := len(p.body), gzipLen(p.body)
+	for _, a := range assets {
+		plain := b.get(a[1])
+		if plain.status != 200 || !strings.Contains(plain.hdr.Get("Cache-Control"), "immutable") {
+			t.Fatalf("%s: %d %v", a[1], plain.status, plain.hdr)
+		}
+		zipped := b.do("GET", a[1], nil, "Accept-Encoding", "gzip")
+		if zipped.hdr.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s: not served gzip", a[1])
+		}
+		total += len(plain.body)
+		gz += len(zipped.body)
+	}
+	t.Logf("page weight of / (empty board): %d bytes HTML+JS+CSS uncompressed, %d gzip", total, gz)
+	if total > 40<<10 {
+		t.Errorf("/ weighs %d bytes: over the 40 KiB budget", total)
+	}
+}
+
+func gzipLen(s string) int {
+	var buf strings.Builder
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write([]byte(s))
+	_ = zw.Close()
+	return buf.Len()
 }

@@ -198,8 +198,9 @@ func (c *Console) board(w http.ResponseWriter, r *http.Request) {
 
 type targetView struct {
 	groupcast.Target
-	Parts []router.PreviewPart
-	Rules []string
+	Parts  []router.PreviewPart
+	Marked [][]segment // per part, the rule hits marked
+	Rules  []string
 }
 
 func (c *Console) message(w http.ResponseWriter, r *http.Request) {
@@ -228,6 +229,10 @@ func (c *Console) message(w http.ResponseWriter, r *http.Request) {
 		for _, p := range prev {
 			if p.Account == t.Account && p.Group == t.Group {
 				targets[i].Parts, targets[i].Rules = p.Parts, p.Rules
+				terms := hitTerms(p.Rules)
+				for _, part := range p.Parts {
+					targets[i].Marked = append(targets[i].Marked, mark(part.Text, terms))
+				}
 			}
 		}
 	}
