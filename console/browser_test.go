@@ -274,7 +274,6 @@ func TestBrowser(t *testing.T) {
 	slices.Sort(lat)
 	t.Logf("ledger change → board shows it: median %v (min %v, max %v) over %d announcements of 3 targets "+
 		"(headless Chromium and the daemon on one machine, memory store)", lat[len(lat)/2], lat[0], lat[len(lat)-1], len(lat))
-	b.shot(board, "board")
 
 	// A held announcement, approved in /review.
 	b.run(compose, "compose a held one",
@@ -319,6 +318,7 @@ func TestBrowser(t *testing.T) {
 	b.run(board, "the board shows the recall",
 		until(fmt.Sprintf(`document.querySelectorAll("#row-%s .chip.s-recalled").length === 1`, held)))
 
+	b.shot(board, "board")
 	for _, p := range []string{"calendar", "accounts"} {
 		b.run(compose, p, chromedp.Navigate(base+"/"+p), chromedp.WaitVisible(css(`body[data-page=`+p+`]`)))
 		b.shot(compose, p)
