@@ -29,8 +29,8 @@ require (
 )
 
 require (
-	github.com/chromedp/cdproto v0.159.0
-	github.com/chromedp/chromedp v0.23.0
+	github.com/chromedp/cdproto v0.159.0 // tests only: the protocol types chromedp's actions take (log, page, runtime events)
+	github.com/chromedp/chromedp v0.23.0 // tests only: the console's browser test drives headless Chromium
 )
 
 require (

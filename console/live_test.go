@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/adapters/registry"
+	"github.com/groupcast/groupcast/console"
 	"github.com/groupcast/groupcast/router"
 )
 
@@ -187,6 +191,49 @@ func TestAccounts(t *testing.T) {
 	for _, w := range []string{"qq / onebot", "<td>1 / 600</td>", "正常", "dingtalk / file"} {
 		if !strings.Contains(p.body, w) {
 			t.Errorf("/accounts: no %q in\n%s", w, p.body)
+		}
+	}
+}
+
+// calendarEngine is the engine with a calendar, as the schedules will give
+// it: the console asks it for the week instead of building one.
+type calendarEngine struct {
+	*router.Service
+	asked chan [2]time.Time
+}
+
+func (c calendarEngine) Calendar(_ context.Context, from, to time.Time) ([]groupcast.CalendarItem, error) {
+	c.asked <- [2]time.Time{from, to}
+	return []groupcast.CalendarItem{{At: from.Add(33 * time.Hour), Kind: groupcast.CalendarSchedule, Name: "weekly-digest",
+		Title: "每周摘要", Targets: []string{"dt/dt"}}}, nil
+}
+
+// TestCalendarFromTheEngine: an engine with Calendar answers the week:
+// asked for Monday to Monday in the configured zone, its items shown.
+func TestCalendarFromTheEngine(t *testing.T) {
+	e := start(t, "")
+	eng := calendarEngine{Service: e.svc, asked: make(chan [2]time.Time, 1)}
+	cons, err := console.New(console.Options{Engine: eng, Drivers: registry.Lookup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	srv := httptest.NewServer(cons)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/calendar?week=2026-12-02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	asked := <-eng.asked
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	if want := time.Date(2026, 11, 30, 0, 0, 0, 0, loc); !asked[0].Equal(want) || !asked[1].Equal(want.AddDate(0, 0, 7)) {
+		t.Errorf("asked for %v", asked)
+	}
+	for _, w := range []string{"09:00 周期 · 每周摘要", "12-01 Tue"} {
+		if !strings.Contains(string(body), w) {
+			t.Errorf("/calendar: no %q in\n%s", w, body)
 		}
 	}
 }
