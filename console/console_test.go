@@ -44,6 +44,7 @@ accounts:
 policies:
   - name: careful
     windows: ["08:00-22:00"]
+    daily_cap: {new: 50, mature: 80}
     rules:
       - {name: internal, action: review, terms: ["内部资料"]}
       - {name: wechat-ad, action: mask, pattern: "加微信"}

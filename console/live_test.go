@@ -188,7 +188,7 @@ func TestAccounts(t *testing.T) {
 	}
 	e.waitState(t, "acc-1", groupcast.StateDelivered)
 	p := e.browser(t).get("/accounts")
-	for _, w := range []string{"qq / onebot", "<td>1 / 600</td>", "正常", "dingtalk / file"} {
+	for _, w := range []string{"qq / onebot", "<td>1 / 600</td>", "正常", "dingtalk / file", "careful: 50 new / 80 mature"} {
 		if !strings.Contains(p.body, w) {
 			t.Errorf("/accounts: no %q in\n%s", w, p.body)
 		}

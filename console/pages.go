@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -472,5 +473,24 @@ func (c *Console) accounts(w http.ResponseWriter, r *http.Request) {
 			list[i].PausedUntil = &lt
 		}
 	}
-	c.render(w, r, http.StatusOK, "accounts", map[string]any{"Accounts": list})
+	c.render(w, r, http.StatusOK, "accounts", map[string]any{"Accounts": list, "Caps": capsByAccount(c.eng.Config())})
+}
+
+// capsByAccount lists, per account, the daily caps per group of the
+// policies its routes apply ("default: 3 new / 8 mature").
+func capsByAccount(cfg *configs.Config) map[string][]string {
+	out := map[string][]string{}
+	for _, rt := range cfg.Routes {
+		p, ok := cfg.PolicyByName(rt.Policy)
+		if !ok || (p.DailyCap.New == 0 && p.DailyCap.Mature == 0) {
+			continue
+		}
+		s := fmt.Sprintf("%s: %d new / %d mature", p.Name, p.DailyCap.New, p.DailyCap.Mature)
+		for _, t := range rt.Targets {
+			if !slices.Contains(out[t.Account], s) {
+				out[t.Account] = append(out[t.Account], s)
+			}
+		}
+	}
+	return out
 }
