@@ -171,7 +171,13 @@ func (c *Console) board(w http.ResponseWriter, r *http.Request) {
 		c.fragment(w, r, "board", "rowfrag", rw)
 		return
 	}
-	list, err := c.eng.List(r.Context(), "", 1000)
+	// The engine filters by state; the other filters are applied here, on
+	// up to 1000 of the newest.
+	limit := boardRows
+	if f.Tag != "" || f.Platform != "" || f.Text != "" {
+		limit = 1000
+	}
+	list, err := c.eng.List(r.Context(), f.State, limit)
 	if err != nil {
 		c.engineError(w, r, err)
 		return
