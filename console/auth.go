@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -238,6 +239,19 @@ func (c *Console) acting(kind int, role string, h http.HandlerFunc) http.Handler
 	return c.authed(kind, func(w http.ResponseWriter, r *http.Request) {
 		u := userOf(r)
 		r.Body = http.MaxBytesReader(w, r.Body, c.maxBody())
+		if err := r.ParseForm(); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				c.fail(w, r, http.StatusRequestEntityTooLarge, "err_too_large", "")
+				return
+			}
+			if r.Header.Get(csrfHeader) == "" {
+				c.fail(w, r, http.StatusBadRequest, "err_input", err.Error())
+				return
+			}
+			// With the token in the header, the handler reports the
+			// malformed form naming its field.
+		}
 		if !checkCSRF(r, u.csrf) {
 			c.fail(w, r, http.StatusForbidden, "err_csrf", "")
 			return

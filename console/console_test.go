@@ -615,6 +615,7 @@ func TestBadInput(t *testing.T) {
 		{"POST", "/compose", url.Values{"title": {"x"}, "body": {"x"}, "tags": {"ops"}, "category": {"gossip"}}, 422, "category"},
 		{"POST", "/compose", url.Values{"title": {"x"}, "body": {"x"}, "tags": {"ops"}, "send_at": {"2026-13-45T99:00"}}, 422, "send_at"},
 		{"POST", "/compose", url.Values{"title": {"x"}, "body": {"x"}, "tags": {"ops"}, "links": {"docs | ftp://x"}}, 422, "links"},
+		{"POST", "/compose", url.Values{"title": {"x"}, "tags": {"ops"}, "body": {strings.Repeat("长", 50<<10)}}, 413, "max_body"},
 		{"POST", "/review/nope/approve", nil, 404, ""},
 		{"POST", "/messages/nope/recall", nil, 404, ""},
 	} {
