@@ -183,9 +183,8 @@ func (b *browserSession) shot(ctx context.Context, name string) {
 
 // patch is one row the board's script patched from a live change.
 type patch struct {
-	ID    string  `json:"id"`
-	At    float64 `json:"at"` // ms since the epoch, the browser's clock
-	State string  `json:"state"`
+	ID string  `json:"id"`
+	At float64 `json:"at"` // ms since the epoch, the browser's clock
 }
 
 // TestBrowser drives headless Chromium through the console: log in;

@@ -50,7 +50,13 @@
     };
   }
 
-  window.gcPatches = []; // [{id, at}] each row patched by a live change (the browser test reads it)
+  // gcPatches: the last rows patched by a live change, {id, at} (the
+  // browser test reads it to time the board).
+  window.gcPatches = [];
+  function patched(p) {
+    window.gcPatches.push(p);
+    if (window.gcPatches.length > 100) window.gcPatches.shift();
+  }
 
   if (page === "board") {
     var rows = document.getElementById("rows");
@@ -69,7 +75,7 @@
         var empty = document.getElementById("empty");
         if (empty) empty.remove();
         tr.classList.add("flash");
-        window.gcPatches.push({ id: id, at: Date.now(), state: tr.querySelector(".chip b").textContent });
+        patched({ id: id, at: Date.now() });
       }).catch(function () {});
     }, 20);
     live("/events", function (c) { refresh(c.id); }, function () {
@@ -91,7 +97,7 @@
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
         .then(function (text) {
           document.getElementById("targets").replaceWith(html(text));
-          window.gcPatches.push({ id: id, at: Date.now() });
+          patched({ id: id, at: Date.now() });
         }).catch(function () {});
     }, 20);
     live("/events?id=" + encodeURIComponent(id), function (c) {
