@@ -63,6 +63,10 @@ type Announcement struct {
 	MentionAll bool       `json:"mention_all,omitempty"`
 	Author     string     `json:"author,omitempty"`
 	Body       string     `json:"body"`
+	// Variants and AB make an A/B test (variants.go): each target gets one
+	// variant's title and body.
+	Variants []Variant `json:"variants,omitempty"`
+	AB       *AB       `json:"ab,omitempty"`
 }
 
 // Limits on announcement fields. Bodies are further bounded by server.max_body.
@@ -89,19 +93,21 @@ func ValidID(id string) bool {
 // document is the wire form shared by the three input formats. Times stay
 // strings so that a bad one is reported with its field name.
 type document struct {
-	ID         string   `json:"id" yaml:"id"`
-	Title      string   `json:"title" yaml:"title"`
-	Category   string   `json:"category" yaml:"category"`
-	Priority   string   `json:"priority" yaml:"priority"`
-	Tags       []string `json:"tags" yaml:"tags"`
-	Summary    string   `json:"summary" yaml:"summary"`
-	SendAt     string   `json:"send_at" yaml:"send_at"`
-	ExpiresAt  string   `json:"expires_at" yaml:"expires_at"`
-	Links      []Link   `json:"links" yaml:"links"`
-	Images     []Image  `json:"images" yaml:"images"`
-	MentionAll bool     `json:"mention_all" yaml:"mention_all"`
-	Author     string   `json:"author" yaml:"author"`
-	Body       string   `json:"body" yaml:"body"`
+	ID         string    `json:"id" yaml:"id"`
+	Title      string    `json:"title" yaml:"title"`
+	Category   string    `json:"category" yaml:"category"`
+	Priority   string    `json:"priority" yaml:"priority"`
+	Tags       []string  `json:"tags" yaml:"tags"`
+	Summary    string    `json:"summary" yaml:"summary"`
+	SendAt     string    `json:"send_at" yaml:"send_at"`
+	ExpiresAt  string    `json:"expires_at" yaml:"expires_at"`
+	Links      []Link    `json:"links" yaml:"links"`
+	Images     []Image   `json:"images" yaml:"images"`
+	MentionAll bool      `json:"mention_all" yaml:"mention_all"`
+	Author     string    `json:"author" yaml:"author"`
+	Body       string    `json:"body" yaml:"body"`
+	Variants   []Variant `json:"variants" yaml:"variants"`
+	AB         *AB       `json:"ab" yaml:"ab"`
 }
 
 // Format is an input format of an announcement.
@@ -359,6 +365,7 @@ func (d *document) announcement(now time.Time) (*Announcement, error) {
 			bad("expires_at", "is already in the past")
 		}
 	}
+	a.Variants, a.AB = checkVariants(d.Variants, d.AB, bad)
 	if len(errs) > 0 {
 		return nil, &InputError{Code: "invalid", Fields: errs}
 	}

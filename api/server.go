@@ -22,6 +22,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/router"
+	"github.com/groupcast/groupcast/tracking"
 	"github.com/groupcast/groupcast/transform"
 )
 
@@ -42,6 +43,10 @@ type Engine interface {
 	Decide(ctx context.Context, id string, approve bool, by, reason string) (groupcast.Status, error)
 	Accounts(ctx context.Context) ([]groupcast.AccountHealth, error)
 	NotReady() []string
+	// Report adds up an announcement's deliveries and counted clicks.
+	Report(ctx context.Context, id string) (tracking.Report, error)
+	// LinkHandler answers GET /l/{code} (tracked links).
+	LinkHandler() http.Handler
 }
 
 var _ Engine = (*router.Service)(nil)
@@ -61,6 +66,8 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  map[string][]string // pattern → methods, for the OpenAPI test
 
+	inbound Inbound // nil: the inbound routes answer 503
+
 	limMu   sync.Mutex
 	limiter *rate.Limiter // nil: no intake limit
 	limRate float64       // the server.intake_per_second it was built for
@@ -78,11 +85,17 @@ func NewServer(svc Engine, drivers router.Drivers, log *slog.Logger) *Server {
 	s.route("/v1/messages/{id}", map[string]http.HandlerFunc{"GET": s.status})
 	s.route("/v1/messages/{id}/recall", map[string]http.HandlerFunc{"POST": send(s.recall)})
 	s.route("/v1/messages/{id}/preview", map[string]http.HandlerFunc{"GET": s.storedPreview})
+	s.route("/v1/messages/{id}/report", map[string]http.HandlerFunc{"GET": s.report})
+	// Tracked links: no token (whoever got the link clicks it).
+	s.route("/l/{code}", map[string]http.HandlerFunc{"GET": svc.LinkHandler().ServeHTTP})
 	s.route("/v1/preview", map[string]http.HandlerFunc{"POST": send(s.preview)})
 	s.route("/v1/review", map[string]http.HandlerFunc{"GET": s.reviews})
 	s.route("/v1/review/{id}/approve", map[string]http.HandlerFunc{"POST": review(s.decide(true))})
 	s.route("/v1/review/{id}/reject", map[string]http.HandlerFunc{"POST": review(s.decide(false))})
 	s.route("/v1/accounts", map[string]http.HandlerFunc{"GET": s.accounts})
+	s.route("/v1/groups/{account}/{group}/report", map[string]http.HandlerFunc{"GET": s.groupReport})
+	// Not guarded by the bearer tokens (publicPath): signed by post_secret.
+	s.route("/v1/inbound/onebot/{account}", map[string]http.HandlerFunc{"POST": s.onebotEvent})
 	s.route("/openapi.json", map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = w.Write(OpenAPI)
@@ -129,7 +142,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the path "+strconv.Quote(r.URL.Path)+" has an empty, . or .. segment; use the path as documented")
 		return
 	}
-	if strings.HasPrefix(r.URL.Path, "/v1/") {
+	if strings.HasPrefix(r.URL.Path, "/v1/") && !publicPath(r.URL.Path) {
 		p, ok := s.principal(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="groupcast"`)
@@ -388,6 +401,15 @@ func (s *Server) writePreview(w http.ResponseWriter, a *groupcast.Announcement) 
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"targets": targets})
+}
+
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	rep, err := s.svc.Report(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 func (s *Server) reviews(w http.ResponseWriter, r *http.Request) {

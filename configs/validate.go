@@ -80,6 +80,10 @@ func (v *validator) run() {
 	v.sourcesCheck()
 	v.policiesCheck()
 	v.routesCheck()
+	v.reviewCheck()
+
+	v.inboundCheck()
+	v.trackingCheck()
 }
 
 func (v *validator) top() {

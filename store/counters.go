@@ -142,3 +142,22 @@ func (s *Store) ReadJSON(ctx context.Context, key string, v any) error {
 // ForgetHints drops what this process remembers of documents (another
 // replica may have written them: an account just taken over).
 func (s *Store) ForgetHints() { s.docs.Clear() }
+
+// CreateOnce writes key to the counters bucket only when it is absent,
+// with a time to live (the store's time, not the caller's clock): it
+// answers true for the one caller, of any replica, that created it, and
+// false while the key lives. It de-duplicates inbound events.
+func (s *Store) CreateOnce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if ttl < time.Second {
+		ttl = time.Second
+	}
+	_, err := s.counts.Create(ctx, key, []byte("1"), jetstream.KeyTTL(ttl))
+	switch {
+	case err == nil:
+		return true, nil
+	case isExists(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("store: %s: %w", key, err)
+	}
+}
