@@ -237,3 +237,34 @@ func TestCalendarFromTheEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageVariants: with an A/B test, each target's page shows the
+// text of its own variant.
+func TestMessageVariants(t *testing.T) {
+	e := start(t, "")
+	md := "---\nid: ab-1\ntitle: 活动通知\ntags: [ops]\nvariants:\n  - {name: A, body: 甲版正文。}\n  - {name: B, body: 乙版正文。}\n---\n默认正文。"
+	a, err := groupcast.Parse(groupcast.FormatMarkdown, []byte(md), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Submit(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	st := e.waitState(t, "ab-1", groupcast.StateDelivered)
+	p := e.browser(t).get("/messages/ab-1")
+	for _, tg := range st.Targets {
+		if tg.Variant == "" {
+			t.Fatalf("no variant assigned: %+v", tg)
+		}
+		want := map[string]string{"A": "甲版正文", "B": "乙版正文"}[tg.Variant]
+		i := strings.Index(p.body, `data-key="`+tg.Account+"/"+tg.Group+`"`)
+		j := strings.Index(p.body[i+1:], `<section class="target"`)
+		section := p.body[i:]
+		if j >= 0 {
+			section = p.body[i : i+1+j]
+		}
+		if !strings.Contains(section, want) || !strings.Contains(section, "版本 "+tg.Variant) {
+			t.Errorf("%s/%s (variant %s): its section lacks %q:\n%s", tg.Account, tg.Group, tg.Variant, want, section)
+		}
+	}
+}

@@ -234,7 +234,8 @@ func (c *Console) message(w http.ResponseWriter, r *http.Request) {
 	for i, t := range st.Targets {
 		targets[i] = targetView{Target: t}
 		for _, p := range prev {
-			if p.Account == t.Account && p.Group == t.Group {
+			// The target's own rendering: its A/B variant's when it has one.
+			if p.Account == t.Account && p.Group == t.Group && p.Variant == t.Variant && targets[i].Parts == nil {
 				targets[i].Parts, targets[i].Rules = p.Parts, p.Rules
 				terms := hitTerms(p.Rules)
 				for _, part := range p.Parts {
