@@ -81,6 +81,7 @@ type Service struct {
 	// the mark is written with their next state.
 	hitsCounted sync.Map
 	fleet       *fleet
+	watch       watchHub // the ledger's changes, for the console (watch.go)
 	// secret is the tracked-link secret, read from the store once.
 	secret atomic.Pointer[[]byte]
 
