@@ -494,7 +494,7 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 	in := stepInput{rec: rec, doc: e.c.doc, dest: d, target: t, now: now,
 		pausedUntil: w.pausedUntil, pauseReason: w.pauseReason}
 	var err error
-	if in.pol, err = s.policyOf(rec, d); err != nil {
+	if in.pol, err = s.policyFor(e.c, d); err != nil {
 		return w.end(rec, d, t, groupcast.StateFailed, "policy: "+err.Error())
 	}
 	if in.pol != nil {
@@ -525,7 +525,7 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 		if t.State != o.state || t.Reason != o.reason || !sameTime(t.NotBefore, o.notBefore) {
 			if o.state == groupcast.StateScheduled && !e.seen {
 				// What the record says already: nothing to write.
-			} else if _, err := s.settle(ctx, rec, d, func(t *store.TargetRecord) error {
+			} else if _, err := s.settleTarget(ctx, rec, d, !e.seen, func(t *store.TargetRecord) error {
 				if t.State.Terminal() {
 					return store.ErrUnchanged
 				}
