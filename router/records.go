@@ -25,6 +25,9 @@ type cached struct {
 	seq uint64 // the record's sequence in the ledger
 	rec *store.Record
 	doc *transform.Doc
+	// pols: the record's compiled policies, shared by every copy of
+	// the entry.
+	pols *recordPolicies
 }
 
 // recordCacheSize bounds the cache: the senders follow the records close
@@ -50,7 +53,7 @@ func (c *recordCache) put(rec *store.Record, seq uint64) cached {
 
 // putParsed adds a record whose body is parsed already.
 func (c *recordCache) putParsed(rec *store.Record, seq uint64, doc *transform.Doc) cached {
-	e := cached{id: rec.Announcement.ID, seq: seq, rec: rec, doc: doc}
+	e := cached{id: rec.Announcement.ID, seq: seq, rec: rec, doc: doc, pols: &recordPolicies{}}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.items == nil {
