@@ -91,9 +91,9 @@ type extDoc struct {
 }
 
 type otherDoc struct {
-	Title string            `yaml:"title"`
-	N     int               `yaml:"n"`
-	M     map[string]string `yaml:"m"`
+	Title string             `yaml:"title"`
+	N     int                `yaml:"n"`
+	M     map[string]string  `yaml:"m"`
 	S     struct{ A string } `yaml:"s"`
 	Plain string
 	Tags  []string `yaml:"tags"`
