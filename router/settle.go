@@ -43,6 +43,10 @@ func (s *Service) settleTarget(ctx context.Context, rec *store.Record, d groupca
 	s.hitsCounted.Delete(id + "/" + key)
 	if from != t.State {
 		s.metrics.transition(t.Platform, t.Account, from, t.State)
+		level := stateLevel(t.State)
+		if !s.log.Enabled(ctx, level) {
+			return t, nil // progress is DEBUG: not even its attributes are built
+		}
 		attrs := []any{"announcement", id, "account", t.Account, "group", t.Group, "state", t.State}
 		if t.Reason != "" {
 			attrs = append(attrs, "reason", t.Reason)
@@ -50,7 +54,7 @@ func (s *Service) settleTarget(ctx context.Context, rec *store.Record, d groupca
 		if t.NotBefore != nil {
 			attrs = append(attrs, "not_before", t.NotBefore.Format(time.RFC3339))
 		}
-		s.log.Log(ctx, stateLevel(t.State), "state", attrs...)
+		s.log.Log(ctx, level, "state", attrs...)
 	}
 	return t, nil
 }
