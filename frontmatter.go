@@ -1,10 +1,13 @@
 package groupcast
 
 import (
+	"encoding"
 	"reflect"
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
 )
 
 // plainYAML decodes the plain YAML most announcements' front matter is
@@ -253,7 +256,7 @@ func plainItems(f reflect.Value, items []string) bool {
 // plainMapping sets a struct of string fields from "{k: v, k: v}".
 func plainMapping(out reflect.Value, s string) bool {
 	fields := yamlFields(out.Type())
-	if fields == nil || s[0] != '{' {
+	if fields == nil || s[0] != '{' || customYAML(out.Type()) {
 		return false
 	}
 	seen := map[int]bool{}
@@ -364,6 +367,9 @@ func yamlFields(t reflect.Type) map[string]int {
 			m = nil
 			break
 		}
+		if ft := sf.Type; customYAML(ft) || ft.Kind() == reflect.Slice && customYAML(ft.Elem()) {
+			continue // decodes itself: its key is left to yaml.v3
+		}
 		if name == "" {
 			name = strings.ToLower(sf.Name)
 		}
@@ -374,3 +380,16 @@ func yamlFields(t reflect.Type) map[string]int {
 }
 
 var yamlFieldCache sync.Map // reflect.Type → map[string]int
+
+var (
+	yamlUnmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// customYAML reports a type that decodes itself (yaml.Unmarshaler, or
+// encoding.TextUnmarshaler, which yaml.v3 uses for strings).
+func customYAML(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	return t.Implements(yamlUnmarshaler) || pt.Implements(yamlUnmarshaler) ||
+		t.Implements(textUnmarshaler) || pt.Implements(textUnmarshaler)
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"reflect"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -100,6 +101,23 @@ type otherDoc struct {
 	Links []Link   `yaml:"links"`
 }
 
+// upper decodes itself in upper case: plainYAML must leave it to yaml.v3.
+type upper string
+
+func (u *upper) UnmarshalText(b []byte) error {
+	*u = upper(bytes.ToUpper(b))
+	return nil
+}
+
+type selfDoc struct {
+	Title upper   `yaml:"title"`
+	Tags  []upper `yaml:"tags"`
+	Links []struct {
+		URL upper `yaml:"url"`
+	} `yaml:"links"`
+	When time.Time `yaml:"when"`
+}
+
 func decodeV3(data []byte, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -142,6 +160,12 @@ func TestPlainYAMLAgreesWithYAMLv3(t *testing.T) {
 		}
 		samePlain[otherDoc](t, []byte(s))
 		samePlain[extDoc](t, []byte(s))
+		samePlain[selfDoc](t, []byte(s))
+	}
+	for _, s := range []string{"title: abc\n", "tags: [a, b]\n", "links:\n  - {url: x}\n", "when: 2026-11-30\n"} {
+		if plainYAML([]byte(s), &selfDoc{}) {
+			t.Errorf("took %q for a type that decodes itself", s)
+		}
 	}
 	if took < 20 {
 		t.Fatalf("plainYAML took only %d of %d seeds", took, len(plainSeeds))
@@ -173,6 +197,7 @@ func FuzzPlainYAML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		samePlain[document](t, []byte(s))
 		samePlain[otherDoc](t, []byte(s))
+		samePlain[selfDoc](t, []byte(s))
 	})
 }
 
