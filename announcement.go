@@ -214,6 +214,9 @@ func decodeYAML(data []byte, doc *document) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
+	if plainYAML(data, doc) {
+		return nil // the common plain front matter, without the YAML parser
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(doc); err != nil {

@@ -86,3 +86,35 @@ func policiesFor(cfg *configs.Config, dests []groupcast.Destination) map[string]
 func (s *Service) policyOf(rec *store.Record, d groupcast.Destination) (*policy.Policy, error) {
 	return s.policies.of(rec, d)
 }
+
+// recordPolicies keeps the compiled policies of one cached record by name:
+// its targets find theirs without encoding and hashing the policy again
+// (a record's policies and time zone never change).
+type recordPolicies struct {
+	mu sync.Mutex
+	m  map[string]*policy.Policy
+}
+
+// policyFor is policyOf through the record's own memo.
+func (s *Service) policyFor(c cached, d groupcast.Destination) (*policy.Policy, error) {
+	if c.pols == nil || d.Policy == "" {
+		return s.policyOf(c.rec, d)
+	}
+	c.pols.mu.Lock()
+	pol, ok := c.pols.m[d.Policy]
+	c.pols.mu.Unlock()
+	if ok {
+		return pol, nil
+	}
+	pol, err := s.policyOf(c.rec, d)
+	if err != nil {
+		return nil, err // not kept: the error is said again for each target
+	}
+	c.pols.mu.Lock()
+	if c.pols.m == nil {
+		c.pols.m = map[string]*policy.Policy{}
+	}
+	c.pols.m[d.Policy] = pol
+	c.pols.mu.Unlock()
+	return pol, nil
+}

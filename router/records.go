@@ -10,14 +10,22 @@ import (
 )
 
 // recordCache keeps announcements with their body parsed once, least
-// recently used out first. A record is written once and never changes;
-// Submit fills the cache where it writes the record, so the senders of
-// this process do not decode or parse it again.
+// recently used out first, in two parts of recordCacheSize entries each:
+//
+//   - fresh: what Submit wrote (it parsed the body to check it), for the
+//     senders when they follow close behind;
+//   - taken: what a sender has taken, for the other accounts' senders of
+//     the same announcement, which reach it a little earlier or later.
+//
+// Kept apart, a burst of new announcements (the senders far behind) does
+// not push out what one sender parsed before the others reached it: each
+// record is then decoded and parsed once, not once per account. A record
+// is written once and never changes.
 type recordCache struct {
-	mu    sync.Mutex
-	size  int
-	items map[string]*list.Element
-	order list.List // front: most recently used
+	mu           sync.Mutex
+	size         int
+	items        map[string]*list.Element
+	fresh, taken list.List // front: most recently used
 }
 
 type cached struct {
@@ -27,11 +35,19 @@ type cached struct {
 	doc *transform.Doc
 	// variants are the A/B variants' parsed bodies, by name.
 	variants map[string]*transform.Doc
+	// pols: the record's compiled policies, shared by every copy of
+	// the entry.
+	pols *recordPolicies
 }
 
-// recordCacheSize bounds the cache: the senders follow the records close
-// behind Submit, or, when they lag, refill it as they go (the first of
-// them to reach a record parses it for the others).
+// cacheEntry is a cached record and the part of the cache it is in.
+type cacheEntry struct {
+	c    cached
+	part *list.List
+}
+
+// recordCacheSize bounds each part of the cache (about 7 KB an entry with
+// its parse).
 const recordCacheSize = 512
 
 func (c *recordCache) get(id string) (cached, bool) {
@@ -41,37 +57,57 @@ func (c *recordCache) get(id string) (cached, bool) {
 	if !ok {
 		return cached{}, false
 	}
-	c.order.MoveToFront(e)
-	return e.Value.(cached), true
+	ce := e.Value.(*cacheEntry)
+	if ce.part == &c.taken {
+		c.taken.MoveToFront(e)
+		return ce.c, true
+	}
+	// A sender takes it: it stays for the other senders however many new
+	// ones Submit writes meanwhile.
+	c.fresh.Remove(e)
+	c.add(ce.c, &c.taken)
+	return ce.c, true
 }
 
-// put adds a record, parsing its body, and answers the entry.
+// put adds a record a sender took, parsing its body, and answers the
+// entry.
 func (c *recordCache) put(rec *store.Record, seq uint64) cached {
-	return c.putParsed(rec, seq, transform.Parse(&rec.Announcement))
+	return c.insert(rec, seq, transform.Parse(&rec.Announcement), &c.taken)
 }
 
-// putParsed adds a record whose body is parsed already.
+// putParsed adds a record Submit wrote, whose body it parsed.
 func (c *recordCache) putParsed(rec *store.Record, seq uint64, doc *transform.Doc) cached {
-	e := cached{id: rec.Announcement.ID, seq: seq, rec: rec, doc: doc, variants: variantDocs(&rec.Announcement)}
+	return c.insert(rec, seq, doc, &c.fresh)
+}
+
+func (c *recordCache) insert(rec *store.Record, seq uint64, doc *transform.Doc, part *list.List) cached {
+	e := cached{id: rec.Announcement.ID, seq: seq, rec: rec, doc: doc, variants: variantDocs(&rec.Announcement), pols: &recordPolicies{}}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if old, ok := c.items[e.id]; ok {
+		ce := old.Value.(*cacheEntry)
+		ce.part.MoveToFront(old)
+		return ce.c
+	}
+	c.add(e, part)
+	return e
+}
+
+// add puts an entry first in a part and drops that part's least recently
+// used beyond the size. c.mu is held.
+func (c *recordCache) add(e cached, part *list.List) {
 	if c.items == nil {
 		c.items = map[string]*list.Element{}
-		if c.size <= 0 {
-			c.size = recordCacheSize
-		}
 	}
-	if old, ok := c.items[e.id]; ok {
-		c.order.MoveToFront(old)
-		return old.Value.(cached)
+	if c.size <= 0 {
+		c.size = recordCacheSize
 	}
-	c.items[e.id] = c.order.PushFront(e)
-	for c.order.Len() > c.size {
-		last := c.order.Back()
-		c.order.Remove(last)
-		delete(c.items, last.Value.(cached).id)
+	c.items[e.id] = part.PushFront(&cacheEntry{c: e, part: part})
+	for part.Len() > c.size {
+		last := part.Back()
+		part.Remove(last)
+		delete(c.items, last.Value.(*cacheEntry).c.id)
 	}
-	return e
 }
 
 // cachedRecord is the record a ledger message carries, from the cache when

@@ -81,7 +81,7 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 	claimed := t
 	if w.hold.shared {
 		var err error
-		claimed, err = s.settle(ctx, rec, d, func(t *store.TargetRecord) error {
+		claimed, err = s.settleTarget(ctx, rec, d, !e.seen, func(t *store.TargetRecord) error {
 			if t.State.Terminal() || t.State == groupcast.StateHeld {
 				return store.ErrUnchanged
 			}
@@ -125,7 +125,7 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 	receipt, sendErr := a.sender.Send(ctx, out)
 	if sendErr == nil {
 		a.health.sentOne(now.In(s.cfg.Load().Location).Format(time.DateOnly))
-		return w.delivered(rec, d, receipt)
+		return w.delivered(rec, d, receipt, !e.seen)
 	}
 	a.health.failed(now, sendErr)
 	if ctx.Err() != nil {
@@ -162,7 +162,8 @@ func (s *Service) giveBackSlot(ctx context.Context, pol *policy.Policy, rec *sto
 	})
 }
 
-func (w *worker) delivered(rec *store.Record, d groupcast.Destination, r groupcast.Receipt) result {
+// fresh: the sender saw no stored state for the target before the send.
+func (w *worker) delivered(rec *store.Record, d groupcast.Destination, r groupcast.Receipt, fresh bool) result {
 	s := w.s
 	now := s.clock.Now()
 	if r.SentAt.IsZero() {
@@ -179,7 +180,7 @@ func (w *worker) delivered(rec *store.Record, d groupcast.Destination, r groupca
 		t.DeliveredAt = &now
 		return nil
 	}
-	t, err := s.settle(w.sendCtx, rec, d, mark)
+	t, err := s.settleTarget(w.sendCtx, rec, d, fresh, mark)
 	// Sent, not recorded: the store is failing. Sending again would send
 	// twice: record it when the store is back, however long that takes.
 	for attempt := 1; err != nil && w.sendCtx.Err() == nil; attempt++ {

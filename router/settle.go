@@ -13,9 +13,20 @@ import (
 // settle writes one change of a target's state (the first write creates
 // it from what its record implies), counts it in the metrics and logs it.
 func (s *Service) settle(ctx context.Context, rec *store.Record, d groupcast.Destination, change func(*store.TargetRecord) error) (*store.TargetRecord, error) {
+	return s.settleTarget(ctx, rec, d, false, change)
+}
+
+// settleTarget is settle; fresh says the sender has seen no stored state
+// for the target (its record is new to it), so the first write is tried
+// as a create without reading first (refused, and read, if it exists).
+func (s *Service) settleTarget(ctx context.Context, rec *store.Record, d groupcast.Destination, fresh bool, change func(*store.TargetRecord) error) (*store.TargetRecord, error) {
 	id, key := rec.Announcement.ID, d.Key()
 	var from groupcast.State
-	t, err := s.st.UpdateTarget(ctx, id, key, implied(rec, d), func(t *store.TargetRecord) error {
+	update := s.st.UpdateTarget
+	if fresh {
+		update = s.st.UpdateNewTarget
+	}
+	t, err := update(ctx, id, key, implied(rec, d), func(t *store.TargetRecord) error {
 		from = t.State
 		if err := change(t); err != nil {
 			return err
@@ -32,6 +43,10 @@ func (s *Service) settle(ctx context.Context, rec *store.Record, d groupcast.Des
 	s.hitsCounted.Delete(id + "/" + key)
 	if from != t.State {
 		s.metrics.transition(t.Platform, t.Account, from, t.State)
+		level := stateLevel(t.State)
+		if !s.log.Enabled(ctx, level) {
+			return t, nil // progress is DEBUG: not even its attributes are built
+		}
 		attrs := []any{"announcement", id, "account", t.Account, "group", t.Group, "state", t.State}
 		if t.Reason != "" {
 			attrs = append(attrs, "reason", t.Reason)
@@ -39,7 +54,7 @@ func (s *Service) settle(ctx context.Context, rec *store.Record, d groupcast.Des
 		if t.NotBefore != nil {
 			attrs = append(attrs, "not_before", t.NotBefore.Format(time.RFC3339))
 		}
-		s.log.Log(ctx, stateLevel(t.State), "state", attrs...)
+		s.log.Log(ctx, level, "state", attrs...)
 	}
 	return t, nil
 }

@@ -503,7 +503,7 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 		in.track = tracking.NewRewriter(rec.Tracking, secret, id, d)
 	}
 	var err error
-	if in.pol, err = s.policyOf(rec, d); err != nil {
+	if in.pol, err = s.policyFor(e.c, d); err != nil {
 		return w.end(rec, d, t, groupcast.StateFailed, "policy: "+err.Error())
 	}
 	if in.pol != nil {
@@ -534,7 +534,7 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 		if t.State != o.state || t.Reason != o.reason || !sameTime(t.NotBefore, o.notBefore) {
 			if o.state == groupcast.StateScheduled && !e.seen {
 				// What the record says already: nothing to write.
-			} else if _, err := s.settle(ctx, rec, d, func(t *store.TargetRecord) error {
+			} else if _, err := s.settleTarget(ctx, rec, d, !e.seen, func(t *store.TargetRecord) error {
 				if t.State.Terminal() {
 					return store.ErrUnchanged
 				}

@@ -320,6 +320,20 @@ var ErrUnchanged = errors.New("store: unchanged")
 // is a create. change may return ErrUnchanged to leave the record as it is
 // (UpdateTarget then returns the current record and ErrUnchanged).
 func (s *Store) UpdateTarget(ctx context.Context, id, key string, initial *TargetRecord, change func(*TargetRecord) error) (*TargetRecord, error) {
+	return s.updateTarget(ctx, id, key, initial, false, change)
+}
+
+// UpdateNewTarget is UpdateTarget for a target the caller believes was
+// never written (its sender has not stored a state for it yet): unless
+// this process holds a version of it, the first attempt creates it from
+// initial without reading it first. When it exists after all, the create
+// is refused and the update goes on as UpdateTarget's does, from what is
+// stored: the belief saves a read, it never overwrites.
+func (s *Store) UpdateNewTarget(ctx context.Context, id, key string, initial *TargetRecord, change func(*TargetRecord) error) (*TargetRecord, error) {
+	return s.updateTarget(ctx, id, key, initial, initial != nil, change)
+}
+
+func (s *Store) updateTarget(ctx context.Context, id, key string, initial *TargetRecord, fresh bool, change func(*TargetRecord) error) (*TargetRecord, error) {
 	k := targetKey(id, key)
 	for attempt := range 50 {
 		var t *TargetRecord
@@ -330,6 +344,11 @@ func (s *Store) UpdateTarget(ctx context.Context, id, key string, initial *Targe
 			// current, which saves a read; compare-and-set catches it if not.
 			hint := h.(targetHint)
 			t, rev = hint.record(), hint.rev
+		} else if fresh && attempt == 0 {
+			// Believed never written: a create, refused if it was.
+			c := *initial
+			c.PlatformMessageIDs = append([]string{}, initial.PlatformMessageIDs...)
+			t, rev = &c, 0
 		} else if t, rev, err = s.Target(ctx, id, key); errors.Is(err, groupcast.ErrNotFound) && initial != nil {
 			c := *initial
 			c.PlatformMessageIDs = append([]string{}, initial.PlatformMessageIDs...)

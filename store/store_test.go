@@ -195,6 +195,45 @@ func TestUpdateTargetCreatesFromInitial(t *testing.T) {
 	}
 }
 
+// UpdateNewTarget creates without reading first, but a target that exists
+// after all (written elsewhere) is updated, never overwritten; racing
+// writers each count once.
+func TestUpdateNewTargetNeverOverwrites(t *testing.T) {
+	st := open(t, store.Options{Driver: store.DriverMemory})
+	ctx := context.Background()
+	initial := &store.TargetRecord{Key: "k", Target: groupcast.Target{State: groupcast.StateQueued}}
+	// Stored in a final state: this process keeps no version of it.
+	done := &store.TargetRecord{Key: "k", Target: groupcast.Target{State: groupcast.StateDelivered, Attempts: 1,
+		PlatformMessageIDs: []string{"m1"}}}
+	if _, err := st.CreateTarget(ctx, "e1", done); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.UpdateNewTarget(ctx, "e1", "k", initial, func(t *store.TargetRecord) error {
+		t.Attempts++
+		return nil
+	})
+	if err != nil || got.State != groupcast.StateDelivered || got.Attempts != 2 || len(got.PlatformMessageIDs) != 1 {
+		t.Fatalf("got %+v %v, want the stored target updated", got, err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := st.UpdateNewTarget(ctx, "n1", "k", initial, func(t *store.TargetRecord) error {
+				t.Attempts++
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got, _, err := st.Target(ctx, "n1", "k"); err != nil || got.Attempts != 8 || got.State != groupcast.StateQueued {
+		t.Fatalf("got %+v %v, want 8 attempts from the initial state", got, err)
+	}
+}
+
 // A record larger than the store takes in one message is refused as such
 // (413 at the API), not as a store failure; a body of angle brackets is
 // stored at its own size (no HTML escaping).

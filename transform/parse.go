@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 
@@ -112,9 +113,13 @@ func (d *Doc) dest(b []byte) string {
 // unescape resolves backslash escapes and character references the way
 // goldmark's HTML writer does, and replaces NUL as CommonMark asks.
 func unescape(b []byte) string {
-	b = util.UnescapePunctuations(b)
-	b = util.ResolveNumericReferences(b)
-	b = util.ResolveEntityNames(b)
+	if bytes.IndexByte(b, '\\') >= 0 || bytes.IndexByte(b, '&') >= 0 {
+		// Escapes and references start with one of these two: most text
+		// has neither and skips three passes.
+		b = util.UnescapePunctuations(b)
+		b = util.ResolveNumericReferences(b)
+		b = util.ResolveEntityNames(b)
+	}
 	s := string(b)
 	if strings.IndexByte(s, 0) >= 0 {
 		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
@@ -260,11 +265,20 @@ func prefixLines(s, first, rest string) string {
 
 // joinBlocks joins rendered blocks, dropping empty ones.
 func joinBlocks(blocks []string, sep string) string {
-	var kept []string
+	n := 0
 	for _, b := range blocks {
-		if strings.TrimSpace(b) != "" {
-			kept = append(kept, b)
-		}
+		n += len(b) + len(sep)
 	}
-	return strings.Join(kept, sep)
+	var out strings.Builder
+	out.Grow(n)
+	for _, b := range blocks {
+		if strings.TrimSpace(b) == "" {
+			continue
+		}
+		if out.Len() > 0 {
+			out.WriteString(sep)
+		}
+		out.WriteString(b)
+	}
+	return out.String()
 }

@@ -1,0 +1,50 @@
+package router
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/store"
+	"github.com/groupcast/groupcast/transform"
+)
+
+func cacheRecord(i int) *store.Record {
+	return &store.Record{Announcement: groupcast.Announcement{ID: fmt.Sprint("a", i), Title: "t", Body: "b"}}
+}
+
+// What one sender took stays for the others however many announcements
+// Submit writes meanwhile; what nobody took goes first.
+func TestRecordCacheKeepsWhatASenderTook(t *testing.T) {
+	c := &recordCache{size: 4}
+	for i := range 4 {
+		r := cacheRecord(i)
+		c.putParsed(r, uint64(i), transform.Parse(&r.Announcement))
+	}
+	if _, ok := c.get("a0"); !ok { // a sender takes a0: moved to the taken part
+		t.Fatal("a0 not cached")
+	}
+	c.put(cacheRecord(100), 100) // a sender's miss
+	for i := 4; i < 20; i++ {    // a burst of new announcements
+		r := cacheRecord(i)
+		c.putParsed(r, uint64(i), transform.Parse(&r.Announcement))
+	}
+	for _, id := range []string{"a0", "a100", "a16", "a19"} {
+		if _, ok := c.get(id); !ok {
+			t.Errorf("%s was dropped", id)
+		}
+	}
+	for _, id := range []string{"a1", "a3", "a15"} {
+		if _, ok := c.get(id); ok {
+			t.Errorf("%s is still cached: the fresh part is bounded", id)
+		}
+	}
+	if n := len(c.items); n != c.fresh.Len()+c.taken.Len() || c.fresh.Len() > 4 || c.taken.Len() > 4 {
+		t.Fatalf("%d items, fresh %d, taken %d", n, c.fresh.Len(), c.taken.Len())
+	}
+	// The same record put twice is one entry, the first.
+	first, _ := c.get("a0")
+	if again := c.put(first.rec, first.seq); again.doc != first.doc {
+		t.Fatal("a second put replaced the entry")
+	}
+}
