@@ -80,6 +80,7 @@ func (v *validator) run() {
 	v.sourcesCheck()
 	v.policiesCheck()
 	v.routesCheck()
+	v.schedulesCheck()
 }
 
 func (v *validator) top() {
