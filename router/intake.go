@@ -46,7 +46,7 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 				a.Category, a.Priority, strings.Join(a.Tags, ", ")),
 		}}}
 	}
-	if keep := storeRetention(cfg); a.SendAt != nil && time.Until(*a.SendAt) > keep {
+	if keep := storeRetention(cfg); a.SendAt != nil && a.SendAt.Sub(s.clock.Now()) > keep {
 		// The record would be gone before its time comes.
 		return groupcast.Accepted{}, &groupcast.InputError{Code: "invalid", Fields: []*groupcast.FieldError{{
 			Field: "send_at", Message: fmt.Sprintf("more than store.retention (%s) ahead: the store keeps an announcement that long", keep)}}}

@@ -77,6 +77,7 @@ type Service struct {
 	// the mark is written with their next state.
 	hitsCounted sync.Map
 	fleet       *fleet
+	sched       *scheduler
 
 	backlogMu sync.Mutex
 	backlogN  int
@@ -132,6 +133,7 @@ func New(o Options) (*Service, error) {
 	}
 	s.cfg.Store(o.Config)
 	s.fleet = newFleet(s)
+	s.sched = newScheduler(s)
 	if err := o.Metrics.Registry.Register(accountUp{s: s, desc: prometheus.NewDesc("groupcast_account_up",
 		"1 while the account can send (ok or degraded), 0 while it is down or paused.", []string{"account", "platform"}, nil)}); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
@@ -172,10 +174,16 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.fleet.start(ctx, names)
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		s.sched.run(ctx)
+	}()
 	s.running.Store(true)
 	close(s.started)
 	<-ctx.Done()
 	s.running.Store(false)
+	<-schedDone
 	s.fleet.stop()
 	return nil
 }
@@ -306,6 +314,7 @@ func (s *Service) Apply(cfg *configs.Config) error {
 	for name := range changed {
 		s.fleet.restart(name) // the new sender takes over the account's queue
 	}
+	s.sched.poke() // schedules reload with the config
 	if s.running.Load() {
 		for _, name := range added {
 			s.fleet.add(name)

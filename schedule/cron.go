@@ -122,18 +122,21 @@ func (c *Cron) Next(after time.Time) (Occurrence, bool) {
 
 // Between lists the occurrences firing in (after, until], at most limit of
 // them (0: no limit); more reports whether it stopped at the limit.
+// Occurrences that fire at the same instant (the times a spring-forward
+// gap skips, and the end of the gap) are all listed.
 func (c *Cron) Between(after, until time.Time, limit int) (out []Occurrence, more bool) {
-	for {
-		o, ok := c.Next(after)
-		if !ok || o.At.After(until) {
-			return out, false
-		}
+	o, ok := c.Next(after)
+	for ok && !o.At.After(until) {
 		if limit > 0 && len(out) == limit {
 			return out, true
 		}
 		out = append(out, o)
-		after = o.At
+		var next time.Time
+		if next, ok = c.nextCivil(o.Local.Add(time.Minute), maxDays); ok {
+			o = Occurrence{Local: next, At: Resolve(next, c.loc)}
+		}
 	}
+	return out, false
 }
 
 // Count is how many wall-clock minutes from the local midnight starting

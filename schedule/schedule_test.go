@@ -265,3 +265,18 @@ func FuzzSplitParts(f *testing.F) {
 		}
 	})
 }
+
+// The minutes a spring-forward gap skips all fire, at the end of the gap.
+func TestBetweenKeepsGapMinutes(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	c := mustCron(t, "*/15 * * * *", ny)
+	occ, _ := c.Between(time.Date(2027, 3, 14, 6, 50, 0, 0, time.UTC), time.Date(2027, 3, 14, 7, 10, 0, 0, time.UTC), 0)
+	var got []string
+	for _, o := range occ {
+		got = append(got, o.Local.Format("15:04")+"@"+o.At.In(ny).Format("15:04"))
+	}
+	want := []string{"02:00@03:00", "02:15@03:00", "02:30@03:00", "02:45@03:00", "03:00@03:00"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%v, want %v", got, want)
+	}
+}
