@@ -125,7 +125,7 @@ func TestScheduleAcrossDSTAndRestart(t *testing.T) {
 	clock.Set(time.Date(2027, 10, 31, 0, 31, 0, 0, time.UTC)) // 02:31 CEST
 	h = startWith(t, yaml, store.DriverEmbedded, filepath.Join(dir, "store"), clock, 50*time.Millisecond)
 	autumn := []string{"daily-20270327-0230", "daily-20270328-0230", "daily-20270329-0230", "daily-20271031-0230"}
-	waitSent(t, dir, autumn...) // the months missed meanwhile are skipped: later than catch_up
+	waitSent(t, dir, autumn...)                               // the months missed meanwhile are skipped: later than catch_up
 	clock.Set(time.Date(2027, 10, 31, 1, 31, 0, 0, time.UTC)) // 02:31 CET
 	time.Sleep(300 * time.Millisecond)
 	waitSent(t, dir, autumn...)
