@@ -499,6 +499,14 @@ func (s *Server) local(st groupcast.Status) groupcast.Status {
 	if st.Targets != nil {
 		st.Targets = targets
 	}
+	if st.Parts != nil {
+		parts := make([]groupcast.PartStatus, len(st.Parts))
+		for i, p := range st.Parts {
+			p.At = p.At.In(loc)
+			parts[i] = p
+		}
+		st.Parts = parts
+	}
 	return st
 }
 

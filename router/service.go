@@ -78,6 +78,9 @@ type Service struct {
 	hitsCounted sync.Map
 	fleet       *fleet
 	sched       *scheduler
+	// seriesFault, when set (tests), fails a series' expansion before the
+	// part it is called with.
+	seriesFault func(part int) error
 
 	backlogMu sync.Mutex
 	backlogN  int
@@ -174,16 +177,16 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.fleet.start(ctx, names)
-	schedDone := make(chan struct{})
-	go func() {
-		defer close(schedDone)
-		s.sched.run(ctx)
-	}()
+	// Schedules and unfinished series run on every replica (the store's
+	// create-once writes keep them from posting twice).
+	var bg sync.WaitGroup
+	bg.Go(func() { s.sched.run(ctx) })
+	bg.Go(func() { s.finishSeries(ctx) })
 	s.running.Store(true)
 	close(s.started)
 	<-ctx.Done()
 	s.running.Store(false)
-	<-schedDone
+	bg.Wait()
 	s.fleet.stop()
 	return nil
 }

@@ -142,3 +142,31 @@ func (s *Store) ReadJSON(ctx context.Context, key string, v any) error {
 // ForgetHints drops what this process remembers of documents (another
 // replica may have written them: an account just taken over).
 func (s *Store) ForgetHints() { s.docs.Clear() }
+
+// DeleteJSON removes the document at key (absent is fine).
+func (s *Store) DeleteJSON(ctx context.Context, key string) error {
+	s.docs.Delete(key)
+	if err := s.counts.Delete(ctx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("store: delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// KeysUnder lists the counters keys under prefix ("series." lists
+// "series.<id>"), in no particular order.
+func (s *Store) KeysUnder(ctx context.Context, prefix string) ([]string, error) {
+	kl, err := s.counts.ListKeysFiltered(ctx, prefix+">")
+	if err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", prefix, err)
+	}
+	defer func() { _ = kl.Stop() }()
+	seen := map[string]bool{}
+	var out []string
+	for k := range kl.Keys() {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out, ctx.Err()
+}
