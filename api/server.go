@@ -41,6 +41,8 @@ type Engine interface {
 	Announcement(ctx context.Context, id string) (*groupcast.Announcement, error)
 	Decide(ctx context.Context, id string, approve bool, by, reason string) (groupcast.Status, error)
 	Accounts(ctx context.Context) ([]groupcast.AccountHealth, error)
+	// Calendar lists what will go out in [from, to) (GET /v1/calendar).
+	Calendar(ctx context.Context, from, to time.Time) ([]groupcast.CalendarItem, error)
 	NotReady() []string
 }
 
@@ -83,6 +85,7 @@ func NewServer(svc Engine, drivers router.Drivers, log *slog.Logger) *Server {
 	s.route("/v1/review/{id}/approve", map[string]http.HandlerFunc{"POST": review(s.decide(true))})
 	s.route("/v1/review/{id}/reject", map[string]http.HandlerFunc{"POST": review(s.decide(false))})
 	s.route("/v1/accounts", map[string]http.HandlerFunc{"GET": s.accounts})
+	s.route("/v1/calendar", map[string]http.HandlerFunc{"GET": s.calendar})
 	s.route("/openapi.json", map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = w.Write(OpenAPI)
