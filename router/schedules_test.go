@@ -3,16 +3,18 @@ package router_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/router"
 	"github.com/groupcast/groupcast/store"
@@ -221,12 +223,69 @@ func TestScheduleTwoReplicas(t *testing.T) {
 // startReplicaClock is startReplica with a clock.
 func startReplicaClock(t *testing.T, ns *server.Server, cfg *configs.Config, clock router.Clock) replica {
 	t.Helper()
+	return startReplicaLog(t, ns, cfg, clock, nil)
+}
+
+// Two replicas whose files differ (one edited, the other not yet): the
+// occurrence is posted once, with the content of whichever came first;
+// the other replica says so once, and does not try again every tick.
+func TestScheduleConflictSaidOnce(t *testing.T) {
+	ns := startNATS(t)
+	out := t.TempDir()
+	var logs [2]*syncBuffer
+	var reps [2]replica
+	clock := &fakeClock{now: at("2027-01-04 08:59")}
+	for i := range 2 {
+		cdir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(cdir, "a.md"), fmt.Appendf(nil, "---\ntitle: 版本 %d\n---\nb", i), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := configs.LoadBytes([]byte(scheduleConfig(out, "Asia/Shanghai", fmt.Sprintf("store: {driver: nats, url: %q}", ns.ClientURL()), `
+  - {name: edited, cron: "0 9 * * *", announcement: a.md}
+`)), filepath.Join(cdir, "groupcast.yaml"), configs.Options{Catalog: catalog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs[i] = &syncBuffer{}
+		reps[i] = startReplicaLog(t, ns, cfg, clock, slog.New(slog.NewTextHandler(logs[i], nil)))
+	}
+	time.Sleep(300 * time.Millisecond)
+	clock.Set(at("2027-01-04 09:00"))
+	waitSent(t, out, "edited-20270104-0900")
+	time.Sleep(500 * time.Millisecond) // many ticks
+	said := strings.Count(logs[0].String(), "other content") + strings.Count(logs[1].String(), "other content")
+	if said != 1 {
+		t.Fatalf("the conflict was said %d times:\n%s\n%s", said, logs[0], logs[1])
+	}
+	_ = reps
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startReplicaLog is startReplicaClock with a logger.
+func startReplicaLog(t *testing.T, ns *server.Server, cfg *configs.Config, clock router.Clock, log *slog.Logger) replica {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.Open(ctx, store.Options{Driver: store.DriverNATS, URL: ns.ClientURL(), LeaseTTL: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: drivers, Clock: clock, MaxDeferWait: 50 * time.Millisecond})
+	svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: drivers, Clock: clock, Logger: log, MaxDeferWait: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,5 +297,3 @@ func startReplicaClock(t *testing.T, ns *server.Server, cfg *configs.Config, clo
 	t.Cleanup(stop)
 	return replica{svc, stop}
 }
-
-var _ = groupcast.StateDelivered
