@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/api"
 )
 
@@ -115,4 +116,18 @@ func printCalendar(w io.Writer, cal api.Calendar, from, to time.Time, loc *time.
 		}
 	}
 	return tb.write(w)
+}
+
+// printParts lists a series' parts (groupcast status of a series).
+func printParts(w io.Writer, d *daemonRef, parts []groupcast.PartStatus) error {
+	var tb table
+	tb.row("PART", "ID", "AT", "STATE", "TITLE")
+	for _, p := range parts {
+		tb.row(fmt.Sprintf("%d/%d", p.Part, len(parts)), p.ID, d.fmtTime(p.At), p.State, p.Title)
+	}
+	if err := tb.write(w); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w)
+	return err
 }

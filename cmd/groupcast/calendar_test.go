@@ -43,7 +43,11 @@ schedules:
 	if code, out, errOut := runCLI(t, "send", ann, "--server", "http://"+addr); code != 0 {
 		t.Fatalf("send: %d %s %s", code, out, errOut)
 	}
-	code, out, errOut := runCLI(t, "calendar", "--server", "http://"+addr, "--config", cfg)
+	code, out, errOut := runCLI(t, "status", "course", "--server", "http://"+addr)
+	if code != 0 || !strings.Contains(out, "1/2") || !strings.Contains(out, "course-p2") || !strings.Contains(out, "scheduled") {
+		t.Errorf("status of a series: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "calendar", "--server", "http://"+addr, "--config", cfg)
 	if code != 0 {
 		t.Fatalf("calendar: exit %d\n%s%s", code, out, errOut)
 	}
