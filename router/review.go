@@ -114,6 +114,9 @@ func (s *Service) Decide(ctx context.Context, id string, approve bool, by, reaso
 	if err != nil {
 		return groupcast.Status{}, err
 	}
+	if len(rec.Parts) > 0 {
+		return s.decideSeries(ctx, rec, approve, by, reason) // series.go: every held part
+	}
 	decision := "rejected"
 	if approve {
 		decision = "approved"

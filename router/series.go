@@ -283,3 +283,23 @@ func (s *Service) recallSeries(ctx context.Context, rec *store.Record) (groupcas
 	}
 	return s.seriesStatus(ctx, rec)
 }
+
+// decideSeries approves or rejects the held targets of every part of a
+// series; ErrNotHeld when no part has any.
+func (s *Service) decideSeries(ctx context.Context, rec *store.Record, approve bool, by, reason string) (groupcast.Status, error) {
+	decided := 0
+	for _, p := range rec.Parts {
+		_, err := s.Decide(ctx, p.ID, approve, by, reason)
+		switch {
+		case err == nil:
+			decided++
+		case errors.Is(err, ErrNotHeld), errors.Is(err, groupcast.ErrNotFound):
+		default:
+			return groupcast.Status{}, err
+		}
+	}
+	if decided == 0 {
+		return groupcast.Status{}, ErrNotHeld
+	}
+	return s.seriesStatus(ctx, rec)
+}

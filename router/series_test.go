@@ -3,6 +3,7 @@ package router_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -176,5 +177,37 @@ func TestSeriesRefused(t *testing.T) {
 	}
 	if list, err := h.svc.List(context.Background(), "", 10); err != nil || len(list) != 0 {
 		t.Errorf("stored: %v %v", list, err)
+	}
+}
+
+// A part held for review is reviewed on its own, or through the series'
+// id (every held part at once).
+func TestSeriesReview(t *testing.T) {
+	dir := t.TempDir()
+	yaml := fmt.Sprintf(`
+timezone: Asia/Shanghai
+store: {driver: memory}
+accounts:
+  - {name: f1, platform: qq, driver: file, path: "%s/f1.jsonl", rate: {per_minute: 6000}}
+policies:
+  - {name: p, rules: [{terms: ["内部资料"], action: review}]}
+routes:
+  - {name: all, policy: p, targets: [{account: f1, groups: ["100"]}]}
+`, dir)
+	clock := &fakeClock{now: at("2027-01-04 10:00")}
+	h := startWith(t, yaml, store.DriverMemory, "", clock, 50*time.Millisecond)
+	ctx := context.Background()
+	if _, err := h.svc.Submit(ctx, parse(t, "---\nid: s\ntitle: t\nseries: {every: 1m}\n---\n## 一\n公开\n## 二\n内部资料")); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(at("2027-01-04 10:02"))
+	h.waitFor("s-p2", "held", allIn(groupcast.StateHeld))
+	waitSent(t, dir, "s-p1")
+	if _, err := h.svc.Decide(ctx, "s", true, "li", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitSent(t, dir, "s-p1", "s-p2")
+	if _, err := h.svc.Decide(ctx, "s", true, "li", ""); !errors.Is(err, router.ErrNotHeld) {
+		t.Fatalf("nothing held: %v", err)
 	}
 }
