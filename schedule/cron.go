@@ -12,6 +12,7 @@ package schedule
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -143,16 +144,27 @@ func (c *Cron) Between(after, until time.Time, limit int) (out []Occurrence, mor
 // since (inclusive) to local (inclusive) match: the ordinal of the
 // occurrence at local. Zero when local is before since.
 func (c *Cron) Count(since, local time.Time) int {
-	cu := time.Date(since.Year(), since.Month(), since.Day(), 0, 0, 0, 0, time.UTC)
+	s := c.spec
+	hours := s.Hour & (1<<24 - 1)
+	minutes := s.Minute & (1<<60 - 1)
+	perDay := bits.OnesCount64(hours) * bits.OnesCount64(minutes)
+	day := time.Date(since.Year(), since.Month(), since.Day(), 0, 0, 0, 0, time.UTC)
+	last := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
 	n := 0
-	for {
-		next, ok := c.nextCivil(cu, maxDays)
-		if !ok || next.After(local) {
-			return n
+	for ; day.Before(last); day = day.AddDate(0, 0, 1) {
+		if s.Month&(1<<uint(day.Month())) != 0 && c.dayMatches(day) {
+			n += perDay
 		}
-		n++
-		cu = next.Add(time.Minute)
 	}
+	if !day.Equal(last) || s.Month&(1<<uint(day.Month())) == 0 || !c.dayMatches(day) {
+		return n
+	}
+	// The last day: the hours before local's, and local's hour up to its minute.
+	n += bits.OnesCount64(hours&(1<<uint(local.Hour())-1)) * bits.OnesCount64(minutes)
+	if hours&(1<<uint(local.Hour())) != 0 {
+		n += bits.OnesCount64(minutes & (1<<uint(local.Minute()+1) - 1))
+	}
+	return n
 }
 
 // nextCivil is the first wall-clock minute at or after cu (a local time

@@ -280,3 +280,39 @@ func TestBetweenKeepsGapMinutes(t *testing.T) {
 		t.Fatalf("%v, want %v", got, want)
 	}
 }
+
+func BenchmarkNextLeapDay(b *testing.B) {
+	c := mustCron(b, "0 9 29 2 *", zone(b, "Europe/Berlin"))
+	after := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		if _, ok := c.Next(after); !ok {
+			b.Fatal("none")
+		}
+	}
+}
+
+func BenchmarkCountYearOfMinutes(b *testing.B) {
+	c := mustCron(b, "* * * * *", time.UTC)
+	for b.Loop() {
+		c.Count(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 12, 31, 23, 59, 0, 0, time.UTC))
+	}
+}
+
+// Count agrees with walking the occurrences one by one.
+func TestCountMatchesWalk(t *testing.T) {
+	for _, expr := range []string{"* * * * *", "*/7 9-17 * * 1-5", "30 9 * * 1", "0 0 1,15 * *", "5 4 * 2 0"} {
+		c := mustCron(t, expr, time.UTC)
+		since := time.Date(2027, 1, 3, 0, 0, 0, 0, time.UTC)
+		for _, local := range []time.Time{since, since.Add(9*time.Hour + 35*time.Minute), since.AddDate(0, 1, 10).Add(17*time.Hour + 14*time.Minute)} {
+			walk := 0
+			for cu := since; !cu.After(local); cu = cu.Add(time.Minute) {
+				if nc, ok := c.nextCivil(cu, 1); ok && nc.Equal(cu) {
+					walk++
+				}
+			}
+			if got := c.Count(since, local); got != walk {
+				t.Errorf("%s to %s: %d, walking %d", expr, local, got, walk)
+			}
+		}
+	}
+}
