@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/schedule"
@@ -30,13 +32,30 @@ type scheduler struct {
 	s    *Service
 	wake chan struct{}
 
+	// outcomes counts occurrences by schedule and outcome: posted,
+	// existing (another replica or an earlier run posted it), conflict,
+	// skipped (later than catch_up), failed (did not build, or refused).
+	outcomes *prometheus.CounterVec
+
 	mu      sync.Mutex
 	through map[string]time.Time // schedule name → occurrences up to here are handled (this replica)
 	crons   map[string]*schedule.Cron
 }
 
 func newScheduler(s *Service) *scheduler {
-	return &scheduler{s: s, wake: make(chan struct{}, 1), through: map[string]time.Time{}, crons: map[string]*schedule.Cron{}}
+	sc := &scheduler{s: s, wake: make(chan struct{}, 1), through: map[string]time.Time{}, crons: map[string]*schedule.Cron{},
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "groupcast_schedule_occurrences_total",
+			Help: "Occurrences of schedules this replica handled, by schedule and outcome (posted, existing, conflict, skipped, failed)."},
+			[]string{"schedule", "outcome"})}
+	if err := s.metrics.Registry.Register(sc.outcomes); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if c, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+				sc.outcomes = c // a second engine on the same metrics (tests)
+			}
+		}
+	}
+	return sc
 }
 
 // poke makes the scheduler look at the config again (a reload).
@@ -149,6 +168,7 @@ func (sc *scheduler) handle(ctx context.Context, cfg *configs.Config, sch config
 		id := schedule.ID(sch.Name, o.Local)
 		if late := now.Sub(o.At); late > sch.CatchUp {
 			skipped++
+			sc.outcomes.WithLabelValues(sch.Name, "skipped").Inc()
 			if skipped <= 10 {
 				log.Warn("occurrence missed and not posted: later than catch_up", "announcement", id,
 					"at", o.At.In(cfg.Location).Format(time.RFC3339), "late", late.Round(time.Second).String(), "catch_up", sch.CatchUp.String())
@@ -215,6 +235,7 @@ func (sc *scheduler) post(ctx context.Context, cfg *configs.Config, sch configs.
 	s := sc.s
 	a, err := sch.Source().Build(schedule.DataFor(sch.Name, c, o, sch.StartDate))
 	if err != nil {
+		sc.outcomes.WithLabelValues(sch.Name, "failed").Inc()
 		log.Error("occurrence not posted: its announcement does not build", "announcement", id, "err", err)
 		return false
 	}
@@ -223,15 +244,19 @@ func (sc *scheduler) post(ctx context.Context, cfg *configs.Config, sch configs.
 	var in *groupcast.InputError
 	switch {
 	case err == nil && acc.Existing:
+		sc.outcomes.WithLabelValues(sch.Name, "existing").Inc()
 		log.Debug("occurrence already posted", "announcement", id)
 	case err == nil:
+		sc.outcomes.WithLabelValues(sch.Name, "posted").Inc()
 		log.Info("occurrence posted", "announcement", id, "targets", len(acc.Targets))
 	case errors.Is(err, groupcast.ErrConflict):
 		// Posted before (by another replica, or before a restart) from a
 		// different file or config: the posted one stands. Said once per
 		// occurrence per replica, not on every tick.
+		sc.outcomes.WithLabelValues(sch.Name, "conflict").Inc()
 		log.Warn("occurrence already posted with other content (its file changed since): the posted one stands", "announcement", id)
 	case errors.As(err, &in), errors.Is(err, groupcast.ErrTooLarge):
+		sc.outcomes.WithLabelValues(sch.Name, "failed").Inc()
 		log.Error("occurrence not posted", "announcement", id, "err", err)
 	default:
 		log.Warn("occurrence not posted yet: trying again", "announcement", id, "err", err)

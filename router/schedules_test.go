@@ -152,6 +152,11 @@ func TestScheduleCatchUp(t *testing.T) {
 	clock.Set(time.Date(2027, 1, 4, 10, 45, 0, 0, loc))
 	h = startWith(t, yaml, store.DriverEmbedded, filepath.Join(dir, "store"), clock, 50*time.Millisecond)
 	waitSent(t, dir, "tick-20270104-1020", "tick-20270104-1030", "tick-20270104-1040")
+	// 09:10 to 10:10 were more than 30 minutes late.
+	if skipped, posted := metricValue(t, h, "groupcast_schedule_occurrences_total", "outcome", "skipped"),
+		metricValue(t, h, "groupcast_schedule_occurrences_total", "outcome", "posted"); skipped != 7 || posted != 3 {
+		t.Errorf("skipped %v, posted %v; want 7 and 3", skipped, posted)
+	}
 	h.stop()
 }
 
