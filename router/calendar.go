@@ -11,6 +11,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/schedule"
+	"github.com/groupcast/groupcast/store"
 )
 
 // MaxCalendarRange is the longest range Calendar answers for.
@@ -99,7 +100,7 @@ func (s *Service) storedItems(ctx context.Context, from, to, now time.Time) ([]g
 	}
 	var items []groupcast.CalendarItem
 	for _, id := range ids {
-		rec, err := s.st.Record(ctx, id)
+		rec, err := s.calendarRecord(ctx, id)
 		if errors.Is(err, groupcast.ErrNotFound) {
 			continue
 		}
@@ -147,4 +148,14 @@ func (s *Service) storedItems(ctx context.Context, from, to, now time.Time) ([]g
 		}
 	}
 	return items, nil
+}
+
+// calendarRecord reads a record from this process's cache when it has it,
+// else from the store (without caching it: a calendar reads every record
+// once, and must not push out what the senders use).
+func (s *Service) calendarRecord(ctx context.Context, id string) (*store.Record, error) {
+	if c, ok := s.records.get(id); ok {
+		return c.rec, nil
+	}
+	return s.st.Record(ctx, id)
 }
