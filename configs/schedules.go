@@ -10,6 +10,95 @@ import (
 	"github.com/groupcast/groupcast/schedule"
 )
 
+// Schedule is a recurring post. At each occurrence of Cron (in the
+// config's timezone, DST-correct: docs/operations-calendar.md) its
+// announcement is rendered and submitted as an ordinary announcement with
+// the id "<name>-<YYYYMMDD>-<HHMM>" (local time): the store creates an id
+// once, so a restart, a reload or a second replica never posts an
+// occurrence twice.
+type Schedule struct {
+	// Name identifies the schedule and starts each occurrence's id
+	// (letters, digits, _ and -, at most 64).
+	Name string `mapstructure:"name"`
+	// Cron is a standard five-field expression, minute hour day-of-month
+	// month day-of-week ("30 9 * * 1": Mondays 09:30), or @daily, @weekly,
+	// @monthly, …, read in the config's timezone.
+	Cron string `mapstructure:"cron"`
+	// Announcement is a file (front matter and body, as groupcast send
+	// takes) in the config file's directory or below it, read at each
+	// occurrence and rendered as a Go text/template with .Date, .Week,
+	// .Weekday, .Occurrence and .Time. Set announcement or inline.
+	Announcement string `mapstructure:"announcement"`
+	// Inline is the announcement written in the schedule instead of a
+	// file; title, summary and body are templates as above.
+	Inline ScheduleInline `mapstructure:"inline"`
+	// Start (YYYY-MM-DD) is the day {{.Occurrence}} counts from (1 = the
+	// first occurrence on or after it); default: 1 January of each
+	// occurrence's year.
+	Start string `mapstructure:"start"`
+	// Until (YYYY-MM-DD) is the last local day the schedule posts on;
+	// empty: no end.
+	Until string `mapstructure:"until"`
+	// CatchUp is how late an occurrence may still be posted when the
+	// daemon was down at its time (default 1h); older missed occurrences
+	// are skipped and logged.
+	CatchUp time.Duration `mapstructure:"catch_up"`
+
+	// File is Announcement resolved against the config's directory. Set by
+	// Load.
+	File string `mapstructure:"-"`
+	// StartDate and UntilDate are Start and Until read (local dates as UTC
+	// midnights; zero when unset). Set by Load.
+	StartDate time.Time `mapstructure:"-"`
+	UntilDate time.Time `mapstructure:"-"`
+	// HasInline reports whether the file gave inline. Set by Load.
+	HasInline bool `mapstructure:"-"`
+}
+
+// DefaultCatchUp is Schedule.CatchUp's default.
+const DefaultCatchUp = time.Hour
+
+// ScheduleInline is an announcement written in a schedule: the fields of
+// an announcement's front matter that make sense for a recurring post.
+type ScheduleInline struct {
+	// Title is the announcement's title (a template).
+	Title string `mapstructure:"title"`
+	// Summary is the short style's text, when set (a template).
+	Summary string `mapstructure:"summary"`
+	// Body is the Markdown body (a template).
+	Body string `mapstructure:"body"`
+	// Category is notice (default), interaction or promotion.
+	Category string `mapstructure:"category"`
+	// Priority is normal (default), urgent or low.
+	Priority string `mapstructure:"priority"`
+	// Tags route the announcement.
+	Tags []string `mapstructure:"tags"`
+	// Links are titled URLs.
+	Links []ScheduleLink `mapstructure:"links"`
+	// MentionAll mentions everyone where the driver can.
+	MentionAll bool `mapstructure:"mention_all"`
+	// Author names who wrote it.
+	Author string `mapstructure:"author"`
+}
+
+// ScheduleLink is a titled URL of an inline announcement.
+type ScheduleLink struct {
+	// Title is the link's text; default the URL.
+	Title string `mapstructure:"title"`
+	// URL is an absolute http(s) URL.
+	URL string `mapstructure:"url"`
+}
+
+// Schedule finds a schedule by name.
+func (c *Config) Schedule(name string) (Schedule, bool) {
+	for _, s := range c.Schedules {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Schedule{}, false
+}
+
 // Source is where the schedule's announcement comes from, for
 // schedule.Source.Build.
 func (s Schedule) Source() schedule.Source {
