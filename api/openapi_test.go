@@ -23,6 +23,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters/registry"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/inbound"
 	"github.com/groupcast/groupcast/router"
 )
 
@@ -66,6 +67,23 @@ func (f *fakeEngine) Accounts(context.Context) ([]groupcast.AccountHealth, error
 	return f.accounts, f.err
 }
 
+// fakeInbound refuses every event (a full queue) and answers a fixed
+// report for account dt.
+type fakeInbound struct{}
+
+func (fakeInbound) Inbound(context.Context, groupcast.InboundEvent) error {
+	return inbound.ErrQueueFull
+}
+
+func (fakeInbound) Report(_ context.Context, _ *configs.Config, account, group string, days int) (inbound.Report, error) {
+	if account != "dt" {
+		return inbound.Report{}, inbound.ErrUnknownAccount
+	}
+	return inbound.Report{Account: account, Group: group, From: "2026-11-25", To: "2026-11-26", Timezone: "Asia/Shanghai",
+		Joins: 2, Leaves: 1, Sends: 3, LeaveRate: 1.0 / 3, SendsCounted: true, AutoCap: 2,
+		Days: []inbound.ReportDay{{Date: "2026-11-25", Joins: 2, Sends: 1}, {Date: "2026-11-26", Leaves: 1, Sends: 2, LeaveRate: 1}}}, nil
+}
+
 func newFake(t *testing.T, extra string) *fakeEngine {
 	t.Helper()
 	yaml := `
@@ -74,6 +92,7 @@ timezone: Asia/Shanghai
 server: {max_body: 4KiB` + extra + `}
 accounts:
   - {name: dt, platform: dingtalk, driver: console}
+  - {name: qq, platform: qq, driver: onebot, base_url: "http://127.0.0.1:1"}
 policies:
   - name: strict
     rules: [{name: no-secrets, action: block, terms: ["机密"]}]
@@ -263,6 +282,14 @@ func TestOpenAPIAnswersMatch(t *testing.T) {
 		{name: "calendar", method: "GET", path: "/v1/calendar?from=2027-01-04T00:00:00%2B08:00&to=2027-01-11T00:00:00%2B08:00", want: 200},
 		{name: "calendar without from", method: "GET", path: "/v1/calendar?to=2027-01-11T00:00:00Z", want: 400},
 		{name: "calendar too long", method: "GET", path: "/v1/calendar?from=2027-01-01T00:00:00Z&to=2027-04-01T00:00:00Z", want: 400},
+		{name: "group report", method: "GET", path: "/v1/groups/dt/123/report?days=2", want: 200},
+		{name: "group report bad days", method: "GET", path: "/v1/groups/dt/123/report?days=x", want: 400},
+		{name: "group report unknown account", method: "GET", path: "/v1/groups/nope/123/report", want: 404},
+		{name: "onebot event without a token", method: "POST", path: "/v1/inbound/onebot/dt", ctype: "application/json", body: "{}", token: true, want: 404},
+		{name: "onebot event queue full", method: "POST", path: "/v1/inbound/onebot/qq", ctype: "application/json",
+			body: `{"post_type":"notice","notice_type":"group_increase","group_id":1,"user_id":2}`, want: 429},
+		{name: "onebot event bad json", method: "POST", path: "/v1/inbound/onebot/qq", ctype: "application/json", body: "{", want: 400},
+		{name: "onebot heartbeat", method: "POST", path: "/v1/inbound/onebot/qq", ctype: "application/json", body: `{"post_type":"meta_event"}`, want: 204},
 		{name: "healthz", method: "GET", path: "/healthz", want: 200},
 		{name: "readyz", method: "GET", path: "/readyz", want: 200},
 		{name: "not ready", method: "GET", path: "/readyz", notReady: []string{"store: down"}, want: 503},
@@ -280,7 +307,9 @@ func TestOpenAPIAnswersMatch(t *testing.T) {
 			}
 			f := newFake(t, extra)
 			f.err, f.notReady = tt.err, tt.notReady
-			srv := httptest.NewServer(NewServer(f, registry.Lookup, nil))
+			s := NewServer(f, registry.Lookup, nil)
+			s.SetInbound(fakeInbound{})
+			srv := httptest.NewServer(s)
 			defer srv.Close()
 			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
 			if tt.ctype != "" {
@@ -302,6 +331,8 @@ func TestOpenAPIAnswersMatch(t *testing.T) {
 				pattern = pattern[:i]
 			}
 			pattern = regexp.MustCompile(`^/v1/(messages|review)/[^/]+`).ReplaceAllString(pattern, "/v1/$1/{id}")
+			pattern = regexp.MustCompile(`^/v1/groups/[^/]+/[^/]+/report$`).ReplaceAllString(pattern, "/v1/groups/{account}/{group}/report")
+			pattern = regexp.MustCompile(`^/v1/inbound/onebot/[^/]+$`).ReplaceAllString(pattern, "/v1/inbound/onebot/{account}")
 			ops, ok := doc.Paths[pattern]
 			if !ok {
 				t.Fatalf("%s is not in openapi.json", pattern)

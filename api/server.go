@@ -63,6 +63,8 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  map[string][]string // pattern → methods, for the OpenAPI test
 
+	inbound Inbound // nil: the inbound routes answer 503
+
 	limMu   sync.Mutex
 	limiter *rate.Limiter // nil: no intake limit
 	limRate float64       // the server.intake_per_second it was built for
@@ -86,6 +88,9 @@ func NewServer(svc Engine, drivers router.Drivers, log *slog.Logger) *Server {
 	s.route("/v1/review/{id}/reject", map[string]http.HandlerFunc{"POST": review(s.decide(false))})
 	s.route("/v1/accounts", map[string]http.HandlerFunc{"GET": s.accounts})
 	s.route("/v1/calendar", map[string]http.HandlerFunc{"GET": s.calendar})
+	s.route("/v1/groups/{account}/{group}/report", map[string]http.HandlerFunc{"GET": s.groupReport})
+	// Not guarded by the bearer tokens (publicPath): signed by post_secret.
+	s.route("/v1/inbound/onebot/{account}", map[string]http.HandlerFunc{"POST": s.onebotEvent})
 	s.route("/openapi.json", map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = w.Write(OpenAPI)
@@ -132,7 +137,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the path "+strconv.Quote(r.URL.Path)+" has an empty, . or .. segment; use the path as documented")
 		return
 	}
-	if strings.HasPrefix(r.URL.Path, "/v1/") {
+	if strings.HasPrefix(r.URL.Path, "/v1/") && !publicPath(r.URL.Path) {
 		p, ok := s.principal(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="groupcast"`)

@@ -38,6 +38,17 @@ type Config struct {
 	// Schedules are recurring posts: each occurrence of a schedule's cron
 	// becomes an ordinary announcement (docs/operations-calendar.md).
 	Schedules []Schedule `mapstructure:"schedules"`
+	// Review pushes held announcements to reviewers in DingTalk and lets
+	// them decide from the chat.
+	Review Review `mapstructure:"review"`
+
+	// Replies are keyword auto-replies to group messages the accounts
+	// receive (docs/two-way.md). They go through the account's pacer and
+	// pauses and are not counted against the daily caps.
+	Replies []Reply `mapstructure:"replies"`
+	// Welcome greets members who join a group, several joins within a
+	// batch in one message (docs/two-way.md).
+	Welcome []Welcome `mapstructure:"welcome"`
 
 	// Location is Timezone, loaded. Set by Load.
 	Location *time.Location `mapstructure:"-"`
@@ -226,7 +237,32 @@ type DailyCap struct {
 	New int `mapstructure:"new"`
 	// Mature is the cap of a mature group.
 	Mature int `mapstructure:"mature"`
+	// Auto lowers a group's cap for the next day when its leave rate over
+	// the last 7 days passes auto_threshold (and at least 3 members left in
+	// those days): by auto_step per day, never under auto_min; it rises
+	// again by auto_step a day once the rate is back under the threshold,
+	// up to the configured cap. The leave rate is leaves ÷ (joins + leaves):
+	// groupcast does not know a group's size (docs/two-way.md). Needs a
+	// cap (new or mature) and member events from the group. Default false.
+	Auto bool `mapstructure:"auto"`
+	// AutoThreshold is the 7-day leave rate (0-1) above which the cap is
+	// lowered (default 0.6: clearly more members left than joined).
+	AutoThreshold float64 `mapstructure:"auto_threshold"`
+	// AutoStep is how much the cap is lowered (or raised back) per day
+	// (default 1).
+	AutoStep int `mapstructure:"auto_step"`
+	// AutoMin is the lowest the automatic cap goes (default 1).
+	AutoMin int `mapstructure:"auto_min"`
 }
+
+// Defaults of daily_cap.auto.
+const (
+	DefaultAutoThreshold = 0.6
+	DefaultAutoStep      = 1
+	DefaultAutoMin       = 1
+	// AutoMinLeaves: fewer leaves than this in 7 days never lower a cap.
+	AutoMinLeaves = 3
+)
 
 // Rule is one content rule: exactly one of Preset, Terms, Pattern.
 type Rule struct {

@@ -46,6 +46,9 @@ type DriverSpec struct {
 	DefaultRate Rate
 	// CheckGroup reports a bad group id (QQ ids are numbers).
 	CheckGroup func(group string) error
+	// Users is true when the driver can also send to users one to one
+	// (review.notify to:).
+	Users bool
 }
 
 // Catalog looks a driver up by platform and name.

@@ -108,6 +108,10 @@ func (c *Config) Summary() string {
 		}
 		if p.DailyCap.New > 0 || p.DailyCap.Mature > 0 {
 			parts = append(parts, fmt.Sprintf("daily cap new %s / mature %s", capText(p.DailyCap.New), capText(p.DailyCap.Mature)))
+			if dc := p.DailyCap; dc.Auto {
+				parts = append(parts, fmt.Sprintf("daily cap auto (leave rate > %v: -%d a day, not under %d)",
+					orFloat(dc.AutoThreshold, DefaultAutoThreshold), orInt(dc.AutoStep, DefaultAutoStep), orInt(dc.AutoMin, DefaultAutoMin)))
+			}
 		}
 		if p.MatureAfter > 0 {
 			parts = append(parts, "mature after "+shortDuration(p.MatureAfter))
@@ -134,6 +138,22 @@ func (c *Config) Summary() string {
 			fmt.Fprintf(&b, "  %s: %s, %d conversation(s), client_secret set\n", s.Name, s.Driver, len(s.Conversations))
 		}
 	}
+	if len(c.Replies) > 0 {
+		fmt.Fprintf(&b, "\nreplies (%d):\n", len(c.Replies))
+		for _, r := range c.Replies {
+			match := "keywords " + strings.Join(r.Keywords, ", ")
+			if r.Pattern != "" {
+				match = "pattern " + r.Pattern
+			}
+			fmt.Fprintf(&b, "  %s: %s; %s; cooldown %s\n", r.Name, match, scopeText(r.Accounts, r.Platforms, r.Groups), r.Cooldown)
+		}
+	}
+	if len(c.Welcome) > 0 {
+		fmt.Fprintf(&b, "\nwelcome (%d):\n", len(c.Welcome))
+		for _, w := range c.Welcome {
+			fmt.Fprintf(&b, "  %s: %s; batch %s\n", w.Name, scopeText(w.Accounts, w.Platforms, w.Groups), w.Batch)
+		}
+	}
 	if len(c.Schedules) > 0 {
 		fmt.Fprintf(&b, "\nschedules (%d):\n", len(c.Schedules))
 		for _, sc := range c.Schedules {
@@ -149,6 +169,24 @@ func (c *Config) Summary() string {
 		}
 	}
 	return b.String()
+}
+
+// scopeText is where a reply or welcome rule applies.
+func scopeText(accounts, platforms, groups []string) string {
+	var parts []string
+	if len(accounts) > 0 {
+		parts = append(parts, "accounts "+strings.Join(accounts, ", "))
+	}
+	if len(platforms) > 0 {
+		parts = append(parts, "platforms "+strings.Join(platforms, ", "))
+	}
+	if len(groups) > 0 {
+		parts = append(parts, "groups "+strings.Join(groups, ", "))
+	}
+	if len(parts) == 0 {
+		return "every account"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func rateText(r Rate) string {
@@ -221,4 +259,18 @@ func shortDuration(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+func orFloat(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func orInt(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }

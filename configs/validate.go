@@ -81,6 +81,9 @@ func (v *validator) run() {
 	v.policiesCheck()
 	v.routesCheck()
 	v.schedulesCheck()
+	v.reviewCheck()
+
+	v.inboundCheck()
 }
 
 func (v *validator) top() {

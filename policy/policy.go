@@ -70,6 +70,7 @@ type Policy struct {
 	windows     []window
 	capNew      int
 	capMature   int
+	auto        bool // daily_cap.auto: GroupState.AutoCap lowers the cap
 	matureAfter time.Duration
 	rules       []rule
 	mixPromo    float64
@@ -95,6 +96,7 @@ func Compile(c configs.Policy, loc *time.Location) (*Policy, error) {
 		loc:         loc,
 		capNew:      c.DailyCap.New,
 		capMature:   c.DailyCap.Mature,
+		auto:        c.DailyCap.Auto,
 		matureAfter: c.MatureAfter,
 		mixPromo:    c.Mix.Promotion,
 		mixInter:    c.Mix.Interaction,
@@ -113,6 +115,20 @@ func Compile(c configs.Policy, loc *time.Location) (*Policy, error) {
 	}
 	if c.DailyCap.Mature < 0 {
 		bad("daily_cap.mature", "%d: must be 0 (no cap) or more", c.DailyCap.Mature)
+	}
+	if dc := c.DailyCap; dc.Auto {
+		if dc.New <= 0 && dc.Mature <= 0 {
+			bad("daily_cap.auto", "needs a cap to lower: set daily_cap.new or daily_cap.mature")
+		}
+	}
+	if t := c.DailyCap.AutoThreshold; t < 0 || t > 1 {
+		bad("daily_cap.auto_threshold", "%v: must be a leave rate between 0 and 1 (default %v)", t, configs.DefaultAutoThreshold)
+	}
+	if c.DailyCap.AutoStep < 0 {
+		bad("daily_cap.auto_step", "%d: must be 1 or more (default %d)", c.DailyCap.AutoStep, configs.DefaultAutoStep)
+	}
+	if c.DailyCap.AutoMin < 0 {
+		bad("daily_cap.auto_min", "%d: must be 1 or more (default %d)", c.DailyCap.AutoMin, configs.DefaultAutoMin)
 	}
 	if c.MatureAfter < 0 {
 		bad("mature_after", "%v: must not be negative", c.MatureAfter)
@@ -220,6 +236,9 @@ type Input struct {
 	// Recent are the group's deliveries within MixWindow before Now, in any
 	// order (older ones are ignored). Only needed when the policy has a mix.
 	Recent []Delivery
+	// AutoCap is the group's cap as daily_cap.auto lowered it (0: not
+	// lowered); it applies only when the policy has daily_cap.auto.
+	AutoCap int
 }
 
 // Hit is one content rule matching one term. Rule and Action are the labels
@@ -319,6 +338,10 @@ func (p *Policy) Decide(in Input) Decision {
 	}
 
 	stageCap := p.Cap(p.Stage(in))
+	lowered := ""
+	if p.auto && in.AutoCap > 0 && (stageCap == 0 || in.AutoCap < stageCap) {
+		stageCap, lowered = in.AutoCap, ", lowered by daily_cap.auto"
+	}
 	d.CountsToCap = p.capNew > 0 || p.capMature > 0
 
 	// 3. Urgent: windows, caps and mix do not hold it back.
@@ -334,8 +357,8 @@ func (p *Policy) Decide(in Input) Decision {
 	// 5. Daily cap.
 	if stageCap > 0 && in.SentToday >= stageCap {
 		next := p.NextDay(now)
-		return p.deferTo(d, next, fmt.Sprintf("daily_cap: %d/%d for %s group, next day %s",
-			in.SentToday, stageCap, p.Stage(in), when(now.AddDate(0, 0, 1), next)))
+		return p.deferTo(d, next, fmt.Sprintf("daily_cap: %d/%d for %s group%s, next day %s",
+			in.SentToday, stageCap, p.Stage(in), lowered, when(now.AddDate(0, 0, 1), next)))
 	}
 
 	// 6. Mix.

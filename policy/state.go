@@ -23,6 +23,35 @@ type GroupState struct {
 	// Recent are the deliveries within the mix window, newest last, for
 	// the content mix (kept only when the policy has one).
 	Recent []Delivery `json:"recent,omitempty"`
+	// History are the earlier days' Sent, oldest first, at most MaxHistory
+	// (the per-group report's sends per day).
+	History []DaySent `json:"history,omitempty"`
+	// AutoCap is the cap daily_cap.auto set for AutoDay and the days after
+	// (0: not lowered); the inbound hub writes it once a day.
+	AutoCap int    `json:"auto_cap,omitempty"`
+	AutoDay string `json:"auto_day,omitempty"`
+}
+
+// DaySent is one local day's count of sends to a group under a policy.
+type DaySent struct {
+	Day  string `json:"day"`
+	Sent int    `json:"sent"`
+}
+
+// MaxHistory bounds GroupState.History: the report shows at most 90 days.
+const MaxHistory = 90
+
+// SentOn is the sends counted on day (a DayKey), from Sent or History.
+func (g GroupState) SentOn(day string) int {
+	if g.Day == day {
+		return g.Sent
+	}
+	for _, h := range g.History {
+		if h.Day == day {
+			return h.Sent
+		}
+	}
+	return 0
 }
 
 // MaxRecent bounds GroupState.Recent: a mix is judged on at most this many
@@ -37,6 +66,9 @@ func (p *Policy) Fill(in *Input, g GroupState) {
 	}
 	in.FirstDelivery = g.First
 	in.Recent = g.Recent
+	if p.auto && g.AutoDay != "" && g.AutoDay <= p.DayKey(in.Now) {
+		in.AutoCap = g.AutoCap
+	}
 }
 
 // HasMix reports whether the policy limits the content mix (and so needs
@@ -49,11 +81,17 @@ func (p *Policy) HasMix() bool { return p.mixPromo > 0 || p.mixInter > 0 }
 // (limit <= 0: no limit).
 func (p *Policy) Take(g *GroupState, c groupcast.Category, now time.Time, limit int64) bool {
 	day := p.DayKey(now)
-	if g.Day != day {
-		g.Day, g.Sent = day, 0
-	}
-	if limit > 0 && int64(g.Sent)+1 > limit {
+	if limit > 0 && g.Day == day && int64(g.Sent)+1 > limit {
 		return false
+	}
+	if g.Day != day {
+		if g.Day != "" && g.Sent > 0 {
+			g.History = append(g.History, DaySent{Day: g.Day, Sent: g.Sent})
+			if n := len(g.History); n > MaxHistory {
+				g.History = slices.Delete(g.History, 0, n-MaxHistory)
+			}
+		}
+		g.Day, g.Sent = day, 0
 	}
 	g.Sent++
 	if g.First.IsZero() {

@@ -289,6 +289,15 @@ func (f *fleet) stop() {
 // startAccount runs an account's login or connection (groupcast.Starter)
 // while ctx lasts.
 func (s *Service) startAccount(ctx context.Context, name string, a *account, wg *sync.WaitGroup) {
+	if l, ok := a.sender.(groupcast.Listener); ok && s.opts.Inbound != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.Listen(ctx, s.opts.Inbound); err != nil && ctx.Err() == nil {
+				s.log.Error("account listen failed", "account", name, "err", err)
+			}
+		}()
+	}
 	st, ok := a.sender.(groupcast.Starter)
 	if !ok {
 		return

@@ -43,6 +43,10 @@ type Options struct {
 	Metrics *Metrics
 	// HTTPClient is handed to HTTP drivers (tests point it at fakes).
 	HTTPClient *http.Client
+	// Inbound takes the events of accounts whose sender listens
+	// (groupcast.Listener): each listens while this replica owns the
+	// account. Nil: nobody listens.
+	Inbound groupcast.InboundSink
 	// AckWait is how long JetStream waits before redelivering a message
 	// whose holder stopped answering (default 30s).
 	AckWait time.Duration

@@ -170,3 +170,22 @@ func (s *Store) KeysUnder(ctx context.Context, prefix string) ([]string, error) 
 	}
 	return out, ctx.Err()
 }
+
+// CreateOnce writes key to the counters bucket only when it is absent,
+// with a time to live (the store's time, not the caller's clock): it
+// answers true for the one caller, of any replica, that created it, and
+// false while the key lives. It de-duplicates inbound events.
+func (s *Store) CreateOnce(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if ttl < time.Second {
+		ttl = time.Second
+	}
+	_, err := s.counts.Create(ctx, key, []byte("1"), jetstream.KeyTTL(ttl))
+	switch {
+	case err == nil:
+		return true, nil
+	case isExists(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("store: %s: %w", key, err)
+	}
+}

@@ -24,6 +24,7 @@ var OpenAPIDriver = adapters.Define("openapi", configs.DriverSpec{
 	Groups:      configs.GroupsRequired,
 	DefaultRate: configs.Rate{PerMinute: OpenAPIPerMinute},
 	CheckGroup:  checkConversationID,
+	Users:       true,
 }, func(ac configs.Account, c OpenAPIConfig, env adapters.Env) (groupcast.Sender, error) {
 	return NewOpenAPI(ac.Name, c, env)
 })

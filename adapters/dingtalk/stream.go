@@ -37,6 +37,8 @@ const StreamDriver = "dingtalk-stream"
 //
 //	/announce            then front matter + Markdown, or a title line + text
 //	/status ID           the state of every target of announcement ID
+//	/approve ID          release the targets of ID held for review
+//	/reject ID 理由       reject them, with the reason (required)
 //	/help                the usage
 //
 // An announcement goes through the same intake as HTTP (same validation,
@@ -44,12 +46,19 @@ const StreamDriver = "dingtalk-stream"
 // the planned targets, and again with the outcome once every target has
 // settled. Messages from other conversations or senders are refused with a
 // reply saying why.
+//
+// /approve and /reject are review decisions (WithReview): they are taken
+// in any conversation with the bot, only from the staff ids listed as
+// reviewers, and go to the same Decide as the HTTP API. With WithInbound,
+// every group message the bot receives is also an inbound event.
 type Stream struct {
 	src    configs.Source
 	intake groupcast.Intake
 	env    adapters.Env
 	log    *slog.Logger
 	reply  *http.Client
+	sink   groupcast.InboundSink // nil: no events
+	review *reviewDesk           // nil: no review commands
 
 	// Tunables; tests shorten them.
 	checkEvery time.Duration // how often the connection is checked (and restored)
@@ -69,8 +78,34 @@ type Stream struct {
 	wg      sync.WaitGroup
 }
 
+// StreamOption adds an optional capability to the bot.
+type StreamOption func(*Stream)
+
+// WithInbound hands every group message the bot receives to sink as an
+// EventMessage (ID the DingTalk msgId, Account the source's name). A nil
+// sink means no events.
+func WithInbound(sink groupcast.InboundSink) StreamOption {
+	return func(s *Stream) { s.sink = sink }
+}
+
+// Decider takes review decisions (router.Service.Decide).
+type Decider interface {
+	Decide(ctx context.Context, id string, approve bool, by, reason string) (groupcast.Status, error)
+}
+
+// WithReview enables /approve and /reject: reviewers returns the staff ids
+// allowed to decide (review.reviewers of the config in force); the
+// decision is made by d as "dingtalk:<staffId>". A nil d means none.
+func WithReview(d Decider, reviewers func() []string) StreamOption {
+	return func(s *Stream) {
+		if d != nil && reviewers != nil {
+			s.review = &reviewDesk{decide: d, reviewers: reviewers}
+		}
+	}
+}
+
 // NewStream builds the bot of one source. It does no I/O; Run connects.
-func NewStream(src configs.Source, intake groupcast.Intake, env adapters.Env) (*Stream, error) {
+func NewStream(src configs.Source, intake groupcast.Intake, env adapters.Env, opts ...StreamOption) (*Stream, error) {
 	var problems []string
 	if src.Driver != "" && src.Driver != StreamDriver {
 		problems = append(problems, fmt.Sprintf("driver: %q is not %s", src.Driver, StreamDriver))
@@ -94,7 +129,7 @@ func NewStream(src configs.Source, intake groupcast.Intake, env adapters.Env) (*
 		return nil, fmt.Errorf("dingtalk stream %s: %s", src.Name, strings.Join(problems, "; "))
 	}
 	env = env.WithDefaults()
-	return &Stream{
+	s := &Stream{
 		src:        src,
 		intake:     intake,
 		env:        env,
@@ -109,7 +144,11 @@ func NewStream(src configs.Source, intake groupcast.Intake, env adapters.Env) (*
 		pollMax:    30 * time.Second,
 		keepAlive:  30 * time.Second,
 		state:      errors.New("not started"),
-	}, nil
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // Ready returns nil while the bot is connected to the gateway.
@@ -237,6 +276,14 @@ func (s *Stream) onMessage(_ context.Context, d *chatbot.BotCallbackDataModel) (
 		rep.expires = s.env.Now().Add(90 * time.Minute)
 	}
 
+	s.inbound(ctx, log, d)
+	cmd := parseCommand(d.Text.Content)
+	if (cmd.name == "approve" || cmd.name == "reject") && s.review != nil && (d.Msgtype == "" || d.Msgtype == "text") {
+		// Reviewers decide from any conversation with the bot (a one-to-one
+		// chat, the group notices go to); who they are is what counts.
+		s.decide(ctx, log, rep, d, cmd)
+		return nil, nil
+	}
 	if why := s.refusal(d); why != "" {
 		log.Warn("dingtalk stream message refused", "reason", why)
 		s.send(ctx, log, rep, "拒绝 / refused", "**拒绝执行（refused）**：\n\n"+why)
@@ -246,7 +293,6 @@ func (s *Stream) onMessage(_ context.Context, d *chatbot.BotCallbackDataModel) (
 		s.send(ctx, log, rep, "groupcast", "只接受文本消息（only text messages are read）。\n\n"+usage)
 		return nil, nil
 	}
-	cmd := parseCommand(d.Text.Content)
 	switch cmd.name {
 	case "announce":
 		s.announce(ctx, log, rep, d, cmd.arg)
@@ -261,6 +307,8 @@ func (s *Stream) onMessage(_ context.Context, d *chatbot.BotCallbackDataModel) (
 const usage = "用法（usage）：\n\n" +
 	"- `/announce` 换行后写 front matter（--- title: … ---）和 Markdown 正文，或第一行写标题、其后写正文\n" +
 	"- `/status ID` 查看公告每个目标的状态\n" +
+	"- `/approve ID` 审核通过（reviewers only）\n" +
+	"- `/reject ID 理由` 审核驳回，须写理由（reviewers only）\n" +
 	"- `/help` 显示本说明"
 
 // refusal says why a message may not command the bot, or "".
@@ -280,8 +328,9 @@ func (s *Stream) refusal(d *chatbot.BotCallbackDataModel) string {
 
 // command is a parsed @-message.
 type command struct {
-	name string // announce | status | help
-	arg  string // announce: the document; status: the id
+	name   string // announce | status | approve | reject | help
+	arg    string // announce: the document; status, approve, reject: the id
+	reason string // reject: the reason (the rest of the message)
 }
 
 // parseCommand reads the bot command from a message's text: leading
@@ -305,6 +354,14 @@ func parseCommand(content string) command {
 	case "/status", "／status":
 		id, _, _ := strings.Cut(strings.TrimSpace(rest), "\n")
 		return command{name: "status", arg: strings.TrimSpace(id)}
+	case "/approve", "／approve", "/reject", "／reject":
+		name := strings.TrimLeft(strings.ToLower(word), "/／")
+		rest = strings.TrimLeft(rest, " \t\r\n\u3000")
+		id, reason := rest, ""
+		if i := strings.IndexAny(rest, " \t\r\n\u3000"); i >= 0 {
+			id, reason = rest[:i], rest[i:]
+		}
+		return command{name: name, arg: id, reason: strings.Trim(reason, " \t\r\n\u3000")}
 	}
 	return command{name: "help"}
 }

@@ -93,7 +93,7 @@ type streamRig struct {
 	cancel context.CancelFunc
 }
 
-func newStreamRig(t *testing.T, senders []string, before func(*dingtalkfake.Gateway)) *streamRig {
+func newStreamRig(t *testing.T, senders []string, before func(*dingtalkfake.Gateway), opts ...StreamOption) *streamRig {
 	t.Helper()
 	gw := dingtalkfake.NewGateway(t)
 	gw.AddClient("dingclientid", canaryClientSecret)
@@ -104,7 +104,7 @@ func newStreamRig(t *testing.T, senders []string, before func(*dingtalkfake.Gate
 	logs := &adapterstest.LogBuffer{}
 	src := configs.Source{Name: "dt-admin", Driver: StreamDriver, ClientID: "dingclientid", ClientSecret: canaryClientSecret,
 		Conversations: []string{adminConv}, Senders: senders, BaseURL: gw.URL}
-	s, err := NewStream(src, intake, adapters.Env{Logger: logs.Logger()})
+	s, err := NewStream(src, intake, adapters.Env{Logger: logs.Logger()}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

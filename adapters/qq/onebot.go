@@ -41,7 +41,12 @@ var OneBotDriver = adapters.Define("onebot", configs.DriverSpec{
 	},
 	CheckGroup: CheckGroup,
 }, func(ac configs.Account, c OneBotConfig, env adapters.Env) (groupcast.Sender, error) {
-	return NewOneBot(c, env)
+	o, err := NewOneBot(c, env)
+	if err != nil {
+		return nil, err
+	}
+	o.account = ac.Name
+	return o, nil
 })
 
 // OneBot sends to QQ groups through a OneBot v11 HTTP API. It is safe for
@@ -57,6 +62,8 @@ type OneBot struct {
 	now       func() time.Time
 	org       string
 	after     func(time.Duration) <-chan time.Time
+	wsURL     string
+	account   string
 
 	noForward atomic.Bool // the implementation answered 404 to send_group_forward_msg
 
@@ -72,6 +79,7 @@ var (
 	_ groupcast.Parter   = (*OneBot)(nil)
 	_ groupcast.Starter  = (*OneBot)(nil)
 	_ groupcast.Readier  = (*OneBot)(nil)
+	_ groupcast.Listener = (*OneBot)(nil)
 )
 
 // NewOneBot builds the sender for one account. It does no I/O.
@@ -98,6 +106,7 @@ func NewOneBot(c OneBotConfig, env adapters.Env) (*OneBot, error) {
 		now:       env.Now,
 		org:       env.Org,
 		after:     time.After,
+		wsURL:     c.WSURL,
 		ready:     errors.New("qq onebot: not connected yet (get_login_info pending)"),
 	}, nil
 }

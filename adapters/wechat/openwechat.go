@@ -141,6 +141,7 @@ type OpenWeChat struct {
 	notReady error
 	groups   []Group
 	groupsAt time.Time
+	inbound  *inboundTarget // set while Listen runs
 }
 
 var (
@@ -176,7 +177,7 @@ func NewOpenWeChatWith(name string, c OpenWeChatConfig, env adapters.Env, conn C
 	if env.DataDir != "" {
 		dailyPath = filepath.Join(env.DataDir, "wechat-"+safeName(name)+"-daily.json")
 	}
-	return &OpenWeChat{
+	w := &OpenWeChat{
 		name:         name,
 		env:          env,
 		conn:         conn,
@@ -188,7 +189,11 @@ func NewOpenWeChatWith(name string, c OpenWeChatConfig, env adapters.Env, conn C
 		after:        time.After,
 		groupRefresh: time.Minute,
 		notReady:     errors.New("starting: logging in from the session file"),
-	}, nil
+	}
+	if ic, ok := conn.(interface{ SetInbound(func(Incoming)) }); ok {
+		ic.SetInbound(w.incoming)
+	}
+	return w, nil
 }
 
 func safeName(s string) string {

@@ -172,7 +172,13 @@ type webConnector struct {
 	path string
 	http *http.Client
 	log  *slog.Logger
+	// onMessage takes the group messages of every session (set once, by
+	// the driver, before the first login).
+	onMessage func(Incoming)
 }
+
+// SetInbound sets what receives the group messages of the sessions.
+func (c *webConnector) SetInbound(f func(Incoming)) { c.onMessage = f }
 
 func (c *webConnector) Stamp() string {
 	st, err := os.Stat(c.path)
@@ -195,6 +201,11 @@ func (c *webConnector) HotLogin(ctx context.Context) (Session, error) {
 	}
 	bctx, cancel := context.WithCancel(ctx)
 	bot := newBot(bctx, c.http, c.log)
+	if c.onMessage != nil {
+		// openwechat's sync loop (the one HotLogin starts, which also keeps
+		// the login alive) hands every message here.
+		bot.MessageHandler = messageHandler(c.onMessage, c.log)
+	}
 	// No login options: without a valid session HotLogin fails instead of
 	// falling back to a QR scan nobody is there to do.
 	if err := bot.HotLogin(&sessionFile{path: c.path}); err != nil {
@@ -367,4 +378,61 @@ func (s *webSession) Close() {
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
+}
+
+// messageHandler reads the group messages and system notes of the sync
+// loop into Incoming; messages of one-to-one chats and media are skipped.
+// It runs on the sync loop: the lookups it makes (the group's name and
+// members, cached by openwechat after the first) are on the session.
+func messageHandler(deliver func(Incoming), log *slog.Logger) openwechat.MessageHandler {
+	return func(msg *openwechat.Message) {
+		in, ok := incomingOf(msg)
+		if !ok {
+			return
+		}
+		if in.Group == "" {
+			log.Debug("wechat message of a group whose name is unknown skipped", "msg_id", msg.MsgId)
+			return
+		}
+		deliver(in)
+	}
+}
+
+func incomingOf(msg *openwechat.Message) (Incoming, bool) {
+	if !msg.IsComeFromGroup() || (!msg.IsText() && !msg.IsSystem()) || msg.Owner() == nil {
+		return Incoming{}, false
+	}
+	in := Incoming{
+		ID:     msg.MsgId,
+		Text:   msg.Content,
+		System: msg.IsSystem(),
+		Self:   msg.IsSendBySelf(),
+		At:     time.Unix(msg.CreateTime, 0),
+	}
+	var group *openwechat.User
+	var err error
+	if in.Self {
+		group, err = msg.Receiver()
+	} else {
+		group, err = msg.Sender()
+	}
+	if err == nil && group != nil {
+		in.Group = openwechat.FormatEmoji(group.NickName)
+	}
+	switch {
+	case in.System:
+	case in.Self:
+		self := msg.Owner()
+		in.SenderUser, in.SenderNick, in.SenderName = self.UserName, self.NickName, self.NickName
+	default:
+		in.MentionsMe = msg.IsAt()
+		if u, err := msg.SenderInGroup(); err == nil && u != nil {
+			in.SenderUser, in.SenderNick = u.UserName, openwechat.FormatEmoji(u.NickName)
+			in.SenderName = openwechat.FormatEmoji(u.DisplayName)
+			if in.SenderName == "" {
+				in.SenderName = in.SenderNick
+			}
+		}
+	}
+	return in, true
 }

@@ -48,7 +48,10 @@ routes:
 	}
 	want := "store: connecting to " + strings.Join(plan.URLs(), ",") + ": no server reachable"
 	for _, d := range ds {
-		code, body := waitAnswer(t, d, "/readyz", func(code int, body string) bool { return code != http.StatusOK })
+		// "store: opening" comes first, until the first connection attempt fails.
+		code, body := waitAnswer(t, d, "/readyz", func(code int, body string) bool {
+			return code == http.StatusOK || strings.Contains(body, "no server reachable")
+		})
 		if code != http.StatusServiceUnavailable || !strings.Contains(body, want) {
 			t.Fatalf("/readyz before the cluster: %d %s, want 503 with %q", code, body, want)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/groupcast/groupcast/adapters/registry"
 	"github.com/groupcast/groupcast/api"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/inbound"
 	"github.com/groupcast/groupcast/policy"
 	"github.com/groupcast/groupcast/router"
 	"github.com/groupcast/groupcast/store"
@@ -175,8 +176,16 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 		return &exitError{code: exitRuntime, err: err}
 	}
 	defer st.Close()
+	metrics := router.NewMetrics()
+	// The inbound hub takes the accounts' events (OneBot posts and
+	// listeners) and answers them through the engine (docs/two-way.md).
+	hub, err := inbound.New(inbound.Options{Store: st, Logger: log.With("component", "inbound"), Registry: metrics.Registry})
+	if err != nil {
+		_ = httpSrv.Close()
+		return &exitError{code: exitRuntime, err: err}
+	}
 	svc, err := router.New(router.Options{Store: st, Config: cfg, Drivers: registry.Lookup, Logger: log,
-		AckWait: cfg.Delivery.AckWait})
+		AckWait: cfg.Delivery.AckWait, Metrics: metrics, Inbound: hub})
 	if err != nil {
 		_ = httpSrv.Close()
 		return &exitError{code: exitRuntime, err: err}
@@ -197,7 +206,8 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 		}
 		stream, err := dingtalk.NewStream(src, svc, adapters.Env{
 			Logger: log.With("source", src.Name), Org: cfg.Org, Location: cfg.Location,
-		}.WithDefaults())
+		}.WithDefaults(), dingtalk.WithReview(svc, func() []string { return svc.Config().Review.Reviewers }),
+			dingtalk.WithInbound(hub))
 		if err != nil {
 			cancelRun()
 			<-runDone
@@ -211,7 +221,20 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 			}
 		}()
 	}
-	handler.set(api.NewServer(svc, registry.Lookup, log))
+	// Held announcements pushed to review.notify (no-op without it).
+	go func() { _ = svc.RunReviewNotify(runCtx, router.DefaultReviewNotifyEvery) }()
+	hubCtx, stopHub := context.WithCancel(runCtx)
+	defer stopHub()
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		if err := hub.Run(hubCtx, svc); err != nil {
+			log.Error("inbound stopped", "err", err)
+		}
+	}()
+	apiSrv := api.NewServer(svc, registry.Lookup, log)
+	apiSrv.SetInbound(hub)
+	handler.set(apiSrv)
 	log.Info("ready", "listen", ln.Addr().String(), "accounts", len(cfg.Accounts), "routes", len(cfg.Routes),
 		"startup", time.Since(started).Round(time.Millisecond).String())
 
@@ -274,6 +297,11 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 		break
 	}
 	log.Info("shutting down: intake closed, finishing sends in flight")
+	stopHub() // welcomes still batching are accepted now, before intake closes
+	select {
+	case <-hubDone:
+	case <-time.After(5 * time.Second):
+	}
 	svc.Shutdown()
 	shutdownHTTP(httpSrv, svc.Config().Server.ShutdownTimeout)
 	cancelRun()

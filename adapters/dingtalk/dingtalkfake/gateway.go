@@ -54,23 +54,30 @@ type Gateway struct {
 // BotMessage is the data of a robot @-message callback (the fields the
 // platform sends; see the SDK's chatbot model).
 type BotMessage struct {
-	ConversationID            string `json:"conversationId"`
-	ConversationType          string `json:"conversationType"` // "1" one-to-one, "2" group
-	ConversationTitle         string `json:"conversationTitle,omitempty"`
-	MsgID                     string `json:"msgId"`
-	Msgtype                   string `json:"msgtype"`
-	Text                      Text   `json:"text"`
-	SenderID                  string `json:"senderId,omitempty"`
-	SenderNick                string `json:"senderNick,omitempty"`
-	SenderStaffID             string `json:"senderStaffId,omitempty"`
-	SenderCorpID              string `json:"senderCorpId,omitempty"`
-	IsAdmin                   bool   `json:"isAdmin,omitempty"`
-	IsInAtList                bool   `json:"isInAtList"`
-	ChatbotUserID             string `json:"chatbotUserId,omitempty"`
-	RobotCode                 string `json:"robotCode,omitempty"`
-	SessionWebhook            string `json:"sessionWebhook"`
-	SessionWebhookExpiredTime int64  `json:"sessionWebhookExpiredTime"`
-	CreateAt                  int64  `json:"createAt"`
+	ConversationID            string   `json:"conversationId"`
+	ConversationType          string   `json:"conversationType"` // "1" one-to-one, "2" group
+	ConversationTitle         string   `json:"conversationTitle,omitempty"`
+	MsgID                     string   `json:"msgId"`
+	Msgtype                   string   `json:"msgtype"`
+	Text                      Text     `json:"text"`
+	SenderID                  string   `json:"senderId,omitempty"`
+	SenderNick                string   `json:"senderNick,omitempty"`
+	SenderStaffID             string   `json:"senderStaffId,omitempty"`
+	SenderCorpID              string   `json:"senderCorpId,omitempty"`
+	IsAdmin                   bool     `json:"isAdmin,omitempty"`
+	IsInAtList                bool     `json:"isInAtList"`
+	AtUsers                   []AtUser `json:"atUsers,omitempty"`
+	ChatbotUserID             string   `json:"chatbotUserId,omitempty"`
+	RobotCode                 string   `json:"robotCode,omitempty"`
+	SessionWebhook            string   `json:"sessionWebhook"`
+	SessionWebhookExpiredTime int64    `json:"sessionWebhookExpiredTime"`
+	CreateAt                  int64    `json:"createAt"`
+}
+
+// AtUser is one user an @-message mentions.
+type AtUser struct {
+	DingtalkID string `json:"dingtalkId"`
+	StaffID    string `json:"staffId,omitempty"`
 }
 
 // Text is the text of a message.

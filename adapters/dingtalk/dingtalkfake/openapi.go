@@ -27,6 +27,10 @@ const MaxMsgParam = 15000
 //     invalidParameter.*), then answers {"processQueryKey":"pqk-N"};
 //   - POST /v1.0/robot/groupMessages/recall moves keys into successResult
 //     (unknown or already recalled ones into failedResult);
+//   - POST /v1.0/robot/oToMessages/batchSend checks the token, the
+//     robotCode, 1..20 userIds and msgParam as for groups, and answers
+//     {"processQueryKey","invalidStaffIdList","flowControlledStaffIdList"}
+//     (user ids not registered with AddUser, when any is, are invalid);
 //   - an optional per-second limit answers 403
 //     Forbidden.AccessDenied.QpsLimitForApi.
 type OpenAPI struct {
@@ -41,6 +45,8 @@ type OpenAPI struct {
 	apps     map[string]App    // by appKey
 	robots   map[string]string // robotCode -> appKey
 	convs    map[string]bool   // known openConversationIds; empty: any
+	users    map[string]bool   // known staff ids; empty: any
+	direct   []DirectMessage
 	tokens   map[string]issued
 	fetches  int
 	seq      int
@@ -84,12 +90,14 @@ func NewOpenAPI(tb testing.TB) *OpenAPI {
 		apps:   map[string]App{},
 		robots: map[string]string{},
 		convs:  map[string]bool{},
+		users:  map[string]bool{},
 		tokens: map[string]issued{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1.0/oauth2/accessToken", o.token)
 	mux.HandleFunc("POST /v1.0/robot/groupMessages/send", o.send)
 	mux.HandleFunc("POST /v1.0/robot/groupMessages/recall", o.recall)
+	mux.HandleFunc("POST /v1.0/robot/oToMessages/batchSend", o.batchSend)
 	o.srv = httptest.NewServer(mux)
 	o.URL = o.srv.URL
 	if tb != nil {
@@ -129,6 +137,33 @@ func (o *OpenAPI) AddConversation(id string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.convs[id] = true
+}
+
+// AddUser registers a staff id; once one is registered, one-to-one
+// messages to others are answered in invalidStaffIdList.
+func (o *OpenAPI) AddUser(id string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.users[id] = true
+}
+
+// DirectMessage is one message the fake posted to a user one to one.
+type DirectMessage struct {
+	Time            time.Time
+	ProcessQueryKey string
+	UserID          string
+	RobotCode       string
+	MsgKey          string
+	Title           string
+	Text            string
+}
+
+// DirectMessages returns the one-to-one messages posted, one per user, in
+// order.
+func (o *OpenAPI) DirectMessages() []DirectMessage {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]DirectMessage(nil), o.direct...)
 }
 
 // SetQPS limits requests per second (of the fake's clock) over the send and
@@ -342,4 +377,66 @@ func (o *OpenAPI) recall(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"successResult": success, "failedResult": failed})
+}
+
+func (o *OpenAPI) batchSend(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		RobotCode string   `json:"robotCode"`
+		UserIDs   []string `json:"userIds"`
+		MsgKey    string   `json:"msgKey"`
+		MsgParam  string   `json:"msgParam"`
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	appKey := o.authorize(w, r)
+	if appKey == "" || !readJSON(w, r, &req) {
+		return
+	}
+	if owner, ok := o.robots[req.RobotCode]; !ok || owner != appKey {
+		v1Error(w, http.StatusBadRequest, "invalidParameter.robotCode.notExsit", "robotCode不存在")
+		return
+	}
+	if len(req.UserIDs) == 0 || len(req.UserIDs) > 20 {
+		v1Error(w, http.StatusBadRequest, "invalidParameter.userIds.invalid", "userIds须为1到20个")
+		return
+	}
+	if len(req.MsgParam) > MaxMsgParam {
+		v1Error(w, http.StatusBadRequest, "invalidParameter.msgParam.invalid", fmt.Sprintf("msgParam超过%d字节", MaxMsgParam))
+		return
+	}
+	var param map[string]any
+	if err := json.Unmarshal([]byte(req.MsgParam), &param); err != nil {
+		v1Error(w, http.StatusBadRequest, "invalidParameter.msgParam.invalid", "msgParam不是合法的JSON")
+		return
+	}
+	str := func(k string) string { s, _ := param[k].(string); return s }
+	var title, text string
+	switch req.MsgKey {
+	case "sampleText":
+		text = str("content")
+	case "sampleMarkdown":
+		title, text = str("title"), str("text")
+		if title == "" {
+			text = ""
+		}
+	default:
+		v1Error(w, http.StatusBadRequest, "invalidParameter.msgKey.invalid", "msgKey不存在")
+		return
+	}
+	if text == "" {
+		v1Error(w, http.StatusBadRequest, "invalidParameter.msgParam.invalid", "msgParam缺少必填字段")
+		return
+	}
+	o.seq++
+	key := fmt.Sprintf("pqk-%d", o.seq)
+	invalid := []string{}
+	for _, u := range req.UserIDs {
+		if len(o.users) > 0 && !o.users[u] {
+			invalid = append(invalid, u)
+			continue
+		}
+		o.direct = append(o.direct, DirectMessage{Time: o.now(), ProcessQueryKey: key, UserID: u, RobotCode: req.RobotCode,
+			MsgKey: req.MsgKey, Title: title, Text: text})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"processQueryKey": key, "invalidStaffIdList": invalid, "flowControlledStaffIdList": []string{}})
 }

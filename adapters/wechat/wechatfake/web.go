@@ -39,6 +39,37 @@ type Contact struct {
 	NickName   string
 	RemarkName string
 	VerifyFlag int // non-zero for official accounts
+	// Members are a group's members (webwxbatchgetcontact's MemberList).
+	Members []Member
+}
+
+// Member is one member of a group. DisplayName is the name set for this
+// group ("" when none).
+type Member struct {
+	UserName    string
+	NickName    string
+	DisplayName string
+}
+
+// Message types of the web protocol (openwechat global.go).
+const (
+	MsgTypeText = 1
+	MsgTypeSys  = 10000
+)
+
+// SyncMessage is one message the account receives through webwxsync
+// (AddMsgList), in the wire's shape: a group message of another member
+// has FromUserName the group and Content "@member:<br/>text"; one the
+// account sent itself from the phone has FromUserName the account and
+// ToUserName the group; a system note (MsgType 10000) has the note as
+// Content.
+type SyncMessage struct {
+	MsgID        string
+	FromUserName string
+	ToUserName   string
+	MsgType      int
+	Content      string
+	CreateTime   int64
 }
 
 // WebMessage is one message the account sent.
@@ -110,6 +141,8 @@ type Web struct {
 	nextID    int64
 	nextUUID  int
 	failSends []int
+	inbox     []SyncMessage // waiting for webwxsync
+	syncs     int           // SyncKey value, moved on by every webwxsync with news
 }
 
 // NewWeb starts a fake for the account self with the given contacts.
@@ -227,6 +260,52 @@ func (f *Web) Kick() {
 	f.bump()
 }
 
+// Receive queues a message for the account: the next sync check answers
+// selector 2 and webwxsync hands it over. A message without MsgID or
+// CreateTime gets one.
+func (f *Web) Receive(m SyncMessage) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if m.MsgID == "" {
+		f.nextID++
+		m.MsgID = strconv.FormatInt(f.nextID, 10)
+	}
+	if m.CreateTime == 0 {
+		m.CreateTime = f.now().Unix()
+	}
+	f.inbox = append(f.inbox, m)
+	f.bump()
+}
+
+// GroupText queues a text message of member in group, as web WeChat
+// delivers another member's group message.
+func (f *Web) GroupText(group, member, text string) {
+	f.Receive(SyncMessage{FromUserName: group, ToUserName: f.self.UserName, MsgType: MsgTypeText,
+		Content: member + ":<br/>" + htmlEscape(text)})
+}
+
+// SelfText queues a text the account itself sent to group from another
+// device (the phone), as web WeChat syncs it.
+func (f *Web) SelfText(group, text string) {
+	f.Receive(SyncMessage{FromUserName: f.self.UserName, ToUserName: group, MsgType: MsgTypeText, Content: htmlEscape(text)})
+}
+
+// SystemNote queues a system note of group (joins, removals …).
+func (f *Web) SystemNote(group, note string) {
+	f.Receive(SyncMessage{FromUserName: group, ToUserName: f.self.UserName, MsgType: MsgTypeSys, Content: htmlEscape(note)})
+}
+
+// Pending counts messages not yet fetched by webwxsync.
+func (f *Web) Pending() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.inbox)
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\"", "&quot;", "\n", "<br/>").Replace(s)
+}
+
 // FailSends makes the next sends answer the given rets, one each.
 func (f *Web) FailSends(rets ...int) {
 	f.mu.Lock()
@@ -330,6 +409,7 @@ func (f *Web) route(w http.ResponseWriter, r *http.Request, host string, body []
 		mm + "webwxnewloginpage": Domain, mm + "webwxinit": Domain, mm + "webwxstatusnotify": Domain,
 		mm + "webwxgetcontact": Domain, mm + "webwxsendmsg": Domain, mm + "webwxsendmsgimg": Domain,
 		mm + "webwxrevokemsg": Domain, mm + "webwxlogout": Domain,
+		mm + "webwxsync": Domain, mm + "webwxbatchgetcontact": Domain,
 		mm + "synccheck": SyncHost, mm + "webwxuploadmedia": FileHost,
 	}
 	if strings.HasPrefix(p, "/qrcode/") {
@@ -373,6 +453,7 @@ func (f *Web) route(w http.ResponseWriter, r *http.Request, host string, body []
 	}
 	var req struct {
 		BaseRequest baseRequest
+		List        []struct{ UserName string }
 		Msg         struct {
 			Type         int
 			Content      string
@@ -404,6 +485,40 @@ func (f *Web) route(w http.ResponseWriter, r *http.Request, host string, body []
 			"SKey":        s.skey,
 			"Count":       0,
 		})
+	case mm + "webwxsync":
+		q := r.URL.Query()
+		if q.Get("sid") != s.sid || q.Get("skey") != s.skey || q.Get("pass_ticket") != s.pass {
+			return f.base(w, RetParamError, "bad sid, skey or pass_ticket", nil)
+		}
+		msgs := make([]map[string]any, 0, len(f.inbox))
+		for _, m := range f.inbox {
+			msgs = append(msgs, map[string]any{"MsgId": m.MsgID, "FromUserName": m.FromUserName, "ToUserName": m.ToUserName,
+				"MsgType": m.MsgType, "Content": m.Content, "CreateTime": m.CreateTime, "Status": 3, "ImgStatus": 1})
+		}
+		if len(f.inbox) > 0 {
+			f.syncs++
+		}
+		f.inbox = nil
+		key := map[string]any{"Count": 1, "List": []map[string]int64{{"Key": 1, "Val": int64(1 + f.syncs)}}}
+		return f.base(w, RetOK, "", map[string]any{"AddMsgCount": len(msgs), "AddMsgList": msgs, "SyncKey": key,
+			"SyncCheckKey": key, "ContinueFlag": 0, "Skey": ""})
+	case mm + "webwxbatchgetcontact":
+		list := []any{}
+		for _, item := range req.List {
+			for _, c := range f.contacts {
+				if c.UserName != item.UserName {
+					continue
+				}
+				u := f.userJSON(c)
+				members := []any{}
+				for _, m := range c.Members {
+					members = append(members, map[string]any{"UserName": m.UserName, "NickName": m.NickName, "DisplayName": m.DisplayName})
+				}
+				u["MemberList"], u["MemberCount"] = members, len(members)
+				list = append(list, u)
+			}
+		}
+		return f.base(w, RetOK, "", map[string]any{"Count": len(list), "ContactList": list})
 	case mm + "webwxstatusnotify":
 		if r.URL.Query().Get("pass_ticket") != s.pass {
 			return f.base(w, RetParamError, "bad pass_ticket", nil)
@@ -612,11 +727,16 @@ func (f *Web) syncCheck(w http.ResponseWriter, r *http.Request) int {
 		f.mu.Lock()
 		s := f.sessions[q.Get("sid")]
 		ok := s != nil && s.valid && s.skey == q.Get("skey") && strconv.FormatInt(s.uin, 10) == q.Get("uin") && q.Get("synckey") != ""
+		news := len(f.inbox) > 0
 		changed := f.changed
 		f.mu.Unlock()
 		if !ok {
 			_, _ = io.WriteString(w, `window.synccheck={retcode:"1101",selector:"0"}`)
 			return RetLoggedOut
+		}
+		if news {
+			_, _ = io.WriteString(w, `window.synccheck={retcode:"0",selector:"2"}`)
+			return 0
 		}
 		select {
 		case <-changed:
