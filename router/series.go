@@ -199,6 +199,10 @@ func (s *Service) finishSeries(ctx context.Context) {
 			s.log.Warn("unfinished series not looked for", "err", err)
 		}
 		for _, k := range keys {
+			var m seriesMark
+			if found, err := s.st.GetJSON(ctx, k, &m); err != nil || !found {
+				continue // finished meanwhile
+			}
 			id := strings.TrimPrefix(k, "series.")
 			rec, err := s.st.Record(ctx, id)
 			switch {
@@ -206,8 +210,7 @@ func (s *Service) finishSeries(ctx context.Context) {
 				// Marked, never planned (a crash before the plan's write:
 				// nobody was told it was accepted). Dropped once old
 				// enough that no Submit can still be writing it.
-				var m seriesMark
-				if found, err := s.st.GetJSON(ctx, k, &m); err == nil && found && s.clock.Now().Sub(m.Since) > seriesSweep {
+				if s.clock.Now().Sub(m.Since) > seriesSweep {
 					_ = s.st.DeleteJSON(ctx, k)
 				}
 				continue

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -143,32 +144,36 @@ func (s *Store) ReadJSON(ctx context.Context, key string, v any) error {
 // replica may have written them: an account just taken over).
 func (s *Store) ForgetHints() { s.docs.Clear() }
 
-// DeleteJSON removes the document at key (absent is fine).
+// DeleteJSON removes the document at key (absent is fine). The key's
+// marker goes after a second (the bucket's marker TTL), so removed keys do
+// not pile up under KeysUnder.
 func (s *Store) DeleteJSON(ctx context.Context, key string) error {
 	s.docs.Delete(key)
-	if err := s.counts.Delete(ctx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if err := s.counts.Purge(ctx, key, jetstream.PurgeTTL(time.Second)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("store: delete %s: %w", key, err)
 	}
 	return nil
 }
 
 // KeysUnder lists the counters keys under prefix ("series." lists
-// "series.<id>"), in no particular order.
+// "series.<id>"), in no particular order, from the stream's subjects (no
+// consumer is created). A key removed within the last second may still be
+// listed: read it to know.
 func (s *Store) KeysUnder(ctx context.Context, prefix string) ([]string, error) {
-	kl, err := s.counts.ListKeysFiltered(ctx, prefix+">")
+	st, err := s.js.Stream(ctx, KVStreamName(bucketCounters))
 	if err != nil {
 		return nil, fmt.Errorf("store: list %s: %w", prefix, err)
 	}
-	defer func() { _ = kl.Stop() }()
-	seen := map[string]bool{}
-	var out []string
-	for k := range kl.Keys() {
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, k)
-		}
+	subject := "$KV." + bucketCounters + "."
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject+prefix+">"))
+	if err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", prefix, err)
 	}
-	return out, ctx.Err()
+	out := make([]string, 0, len(info.State.Subjects))
+	for subj := range info.State.Subjects {
+		out = append(out, strings.TrimPrefix(subj, subject))
+	}
+	return out, nil
 }
 
 // CreateOnce writes key to the counters bucket only when it is absent,
