@@ -65,6 +65,10 @@ type Announcement struct {
 	Body       string     `json:"body"`
 	// Series, when set, releases the body in parts (front matter series:).
 	Series *Series `json:"series,omitempty"`
+	// Variants and AB make an A/B test (variants.go): each target gets one
+	// variant's title and body.
+	Variants []Variant `json:"variants,omitempty"`
+	AB       *AB       `json:"ab,omitempty"`
 }
 
 // Series releases an announcement's body in parts, each a full
@@ -119,6 +123,8 @@ type document struct {
 	MentionAll bool            `json:"mention_all" yaml:"mention_all"`
 	Author     string          `json:"author" yaml:"author"`
 	Body       string          `json:"body" yaml:"body"`
+	Variants   []Variant       `json:"variants" yaml:"variants"`
+	AB         *AB             `json:"ab" yaml:"ab"`
 	Series     *seriesDocument `json:"series" yaml:"series"`
 }
 
@@ -387,6 +393,7 @@ func (d *document) announcement(now time.Time) (*Announcement, error) {
 			bad("expires_at", "is already in the past")
 		}
 	}
+	a.Variants, a.AB = checkVariants(d.Variants, d.AB, bad)
 	if len(errs) > 0 {
 		return nil, &InputError{Code: "invalid", Fields: errs}
 	}

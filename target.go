@@ -83,6 +83,12 @@ type Destination struct {
 	Policy   string       `json:"policy,omitempty"`
 	Stage    Stage        `json:"stage,omitempty"`
 	Options  StyleOptions `json:"options,omitzero"`
+	// Variant is the A/B variant this destination receives (empty: no A/B
+	// test), assigned once at acceptance.
+	Variant string `json:"variant,omitempty"`
+	// SendAt is this destination's own send time (an A/B test by slot),
+	// in place of the announcement's send_at.
+	SendAt *time.Time `json:"send_at,omitempty"`
 }
 
 // Key identifies the destination within its announcement. It is safe in
@@ -94,11 +100,13 @@ func (d Destination) Key() string {
 
 // Target is the API's view of one destination and its state (docs/api.md, "A target and its states").
 type Target struct {
-	Route     string     `json:"route"`
-	Platform  string     `json:"platform"`
-	Account   string     `json:"account"`
-	Group     string     `json:"group"`
-	Style     string     `json:"style"`
+	Route    string `json:"route"`
+	Platform string `json:"platform"`
+	Account  string `json:"account"`
+	Group    string `json:"group"`
+	Style    string `json:"style"`
+	// Variant is the A/B variant the target receives (empty: no A/B test).
+	Variant   string     `json:"variant,omitempty"`
 	State     State      `json:"state"`
 	Reason    string     `json:"reason,omitempty"`
 	NotBefore *time.Time `json:"not_before,omitempty"`

@@ -17,6 +17,7 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/router"
+	"github.com/groupcast/groupcast/tracking"
 )
 
 // Client talks to a running daemon (the CLI's send, status, recall, review).
@@ -235,4 +236,11 @@ func (c *Client) Decide(ctx context.Context, id string, approve bool, by, reason
 	var st groupcast.Status
 	_, err := c.do(ctx, http.MethodPost, "/v1/review/"+url.PathEscape(id)+"/"+verb, "application/json", bytes.NewReader(body), &st)
 	return st, err
+}
+
+// Report reads an announcement's deliveries and counted clicks.
+func (c *Client) Report(ctx context.Context, id string) (tracking.Report, error) {
+	var r tracking.Report
+	_, err := c.do(ctx, http.MethodGet, "/v1/messages/"+url.PathEscape(id)+"/report", "", nil, &r)
+	return r, err
 }

@@ -25,6 +25,8 @@ import (
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/inbound"
 	"github.com/groupcast/groupcast/router"
+	"github.com/groupcast/groupcast/store"
+	"github.com/groupcast/groupcast/tracking"
 )
 
 // fakeEngine answers the API from fixed values, or fails with err.
@@ -65,6 +67,20 @@ func (f *fakeEngine) Decide(context.Context, string, bool, string, string) (grou
 }
 func (f *fakeEngine) Accounts(context.Context) ([]groupcast.AccountHealth, error) {
 	return f.accounts, f.err
+}
+func (f *fakeEngine) Report(context.Context, string) (tracking.Report, error) {
+	return tracking.BuildReport(f.status, true, map[string]uint64{"AAAAAAAAAAAA": 2},
+		map[string]store.TrackedLink{"AAAAAAAAAAAA": {Announcement: "a1", Target: groupcast.Destination{Account: "dt", Group: "dt"}.Key(),
+			Platform: "dingtalk", URL: "https://status.example.com/maint"}}), f.err
+}
+func (f *fakeEngine) LinkHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("code") != "AAAAAAAAAAAA" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		http.Redirect(w, r, "https://status.example.com/maint", http.StatusFound)
+	})
 }
 
 // fakeInbound refuses every event (a full queue) and answers a fixed
@@ -290,6 +306,10 @@ func TestOpenAPIAnswersMatch(t *testing.T) {
 			body: `{"post_type":"notice","notice_type":"group_increase","group_id":1,"user_id":2}`, want: 429},
 		{name: "onebot event bad json", method: "POST", path: "/v1/inbound/onebot/qq", ctype: "application/json", body: "{", want: 400},
 		{name: "onebot heartbeat", method: "POST", path: "/v1/inbound/onebot/qq", ctype: "application/json", body: `{"post_type":"meta_event"}`, want: 204},
+		{name: "report", method: "GET", path: "/v1/messages/a1/report", want: 200},
+		{name: "report unknown", method: "GET", path: "/v1/messages/nope/report", err: groupcast.ErrNotFound, want: 404},
+		{name: "tracked link", method: "GET", path: "/l/AAAAAAAAAAAA", want: 302},
+		{name: "tracked link unknown", method: "GET", path: "/l/BBBBBBBBBBBB", want: 404},
 		{name: "healthz", method: "GET", path: "/healthz", want: 200},
 		{name: "readyz", method: "GET", path: "/readyz", want: 200},
 		{name: "not ready", method: "GET", path: "/readyz", notReady: []string{"store: down"}, want: 503},
@@ -318,7 +338,9 @@ func TestOpenAPIAnswersMatch(t *testing.T) {
 			if tt.as != "" {
 				req.Header.Set("Authorization", "Bearer s3cret")
 			}
-			resp, err := srv.Client().Do(req)
+			client := srv.Client()
+			client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			resp, err := client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -333,6 +355,7 @@ func TestOpenAPIAnswersMatch(t *testing.T) {
 			pattern = regexp.MustCompile(`^/v1/(messages|review)/[^/]+`).ReplaceAllString(pattern, "/v1/$1/{id}")
 			pattern = regexp.MustCompile(`^/v1/groups/[^/]+/[^/]+/report$`).ReplaceAllString(pattern, "/v1/groups/{account}/{group}/report")
 			pattern = regexp.MustCompile(`^/v1/inbound/onebot/[^/]+$`).ReplaceAllString(pattern, "/v1/inbound/onebot/{account}")
+			pattern = regexp.MustCompile(`^/l/[^/]+$`).ReplaceAllString(pattern, "/l/{code}")
 			ops, ok := doc.Paths[pattern]
 			if !ok {
 				t.Fatalf("%s is not in openapi.json", pattern)

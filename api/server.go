@@ -22,6 +22,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/router"
+	"github.com/groupcast/groupcast/tracking"
 	"github.com/groupcast/groupcast/transform"
 )
 
@@ -44,6 +45,10 @@ type Engine interface {
 	// Calendar lists what will go out in [from, to) (GET /v1/calendar).
 	Calendar(ctx context.Context, from, to time.Time) ([]groupcast.CalendarItem, error)
 	NotReady() []string
+	// Report adds up an announcement's deliveries and counted clicks.
+	Report(ctx context.Context, id string) (tracking.Report, error)
+	// LinkHandler answers GET /l/{code} (tracked links).
+	LinkHandler() http.Handler
 }
 
 var _ Engine = (*router.Service)(nil)
@@ -82,6 +87,9 @@ func NewServer(svc Engine, drivers router.Drivers, log *slog.Logger) *Server {
 	s.route("/v1/messages/{id}", map[string]http.HandlerFunc{"GET": s.status})
 	s.route("/v1/messages/{id}/recall", map[string]http.HandlerFunc{"POST": send(s.recall)})
 	s.route("/v1/messages/{id}/preview", map[string]http.HandlerFunc{"GET": s.storedPreview})
+	s.route("/v1/messages/{id}/report", map[string]http.HandlerFunc{"GET": s.report})
+	// Tracked links: no token (whoever got the link clicks it).
+	s.route("/l/{code}", map[string]http.HandlerFunc{"GET": svc.LinkHandler().ServeHTTP})
 	s.route("/v1/preview", map[string]http.HandlerFunc{"POST": send(s.preview)})
 	s.route("/v1/review", map[string]http.HandlerFunc{"GET": s.reviews})
 	s.route("/v1/review/{id}/approve", map[string]http.HandlerFunc{"POST": review(s.decide(true))})
@@ -396,6 +404,15 @@ func (s *Server) writePreview(w http.ResponseWriter, a *groupcast.Announcement) 
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"targets": targets})
+}
+
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	rep, err := s.svc.Report(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 func (s *Server) reviews(w http.ResponseWriter, r *http.Request) {

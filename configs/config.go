@@ -49,6 +49,10 @@ type Config struct {
 	// Welcome greets members who join a group, several joins within a
 	// batch in one message (docs/two-way.md).
 	Welcome []Welcome `mapstructure:"welcome"`
+	// Tracking turns on tracked links (docs/group-operations.md): each
+	// link in a sent text becomes a short link to this daemon's /l/
+	// handler, which counts the click and redirects.
+	Tracking Tracking `mapstructure:"tracking"`
 
 	// Location is Timezone, loaded. Set by Load.
 	Location *time.Location `mapstructure:"-"`

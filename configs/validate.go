@@ -84,6 +84,7 @@ func (v *validator) run() {
 	v.reviewCheck()
 
 	v.inboundCheck()
+	v.trackingCheck()
 }
 
 func (v *validator) top() {

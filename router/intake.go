@@ -47,6 +47,14 @@ func (s *Service) submit(ctx context.Context, a *groupcast.Announcement, part fu
 	if err := doc.Err(); err != nil {
 		return groupcast.Accepted{}, err
 	}
+	for i, v := range a.Variants {
+		if v.Body == "" {
+			continue
+		}
+		if err := transform.Check(v.Body); err != nil {
+			return groupcast.Accepted{}, variantBodyError(i, err)
+		}
+	}
 	cfg := s.cfg.Load()
 	dests := Plan(cfg, a)
 	if len(dests) == 0 {
@@ -63,7 +71,9 @@ func (s *Service) submit(ctx context.Context, a *groupcast.Announcement, part fu
 	// Acceptance order is the ledger's order: the time and the write go
 	// together, so accepted_at, the answers and the senders agree.
 	s.submitMu.Lock()
-	rec := newRecord(cfg, a, dests, s.clock.Now())
+	now := s.clock.Now()
+	AssignVariants(a, dests, now, cfg.Location)
+	rec := newRecord(cfg, a, dests, now)
 	rec.SubmittedBy = groupcast.PrincipalFrom(ctx)
 	if part != nil {
 		part(rec)
@@ -102,7 +112,7 @@ func storeRetention(cfg *configs.Config) time.Duration {
 // newRecord is an announcement as accepted at now under cfg.
 func newRecord(cfg *configs.Config, a *groupcast.Announcement, dests []groupcast.Destination, now time.Time) *store.Record {
 	return &store.Record{Announcement: *a, Digest: a.Digest(), AcceptedAt: now.UTC(), Destinations: dests,
-		Policies: policiesFor(cfg, dests), Timezone: cfg.Timezone}
+		Policies: policiesFor(cfg, dests), Timezone: cfg.Timezone, Tracking: cfg.Tracking.BaseURL}
 }
 
 // Busy answers why no announcement can be taken now, before anyone parses
@@ -172,6 +182,7 @@ func (s *Service) statusOf(rec *store.Record, stored []*store.TargetRecord, reca
 			t = implied(rec, d)
 		}
 		tt := t.Target
+		tt.Variant = d.Variant
 		if tt.PlatformMessageIDs == nil {
 			tt.PlatformMessageIDs = []string{}
 		}
@@ -237,4 +248,18 @@ func (s *Service) backlog(ctx context.Context) int {
 	}
 	s.backlogN, s.backlogAt = n, time.Now()
 	return n
+}
+
+// variantBodyError names the variant whose body the styles refuse.
+func variantBodyError(i int, err error) error {
+	var in *groupcast.InputError
+	if errors.As(err, &in) {
+		c := *in
+		c.Fields = make([]*groupcast.FieldError, len(in.Fields))
+		for k, f := range in.Fields {
+			c.Fields[k] = &groupcast.FieldError{Field: fmt.Sprintf("variants[%d].%s", i, f.Field), Message: f.Message}
+		}
+		return &c
+	}
+	return err
 }

@@ -18,6 +18,7 @@ type Metrics struct {
 	targets    *prometheus.GaugeVec
 	ruleHits   *prometheus.CounterVec
 	throttled  *prometheus.CounterVec
+	clicks     *prometheus.CounterVec
 
 	mu   sync.Mutex
 	seen map[groupcast.State]int
@@ -45,8 +46,11 @@ func NewMetrics() *Metrics {
 			Name: "groupcast_rule_hits_total", Help: "Content rule hits by rule and action."}, []string{"rule", "action"}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "groupcast_throttled_total", Help: "Platform throttle answers by account."}, []string{"account"}),
+		clicks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "groupcast_link_clicks_total", Help: "Counted clicks on tracked links that this replica served, by platform and A/B variant (\"\" without a test)."},
+			[]string{"platform", "variant"}),
 	}
-	m.Registry.MustRegister(m.accepted, m.deliveries, m.latency, m.targets, m.ruleHits, m.throttled,
+	m.Registry.MustRegister(m.accepted, m.deliveries, m.latency, m.targets, m.ruleHits, m.throttled, m.clicks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range groupcast.States {
 		m.targets.WithLabelValues(string(s))
@@ -75,3 +79,8 @@ func (m *Metrics) transition(platform, account string, from, to groupcast.State)
 
 // RuleHit counts one content rule hit.
 func (m *Metrics) RuleHit(rule, action string) { m.ruleHits.WithLabelValues(rule, action).Inc() }
+
+// LinkClick counts one counted click on a tracked link.
+func (m *Metrics) LinkClick(platform, variant string) {
+	m.clicks.WithLabelValues(platform, variant).Inc()
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/groupcast/groupcast/adapters"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/policy"
+	"github.com/groupcast/groupcast/tracking"
 	"github.com/groupcast/groupcast/transform"
 )
 
@@ -20,11 +21,16 @@ type PreviewPart struct {
 
 // PreviewTarget is what one target would receive (POST /v1/preview).
 type PreviewTarget struct {
-	Route     string        `json:"route"`
-	Platform  string        `json:"platform"`
-	Account   string        `json:"account"`
-	Group     string        `json:"group"`
-	Style     string        `json:"style"`
+	Route    string `json:"route"`
+	Platform string `json:"platform"`
+	Account  string `json:"account"`
+	Group    string `json:"group"`
+	Style    string `json:"style"`
+	// Variant is the A/B variant shown; Assigned says whether it is the
+	// one this group would get (an A/B test shows every variant for every
+	// target, the assigned one first).
+	Variant   string        `json:"variant,omitempty"`
+	Assigned  bool          `json:"assigned,omitempty"`
 	State     string        `json:"state"`
 	Reason    string        `json:"reason,omitempty"`
 	Format    string        `json:"format"`
@@ -43,18 +49,33 @@ func Preview(cfg *configs.Config, drivers Drivers, a *groupcast.Announcement, no
 		return nil, &groupcast.InputError{Code: "no_route", Fields: []*groupcast.FieldError{{
 			Field: "tags", Message: "no route matches this announcement"}}}
 	}
+	AssignVariants(a, dests, now, cfg.Location)
 	rec := newRecord(cfg, a, dests, now)
-	doc := transform.Parse(&rec.Announcement)
+	c := cached{rec: rec, doc: transform.Parse(&rec.Announcement), variants: variantDocs(&rec.Announcement)}
 	var pols policyCache
 	out := make([]PreviewTarget, 0, len(dests))
-	for _, d := range dests {
+	for _, d := range previewDests(a, dests, now, cfg.Location) {
 		pt := PreviewTarget{Route: d.Route, Platform: d.Platform, Account: d.Account, Group: d.Group,
-			Style: d.Style, Rules: []string{}}
+			Style: d.Style, Variant: d.Variant, Rules: []string{}}
+		for _, p := range dests {
+			if p.Key() == d.Key() && p.Variant == d.Variant {
+				pt.Assigned = d.Variant != ""
+			}
+		}
 		pol, err := pols.of(rec, d)
 		if err != nil {
 			return nil, fmt.Errorf("policies %s: %w", d.Policy, err)
 		}
-		o := evaluate(stepInput{rec: rec, doc: doc, dest: d, target: implied(rec, d), now: now, pol: pol})
+		doc, variant := c.docFor(d)
+		in := stepInput{rec: rec, doc: doc, variant: variant, dest: d, target: implied(rec, d), now: now, pol: pol}
+		if rec.Tracking != "" {
+			// Tracked links as they would look, with placeholder codes of
+			// the real length (made without the store's secret: they
+			// answer 404).
+			in.track = tracking.NewRewriter(rec.Tracking, nil, a.ID, d)
+			doc = doc.WithLinks(in.track.URL)
+		}
+		o := evaluate(in)
 		pt.State, pt.Reason, pt.NotBefore = string(groupcast.StateQueued), o.reason, o.notBefore
 		if o.step != stepSend {
 			pt.State = string(o.state)
@@ -71,7 +92,7 @@ func Preview(cfg *configs.Config, drivers Drivers, a *groupcast.Announcement, no
 			r, _ = doc.Render(d, now) // show what would be sent once it may
 		}
 		if pol != nil {
-			in := policy.Input{Announcement: a, Destination: d, Rendered: r, Now: now}
+			in := policy.Input{Announcement: a.Variant(d.Variant), Destination: d, Rendered: r, Now: now}
 			if at, ok := pol.Earliest(in); ok && at.After(now) && pt.NotBefore == nil {
 				pt.NotBefore = &at
 			}
@@ -96,4 +117,38 @@ func Preview(cfg *configs.Config, drivers Drivers, a *groupcast.Announcement, no
 		out = append(out, pt)
 	}
 	return out, nil
+}
+
+// previewDests are the destinations a preview shows: each planned one,
+// and for an A/B test each of them once per variant (the assigned variant
+// first), so every wording is seen for every target.
+func previewDests(a *groupcast.Announcement, dests []groupcast.Destination, now time.Time, loc *time.Location) []groupcast.Destination {
+	if len(a.Variants) < 2 {
+		return dests
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	out := make([]groupcast.Destination, 0, len(dests)*len(a.Variants))
+	for _, d := range dests {
+		out = append(out, d)
+		for i, v := range a.Variants {
+			if v.Name == d.Variant {
+				continue
+			}
+			o := d
+			o.Variant = v.Name
+			if d.SendAt != nil && a.AB != nil && i < len(a.AB.Slots) {
+				from := now
+				if a.SendAt != nil && a.SendAt.After(from) {
+					from = *a.SendAt
+				}
+				h, m, _ := groupcast.ParseClock(a.AB.Slots[i])
+				at := groupcast.NextClock(from, h, m, loc)
+				o.SendAt = &at
+			}
+			out = append(out, o)
+		}
+	}
+	return out
 }

@@ -25,6 +25,8 @@ type cached struct {
 	seq uint64 // the record's sequence in the ledger
 	rec *store.Record
 	doc *transform.Doc
+	// variants are the A/B variants' parsed bodies, by name.
+	variants map[string]*transform.Doc
 }
 
 // recordCacheSize bounds the cache: the senders follow the records close
@@ -50,7 +52,7 @@ func (c *recordCache) put(rec *store.Record, seq uint64) cached {
 
 // putParsed adds a record whose body is parsed already.
 func (c *recordCache) putParsed(rec *store.Record, seq uint64, doc *transform.Doc) cached {
-	e := cached{id: rec.Announcement.ID, seq: seq, rec: rec, doc: doc}
+	e := cached{id: rec.Announcement.ID, seq: seq, rec: rec, doc: doc, variants: variantDocs(&rec.Announcement)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.items == nil {

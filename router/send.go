@@ -51,6 +51,14 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 		}
 		reserved = day
 	}
+	// Tracked links: what each code stands for is stored before the text
+	// carrying it goes out (the codes are the same on every attempt).
+	if len(o.links) > 0 {
+		if err := s.st.PutLinks(ctx, o.links); err != nil {
+			w.s.log.Warn("store failed: the account's queue waits", "announcement", id, "account", w.name, "err", err)
+			return result{step: stepBlockQ, at: now.Add(storeRetry)}
+		}
+	}
 	// Claim: on a shared store the claim is written before anything goes
 	// out, fenced by the lease, so a replica whose lease has moved on
 	// sends nothing; a multi-part send resumes after the parts recorded.
@@ -185,7 +193,7 @@ func (w *worker) delivered(rec *store.Record, d groupcast.Destination, r groupca
 		return result{step: stepStop} // stopping: sent again by the next owner
 	}
 	start := rec.AcceptedAt
-	if sa := rec.Announcement.SendAt; sa != nil && sa.After(start) {
+	if sa := sendAt(&rec.Announcement, d); sa != nil && sa.After(start) {
 		start = *sa
 	}
 	s.metrics.latency.WithLabelValues(t.Platform).Observe(now.Sub(start).Seconds())

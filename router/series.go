@@ -77,6 +77,8 @@ func (s *Service) submitSeries(ctx context.Context, a *groupcast.Announcement) (
 	bodies := schedule.SplitParts(a.Body)
 	n := len(bodies)
 	switch {
+	case len(a.Variants) > 0:
+		return groupcast.Accepted{}, seriesInvalid("variants", "a series cannot be an A/B test: each part would need its own variants; test the wording in a separate announcement")
 	case n == 0:
 		return groupcast.Accepted{}, seriesInvalid("body", "a series needs at least one part (## headings or --- lines split it)")
 	case n > schedule.MaxParts:

@@ -167,6 +167,7 @@ func TestSeriesRefused(t *testing.T) {
 	for _, tt := range []struct{ md, field string }{
 		{"---\nid: s1\ntitle: t\nseries: {every: 400h}\n---\n## a\nx\n## b\ny\n## c\nz\n## d\nw", "series.every"}, // past retention
 		{"---\nid: s2\ntitle: t\nseries: {every: 1h}\nexpires_at: 2027-01-04T10:30:00+08:00\n---\n## a\nx\n## b\ny", "expires_at"},
+		{"---\nid: s4\ntitle: t\nseries: {every: 1h}\nvariants: [{name: A, title: a}, {name: B, title: b}]\n---\n## a\nx\n## b\ny", "variants"},
 		{"---\nid: " + strings.Repeat("x", 126) + "\ntitle: t\nseries: {every: 1h}\n---\n## a\nx\n## b\ny", "id"},
 	} {
 		_, err := h.svc.Submit(context.Background(), parse(t, tt.md))

@@ -85,6 +85,8 @@ type Service struct {
 	// seriesFault, when set (tests), fails a series' expansion before the
 	// part it is called with.
 	seriesFault func(part int) error
+	// secret is the tracked-link secret, read from the store once.
+	secret atomic.Pointer[[]byte]
 
 	backlogMu sync.Mutex
 	backlogN  int

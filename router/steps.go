@@ -6,6 +6,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/policy"
 	"github.com/groupcast/groupcast/store"
+	"github.com/groupcast/groupcast/tracking"
 	"github.com/groupcast/groupcast/transform"
 )
 
@@ -39,19 +40,26 @@ type outcome struct {
 	rendered  groupcast.Rendered
 	decision  policy.Decision // the policy's answer, when it was asked
 	policy    *policy.Policy
+	// links are the tracked links in rendered: stored before the send.
+	links map[string]store.TrackedLink
 }
 
 // stepInput is everything the steps read.
 type stepInput struct {
-	rec    *store.Record
-	doc    *transform.Doc
-	dest   groupcast.Destination
-	target *store.TargetRecord // the stored state, or the one the record implies
-	now    time.Time
-	pol    *policy.Policy // nil: the route has no policy
-	group  policy.GroupState
+	rec *store.Record
+	doc *transform.Doc // the destination's variant's, when it has one
+	// variant is the destination's A/B variant as an announcement (nil:
+	// no A/B test).
+	variant *groupcast.Announcement
+	dest    groupcast.Destination
+	target  *store.TargetRecord // the stored state, or the one the record implies
+	now     time.Time
+	pol     *policy.Policy // nil: the route has no policy
+	group   policy.GroupState
 	// approved is the review decision (nil: ask review when the policy holds).
 	review *store.Review
+	// track writes the target's links as tracked links (nil: tracking off).
+	track *tracking.Rewriter
 	// pausedUntil is the account's rest after a platform throttle.
 	pausedUntil time.Time
 	pauseReason string
@@ -65,7 +73,7 @@ func evaluate(in stepInput) outcome {
 		return outcome{step: stepEnd, state: groupcast.StateExpired, reason: "expires_at " + exp.Format(time.RFC3339) + " passed"}
 	}
 	// Schedule: send_at.
-	if sa := a.SendAt; sa != nil && sa.After(now) && t.State != groupcast.StateDeferred {
+	if sa := sendAt(a, in.dest); sa != nil && sa.After(now) && t.State != groupcast.StateDeferred {
 		return outcome{step: stepPark, state: groupcast.StateScheduled, reason: "send_at", notBefore: sa}
 	}
 	// Wait: a deferral or a retry stored earlier.
@@ -80,13 +88,24 @@ func evaluate(in stepInput) outcome {
 		until := in.pausedUntil
 		return outcome{step: stepBlockQ, state: groupcast.StateDeferred, reason: in.pauseReason, notBefore: &until}
 	}
-	// Render.
-	r, err := in.doc.Render(in.dest, now)
+	// Render (with tracked links when the announcement has them).
+	doc := in.doc
+	if in.track != nil {
+		doc = doc.WithLinks(in.track.URL)
+	}
+	r, err := doc.Render(in.dest, now)
 	if err != nil {
 		return outcome{step: stepEnd, state: groupcast.StateFailed, reason: "render: " + err.Error()}
 	}
+	if in.variant != nil {
+		a = in.variant // the variant's title and body for the content rules
+	}
+	var links map[string]store.TrackedLink
+	if in.track != nil {
+		links = in.track.Links
+	}
 	if in.pol == nil {
-		return outcome{step: stepSend, rendered: r}
+		return outcome{step: stepSend, rendered: r, links: links}
 	}
 	// Policy.
 	pin := policy.Input{Announcement: a, Destination: in.dest, Rendered: r, Now: now}
@@ -94,8 +113,22 @@ func evaluate(in stepInput) outcome {
 	if in.review != nil {
 		pin.Approved = in.review.Decision == "approved"
 	}
+	var sent groupcast.Rendered // the tracked text, when links are tracked
+	if in.track != nil {
+		// The content rules judge the text as written, with its original
+		// URLs (a rule on a domain must still fire); what goes out is the
+		// tracked text, masked the same way.
+		sent = pin.Rendered
+		if pin.Rendered, err = in.doc.Render(in.dest, now); err != nil {
+			return outcome{step: stepEnd, state: groupcast.StateFailed, reason: "render: " + err.Error()}
+		}
+	}
 	dec := in.pol.Decide(pin)
-	o := outcome{decision: dec, policy: in.pol, rendered: dec.Rendered, reason: dec.Reason}
+	if in.track != nil && dec.Action == policy.Send {
+		pin.Rendered = sent
+		dec.Rendered = in.pol.Decide(pin).Rendered
+	}
+	o := outcome{decision: dec, policy: in.pol, rendered: dec.Rendered, reason: dec.Reason, links: links}
 	switch dec.Action {
 	case policy.Send:
 		o.step = stepSend
@@ -123,12 +156,21 @@ func evaluate(in stepInput) outcome {
 func implied(rec *store.Record, d groupcast.Destination) *store.TargetRecord {
 	t := &store.TargetRecord{
 		Target: groupcast.Target{Route: d.Route, Platform: d.Platform, Account: d.Account, Group: d.Group,
-			Style: d.Style, State: groupcast.StateQueued, UpdatedAt: rec.AcceptedAt, PlatformMessageIDs: []string{}},
+			Style: d.Style, Variant: d.Variant, State: groupcast.StateQueued, UpdatedAt: rec.AcceptedAt, PlatformMessageIDs: []string{}},
 		Key:        d.Key(),
 		AcceptedAt: rec.AcceptedAt,
 	}
-	if sa := rec.Announcement.SendAt; sa != nil && sa.After(rec.AcceptedAt) {
+	if sa := sendAt(&rec.Announcement, d); sa != nil && sa.After(rec.AcceptedAt) {
 		t.State, t.NotBefore, t.Reason = groupcast.StateScheduled, sa, "send_at"
 	}
 	return t
+}
+
+// sendAt is when a destination may go first: its own time (an A/B test
+// by slot), else the announcement's send_at.
+func sendAt(a *groupcast.Announcement, d groupcast.Destination) *time.Time {
+	if d.SendAt != nil {
+		return d.SendAt
+	}
+	return a.SendAt
 }

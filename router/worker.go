@@ -16,6 +16,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/router/jsbus"
 	"github.com/groupcast/groupcast/store"
+	"github.com/groupcast/groupcast/tracking"
 )
 
 // worker is one account's sender on the replica that owns the account. It
@@ -492,8 +493,16 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 	if err := w.loadPause(ctx); err != nil {
 		return blockFor(err)
 	}
-	in := stepInput{rec: rec, doc: e.c.doc, dest: d, target: t, now: now,
+	in := stepInput{rec: rec, dest: d, target: t, now: now,
 		pausedUntil: w.pausedUntil, pauseReason: w.pauseReason}
+	in.doc, in.variant = e.c.docFor(d)
+	if rec.Tracking != "" {
+		secret, err := s.trackingSecret(ctx)
+		if err != nil {
+			return blockFor(err)
+		}
+		in.track = tracking.NewRewriter(rec.Tracking, secret, id, d)
+	}
 	var err error
 	if in.pol, err = s.policyOf(rec, d); err != nil {
 		return w.end(rec, d, t, groupcast.StateFailed, "policy: "+err.Error())

@@ -97,6 +97,9 @@ type Record struct {
 	// SubmittedBy names who submitted it: the API token's name (or the
 	// request's by, with no tokens configured); "" when unknown.
 	SubmittedBy string `json:"submitted_by,omitempty"`
+	// Tracking is tracking.base_url when the announcement was accepted:
+	// its links go out as tracked links under it ("": sent as written).
+	Tracking string `json:"tracking,omitempty"`
 	// Parts plan a series (the announcement has series:): each part is an
 	// announcement of its own, created after this record; this record has
 	// no destinations.

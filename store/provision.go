@@ -30,11 +30,11 @@ func KVStreamName(bucket string) string { return "KV_" + bucket }
 func (s *Store) StreamConfigs() []jetstream.StreamConfig {
 	st, r := s.storage(), s.opts.Replicas
 	out := append(s.ledgerStreams(), s.opts.Streams...)
-	return append(out,
+	return append(append(out,
 		kvStreamConfig(bucketLedger, "target states", st, r, s.opts.Retention, 0),
 		kvStreamConfig(bucketCounters, "daily caps, pauses and pacing", st, r, 0, time.Second),
 		kvStreamConfig(BucketLeases, "which replica sends for each account", st, r, 0, time.Second),
-	)
+	), s.linkStreams()...)
 }
 
 // kvStreamConfig is the stream of a KV bucket with history 1, laid out as
@@ -116,7 +116,13 @@ func (s *Store) provision(ctx context.Context, report func(error)) error {
 			return err
 		}
 	}
-	s.leases, err = s.bucket(ctx, BucketLeases, report)
+	if s.leases, err = s.bucket(ctx, BucketLeases, report); err != nil {
+		return err
+	}
+	if s.links, err = s.bucket(ctx, BucketLinks, report); err != nil {
+		return err
+	}
+	s.clickers, err = s.bucket(ctx, BucketClickers, report)
 	return err
 }
 

@@ -86,10 +86,13 @@ type Store struct {
 	records jetstream.Stream // accepted announcements
 	events  jetstream.Stream // recall requests and review decisions
 	leases  jetstream.KeyValue
-	log     *slog.Logger
-	closed  atomic.Bool
-	hints   sync.Map // target key → targetHint
-	docs    sync.Map // counters key → docHint
+	// links and clickers hold tracked links (links.go).
+	links    jetstream.KeyValue
+	clickers jetstream.KeyValue
+	log      *slog.Logger
+	closed   atomic.Bool
+	hints    sync.Map // target key → targetHint
+	docs     sync.Map // counters key → docHint
 }
 
 // Open starts (or connects to) the NATS server, and creates or updates the

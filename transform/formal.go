@@ -34,7 +34,7 @@ func (d *Doc) formal(o groupcast.StyleOptions, now time.Time) string {
 	blocks = append(blocks, body)
 	if extra := d.linksOutsideBody(); len(extra) > 0 {
 		lines := []string{"相关链接："}
-		for _, l := range extra {
+		for _, l := range d.mappedLinks(extra) {
 			lines = append(lines, "- "+mdLink(formalText(l.Title), l.URL))
 		}
 		blocks = append(blocks, strings.Join(lines, "\n"))
@@ -334,13 +334,17 @@ func (w *formalWriter) inline(b *strings.Builder, n ast.Node) {
 		}
 		b.WriteString(mark + inner + mark)
 	case *ast.Link:
-		b.WriteString(mdLink(w.inlines(n), d.dest(n.Destination)))
+		b.WriteString(mdLink(d.titled(w.inlines(n), d.dest(n.Destination))))
 	case *ast.AutoLink:
 		label := strings.ToValidUTF8(string(n.Label(d.src)), "\uFFFD")
 		if n.AutoLinkType == ast.AutoLinkEmail {
 			b.WriteString(label)
 		} else {
-			b.WriteString(mdLink(label, strings.ToValidUTF8(string(n.URL(d.src)), "\uFFFD")))
+			u := strings.ToValidUTF8(string(n.URL(d.src)), "\uFFFD")
+			if d.link != nil {
+				label = d.autoLinkText(n)
+			}
+			b.WriteString(mdLink(label, d.linkURL(u)))
 		}
 	case *ast.Image:
 		b.WriteString("![" + bracketEscaper.Replace(w.inlines(n)) + "](" + urlEscaper.Replace(d.dest(n.Destination)) + ")")

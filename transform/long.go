@@ -18,7 +18,7 @@ func (d *Doc) long() string {
 	blocks := []string{bracket(d.a.Title), w.blocks(d.root, "\n\n")}
 	if extra := d.linksOutsideBody(); len(extra) > 0 {
 		lines := []string{"相关链接："}
-		for _, l := range extra {
+		for _, l := range d.mappedLinks(extra) {
 			lines = append(lines, "• "+linkText(l.Title, l.URL))
 		}
 		blocks = append(blocks, strings.Join(lines, "\n"))
@@ -226,9 +226,9 @@ func (w *longWriter) inline(b *strings.Builder, n ast.Node) {
 	case *ast.CodeSpan:
 		b.WriteString(codeSpanText(d, n))
 	case *ast.Link:
-		b.WriteString(linkText(w.inlines(n), d.dest(n.Destination)))
+		b.WriteString(linkText(d.titled(w.inlines(n), d.dest(n.Destination))))
 	case *ast.AutoLink:
-		b.WriteString(strings.ToValidUTF8(string(n.Label(d.src)), "\uFFFD"))
+		b.WriteString(d.autoLinkText(n))
 	case *ast.Image:
 		if alt := w.inlines(n); alt != "" {
 			b.WriteString("〔图片：" + alt + "〕")

@@ -21,6 +21,8 @@ type Doc struct {
 	front  int               // how many of links come from the front matter
 	images []groupcast.Image // front-matter images, then images in the body; one per URL
 	err    error             // a limit the body passes (limits.go): Render refuses
+	// link writes each link's URL (WithLinks, tracked links); nil: as is.
+	link func(url string) string
 }
 
 // Parse parses a's body once for all the destinations it will be rendered

@@ -42,7 +42,7 @@ func (doc *Doc) Render(d groupcast.Destination, now time.Time) (groupcast.Render
 		Style:      d.Style,
 		Title:      doc.a.Title,
 		Format:     groupcast.TextPlain,
-		Links:      doc.links,
+		Links:      doc.mappedLinks(doc.links),
 		Images:     doc.images,
 		MentionAll: doc.a.MentionAll,
 	}
@@ -59,7 +59,7 @@ func (doc *Doc) Render(d groupcast.Destination, now time.Time) (groupcast.Render
 		if err != nil {
 			return groupcast.Rendered{}, err
 		}
-		r.Text = text
+		r.Text = doc.replaceKnownLinks(text)
 		return r, nil
 	}
 	switch d.Style {

@@ -41,7 +41,8 @@ func (d *Doc) short(limit int) string {
 	} else {
 		flows, omitted = d.flows()
 	}
-	front := d.links[:d.front]
+	all := d.mappedLinks(d.links) // the links as written
+	front := all[:d.front]
 
 	// Everything fits: no shortening, no pointer.
 	if summary == "" && !omitted {
@@ -66,9 +67,9 @@ func (d *Doc) short(limit int) string {
 	left -= Chars(titleLine)
 	var pointer string
 	var pointed string
-	if len(d.links) > 0 {
-		pointer = fullTextLabel + d.links[0].URL
-		pointed = d.links[0].URL
+	if len(all) > 0 {
+		pointer = fullTextLabel + all[0].URL
+		pointed = all[0].URL
 		if Chars(pointer)+1 > left {
 			pointer, pointed = "", ""
 		} else {
@@ -110,7 +111,7 @@ func (d *Doc) short(limit int) string {
 	if complete && !omitted && summary == "" && pointer != "" && len(frontLines) == frontOthers {
 		// The whole body is there (only body links were left out): the
 		// first link is a link like the others, not a pointer.
-		if plain := linkLine(d.links[0]); Chars(plain)-Chars(pointer) <= left {
+		if plain := linkLine(all[0]); Chars(plain)-Chars(pointer) <= left {
 			left -= Chars(plain) - Chars(pointer)
 			pointer = plain
 		}
@@ -406,8 +407,7 @@ func (w *shortWriter) inline(b *strings.Builder, n ast.Node) {
 		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
 			w.inline(&lb, c)
 		}
-		text := strings.TrimSpace(lb.String())
-		url := d.dest(n.Destination)
+		text, url := d.titled(strings.TrimSpace(lb.String()), d.dest(n.Destination))
 		if text == "" {
 			text = url
 		}
@@ -416,7 +416,7 @@ func (w *shortWriter) inline(b *strings.Builder, n ast.Node) {
 			w.links = append(w.links, groupcast.Link{Title: strings.Join(strings.Fields(strings.ReplaceAll(text, softBreak, " ")), " "), URL: url})
 		}
 	case *ast.AutoLink:
-		b.WriteString(strings.ToValidUTF8(string(n.Label(d.src)), "\uFFFD"))
+		b.WriteString(d.autoLinkText(n))
 	case *ast.Image:
 		w.omitted = true
 	case *ast.RawHTML, *east.Strikethrough:

@@ -146,7 +146,7 @@ func templateData(d *Doc, dst groupcast.Destination, now time.Time) TemplateData
 	return TemplateData{
 		ID: a.ID, Title: a.Title, Summary: a.Summary, Body: a.Body, Author: a.Author,
 		Category: string(a.Category), Priority: string(a.Priority), Tags: a.Tags,
-		Links: d.links, Images: d.images, MentionAll: a.MentionAll,
+		Links: d.mappedLinks(d.links), Images: d.images, MentionAll: a.MentionAll,
 		Style: dst.Style, Platform: dst.Platform, Account: dst.Account, Group: dst.Group,
 		Org: dst.Options.Org, Now: now, Date: dateCN(now),
 	}

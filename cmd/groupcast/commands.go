@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -181,6 +182,13 @@ gate for announcements.`,
 			}
 			for _, t := range targets {
 				fmt.Fprintf(g.stdout, "=== %s → %s/%s (%s, %s, route %s)", t.Account, t.Platform, t.Group, t.Style, t.Format, t.Route)
+				if t.Variant != "" {
+					assigned := ""
+					if t.Assigned {
+						assigned = ", assigned"
+					}
+					fmt.Fprintf(g.stdout, " variant %s%s", t.Variant, assigned)
+				}
 				if t.NotBefore != nil {
 					fmt.Fprintf(g.stdout, " not before %s", t.NotBefore.In(cfg.Location).Format("2006-01-02 15:04:05 -07:00"))
 				}
@@ -212,7 +220,11 @@ func previewOutcome(targets []router.PreviewTarget) error {
 	for _, t := range targets {
 		switch groupcast.State(t.State) {
 		case groupcast.StateBlocked, groupcast.StateRejected, groupcast.StateFailed:
-			bad = append(bad, fmt.Sprintf("%s/%s would be %s: %s", t.Account, t.Group, t.State, t.Reason))
+			who := t.Account + "/" + t.Group
+			if t.Variant != "" {
+				who += " (variant " + t.Variant + ")"
+			}
+			bad = append(bad, fmt.Sprintf("%s would be %s: %s", who, t.State, t.Reason))
 		}
 	}
 	if len(bad) == 0 {
@@ -309,12 +321,16 @@ func sendOutcome(st groupcast.Status) error {
 }
 
 func printTargets(w io.Writer, d *daemonRef, targets []groupcast.Target) error {
-	recall := false
+	recall, ab := false, false
 	for _, t := range targets {
 		recall = recall || t.Recall != nil
+		ab = ab || t.Variant != ""
 	}
 	var tb table
 	head := []string{"PLATFORM", "ACCOUNT", "GROUP", "STYLE", "STATE", "ATTEMPTS", "NEXT TRY", "REASON"}
+	if ab { // an A/B test: which variant each target gets
+		head = slices.Insert(head, 4, "VARIANT")
+	}
 	if recall {
 		head = append(head[:len(head)-1], "RECALL", "REASON")
 	}
@@ -325,6 +341,9 @@ func printTargets(w io.Writer, d *daemonRef, targets []groupcast.Target) error {
 			next = d.fmtTime(*t.NotBefore)
 		}
 		row := []string{t.Platform, t.Account, t.Group, t.Style, string(t.State), d.attempts(t), next}
+		if ab {
+			row = slices.Insert(row, 4, t.Variant)
+		}
 		reason := t.Reason
 		if recall {
 			label := ""

@@ -94,6 +94,7 @@ Start the daemon on the built-in demo config, then send from a second terminal:
 		"log level: debug, info, warn or error (default $GROUPCAST_LOG_LEVEL, else info)")
 	root.AddCommand(serveCmd(g), validateCmd(g), previewCmd(g), sendCmd(g), statusCmd(g),
 		recallCmd(g), listCmd(g), accountsCmd(g), calendarCmd(g), reviewCmd(g), loginCmd(g), healthcheckCmd(g), versionCmd(g))
+	root.AddCommand(reportCmd(g))
 	return root
 }
 
