@@ -24,4 +24,9 @@ type AccountHealth struct {
 	// "" when this process runs alone.
 	Owner     string `json:"owner,omitempty"`
 	SentToday int    `json:"sent_today"`
+	// PerMinute is the account's rate (rate.per_minute, or the platform's
+	// documented pace); 0 when it has none. SentLastMinute counts its
+	// requests in the last 60 seconds, against it.
+	PerMinute      int `json:"per_minute,omitempty"`
+	SentLastMinute int `json:"sent_last_minute"`
 }

@@ -30,12 +30,18 @@ require (
 )
 
 require (
+	github.com/chromedp/cdproto v0.159.0 // tests only: the protocol types chromedp's actions take (log, page, runtime events)
+	github.com/chromedp/chromedp v0.23.0 // tests only: the console's browser test drives headless Chromium
+)
+
+require (
 	github.com/RomiChan/protobuf v0.1.1-0.20230204044148-2ed269a2e54d // indirect
 	github.com/RomiChan/syncx v0.0.0-20220404072119-d7ea0ae15a4c // indirect
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/fumiama/imgsz v0.0.2 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect

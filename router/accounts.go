@@ -75,10 +75,11 @@ func (s *Service) Accounts(ctx context.Context) ([]groupcast.AccountHealth, erro
 			until := p.Until
 			h.State, h.PausedUntil, h.LastError = groupcast.AccountPaused, &until, p.Reason
 		}
-		if n, ok, err := a.pacer.sentOn(ctx, day); err != nil {
+		h.PerMinute = a.cfg.Rate.PerMinute
+		if n, last, ok, err := a.pacer.sentOn(ctx, day, now); err != nil {
 			return nil, err
 		} else if ok {
-			h.SentToday = n
+			h.SentToday, h.SentLastMinute = n, last
 		} else {
 			a.health.mu.Lock()
 			if a.health.day == day {

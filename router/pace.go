@@ -47,21 +47,26 @@ func (p *pacer) check() error {
 	return nil
 }
 
-// sentOn answers the requests the account made on day (a local date), as
-// its send log in the store has them; false for an account without a pace
-// (it keeps no log).
-func (p *pacer) sentOn(ctx context.Context, day string) (int, bool, error) {
+// sentOn answers the requests the account made on day (a local date) and
+// in the minute before now, as its send log in the store has them; false
+// for an account without a pace (it keeps no log).
+func (p *pacer) sentOn(ctx context.Context, day string, now time.Time) (today, lastMinute int, ok bool, err error) {
 	if p.unlimited() {
-		return 0, false, nil
+		return 0, 0, false, nil
 	}
 	var l sendLog
 	if _, err := p.st.GetJSON(ctx, store.SendLogKey(p.account), &l); err != nil {
-		return 0, false, err
+		return 0, 0, false, err
+	}
+	for _, t := range l.Sends {
+		if now.Sub(t) < time.Minute {
+			lastMinute++
+		}
 	}
 	if l.Day != day {
-		return 0, true, nil
+		return 0, lastMinute, true, nil
 	}
-	return l.Count, true, nil
+	return l.Count, lastMinute, true, nil
 }
 
 type sendLog struct {

@@ -85,6 +85,7 @@ type Service struct {
 	// seriesFault, when set (tests), fails a series' expansion before the
 	// part it is called with.
 	seriesFault func(part int) error
+	watch       watchHub // the ledger's changes, for the console (watch.go)
 	// secret is the tracked-link secret, read from the store once.
 	secret atomic.Pointer[[]byte]
 

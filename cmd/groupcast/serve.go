@@ -22,6 +22,7 @@ import (
 	"github.com/groupcast/groupcast/adapters/registry"
 	"github.com/groupcast/groupcast/api"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/console"
 	"github.com/groupcast/groupcast/inbound"
 	"github.com/groupcast/groupcast/policy"
 	"github.com/groupcast/groupcast/router"
@@ -234,7 +235,16 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 	}()
 	apiSrv := api.NewServer(svc, registry.Lookup, log)
 	apiSrv.SetInbound(hub)
-	handler.set(apiSrv)
+	// The web console shares the API's listener (docs/console.md).
+	cons, err := console.New(console.Options{Engine: svc, Drivers: registry.Lookup, Logger: log})
+	if err != nil {
+		cancelRun()
+		<-runDone
+		_ = httpSrv.Close()
+		return &exitError{code: exitRuntime, err: err}
+	}
+	httpSrv.RegisterOnShutdown(cons.Close) // open event streams end, so Shutdown does not wait on them
+	handler.set(cons.Wrap(apiSrv))
 	log.Info("ready", "listen", ln.Addr().String(), "accounts", len(cfg.Accounts), "routes", len(cfg.Routes),
 		"startup", time.Since(started).Round(time.Millisecond).String())
 
