@@ -63,11 +63,28 @@ type Announcement struct {
 	MentionAll bool       `json:"mention_all,omitempty"`
 	Author     string     `json:"author,omitempty"`
 	Body       string     `json:"body"`
+	// Series, when set, releases the body in parts (front matter series:).
+	Series *Series `json:"series,omitempty"`
 	// Variants and AB make an A/B test (variants.go): each target gets one
 	// variant's title and body.
 	Variants []Variant `json:"variants,omitempty"`
 	AB       *AB       `json:"ab,omitempty"`
 }
+
+// Series releases an announcement's body in parts, each a full
+// announcement of its own (docs/operations-calendar.md): the body splits
+// at its level-2 headings (or at "---" lines), part 1 goes out at once (or
+// at the next local At), part i at part 1's time + (i−1)·Every.
+type Series struct {
+	// Every is the time between two parts, at least MinSeriesEvery.
+	Every time.Duration `json:"every"`
+	// At is a local time of day, "HH:MM", the first part waits for; empty:
+	// at once (or at send_at).
+	At string `json:"at,omitempty"`
+}
+
+// MinSeriesEvery is the shortest time between two parts of a series.
+const MinSeriesEvery = time.Minute
 
 // Limits on announcement fields. Bodies are further bounded by server.max_body.
 const (
@@ -93,21 +110,29 @@ func ValidID(id string) bool {
 // document is the wire form shared by the three input formats. Times stay
 // strings so that a bad one is reported with its field name.
 type document struct {
-	ID         string    `json:"id" yaml:"id"`
-	Title      string    `json:"title" yaml:"title"`
-	Category   string    `json:"category" yaml:"category"`
-	Priority   string    `json:"priority" yaml:"priority"`
-	Tags       []string  `json:"tags" yaml:"tags"`
-	Summary    string    `json:"summary" yaml:"summary"`
-	SendAt     string    `json:"send_at" yaml:"send_at"`
-	ExpiresAt  string    `json:"expires_at" yaml:"expires_at"`
-	Links      []Link    `json:"links" yaml:"links"`
-	Images     []Image   `json:"images" yaml:"images"`
-	MentionAll bool      `json:"mention_all" yaml:"mention_all"`
-	Author     string    `json:"author" yaml:"author"`
-	Body       string    `json:"body" yaml:"body"`
-	Variants   []Variant `json:"variants" yaml:"variants"`
-	AB         *AB       `json:"ab" yaml:"ab"`
+	ID         string          `json:"id" yaml:"id"`
+	Title      string          `json:"title" yaml:"title"`
+	Category   string          `json:"category" yaml:"category"`
+	Priority   string          `json:"priority" yaml:"priority"`
+	Tags       []string        `json:"tags" yaml:"tags"`
+	Summary    string          `json:"summary" yaml:"summary"`
+	SendAt     string          `json:"send_at" yaml:"send_at"`
+	ExpiresAt  string          `json:"expires_at" yaml:"expires_at"`
+	Links      []Link          `json:"links" yaml:"links"`
+	Images     []Image         `json:"images" yaml:"images"`
+	MentionAll bool            `json:"mention_all" yaml:"mention_all"`
+	Author     string          `json:"author" yaml:"author"`
+	Body       string          `json:"body" yaml:"body"`
+	Variants   []Variant       `json:"variants" yaml:"variants"`
+	AB         *AB             `json:"ab" yaml:"ab"`
+	Series     *seriesDocument `json:"series" yaml:"series"`
+}
+
+// seriesDocument is series: as written: every as a duration ("24h"), at as
+// "HH:MM".
+type seriesDocument struct {
+	Every string `json:"every" yaml:"every"`
+	At    string `json:"at" yaml:"at"`
 }
 
 // Format is an input format of an announcement.
@@ -358,6 +383,9 @@ func (d *document) announcement(now time.Time) (*Announcement, error) {
 			bad(fmt.Sprintf("images[%d].url", i), "%q is not an absolute http(s) URL", im.URL)
 		}
 	}
+	if d.Series != nil {
+		a.Series = d.Series.series(bad)
+	}
 	a.SendAt = parseTime(d.SendAt, "send_at", bad)
 	a.ExpiresAt = parseTime(d.ExpiresAt, "expires_at", bad)
 	if a.ExpiresAt != nil {
@@ -373,6 +401,47 @@ func (d *document) announcement(now time.Time) (*Announcement, error) {
 		return nil, &InputError{Code: "invalid", Fields: errs}
 	}
 	return a, nil
+}
+
+func (d *seriesDocument) series(bad func(string, string, ...any)) *Series {
+	sr := &Series{At: strings.TrimSpace(d.At)}
+	every := strings.TrimSpace(d.Every)
+	switch ev, err := time.ParseDuration(every); {
+	case every == "":
+		bad("series.every", "required: the time between two parts, such as 24h")
+	case err != nil:
+		bad("series.every", "%q is not a duration such as 24h or 90m", every)
+	case ev < MinSeriesEvery:
+		bad("series.every", "%s is less than %s", ev, MinSeriesEvery)
+	default:
+		sr.Every = ev
+	}
+	if sr.At != "" && !validClock(sr.At) {
+		bad("series.at", "%q is not a local time of day such as 09:00", sr.At)
+	}
+	return sr
+}
+
+// validClock reports whether s is "H:MM" or "HH:MM", 00:00 to 23:59.
+func validClock(s string) bool {
+	h, m, ok := strings.Cut(s, ":")
+	if !ok || len(h) < 1 || len(h) > 2 || len(m) != 2 {
+		return false
+	}
+	hh, mm := 0, 0
+	for _, c := range h {
+		if c < '0' || c > '9' {
+			return false
+		}
+		hh = hh*10 + int(c-'0')
+	}
+	for _, c := range m {
+		if c < '0' || c > '9' {
+			return false
+		}
+		mm = mm*10 + int(c-'0')
+	}
+	return hh < 24 && mm < 60
 }
 
 func parseTime(s, field string, bad func(string, string, ...any)) *time.Time {

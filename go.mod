@@ -18,6 +18,7 @@ require (
 	github.com/open-dingtalk/dingtalk-stream-sdk-go v0.9.2-beta.1 // not v0.9.1: it panics on reconnect
 	github.com/prometheus/client_golang v1.25.0
 	github.com/rivo/uniseg v0.4.7 // grapheme clusters and emoji properties for splitting and the formal style
+	github.com/robfig/cron/v3 v3.0.1 // schedule: parses cron expressions (the wall-clock walk and its DST rules are schedule/cron.go)
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2 // tests only: checks example.yaml against docs/groupcast.schema.json (draft 2020-12, maintained, no cgo)
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/viper v1.21.0

@@ -27,6 +27,18 @@ type Status struct {
 	State      string    `json:"state"`
 	AcceptedAt time.Time `json:"accepted_at"`
 	Targets    []Target  `json:"targets"`
+	// Parts is a series' progress, part by part (its Targets are all its
+	// parts' targets, in part order); nil for any other announcement.
+	Parts []PartStatus `json:"parts,omitempty"`
+}
+
+// PartStatus is one part of a series: an announcement of its own.
+type PartStatus struct {
+	ID    string    `json:"id"`
+	Part  int       `json:"part"`
+	At    time.Time `json:"at"`
+	Title string    `json:"title"`
+	State string    `json:"state"`
 }
 
 // Accepted is the answer to a submission. Existing is true when the id was

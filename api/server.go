@@ -42,6 +42,8 @@ type Engine interface {
 	Announcement(ctx context.Context, id string) (*groupcast.Announcement, error)
 	Decide(ctx context.Context, id string, approve bool, by, reason string) (groupcast.Status, error)
 	Accounts(ctx context.Context) ([]groupcast.AccountHealth, error)
+	// Calendar lists what will go out in [from, to) (GET /v1/calendar).
+	Calendar(ctx context.Context, from, to time.Time) ([]groupcast.CalendarItem, error)
 	NotReady() []string
 	// Report adds up an announcement's deliveries and counted clicks.
 	Report(ctx context.Context, id string) (tracking.Report, error)
@@ -93,6 +95,7 @@ func NewServer(svc Engine, drivers router.Drivers, log *slog.Logger) *Server {
 	s.route("/v1/review/{id}/approve", map[string]http.HandlerFunc{"POST": review(s.decide(true))})
 	s.route("/v1/review/{id}/reject", map[string]http.HandlerFunc{"POST": review(s.decide(false))})
 	s.route("/v1/accounts", map[string]http.HandlerFunc{"GET": s.accounts})
+	s.route("/v1/calendar", map[string]http.HandlerFunc{"GET": s.calendar})
 	s.route("/v1/groups/{account}/{group}/report", map[string]http.HandlerFunc{"GET": s.groupReport})
 	// Not guarded by the bearer tokens (publicPath): signed by post_secret.
 	s.route("/v1/inbound/onebot/{account}", map[string]http.HandlerFunc{"POST": s.onebotEvent})
@@ -520,6 +523,14 @@ func (s *Server) local(st groupcast.Status) groupcast.Status {
 	}
 	if st.Targets != nil {
 		st.Targets = targets
+	}
+	if st.Parts != nil {
+		parts := make([]groupcast.PartStatus, len(st.Parts))
+		for i, p := range st.Parts {
+			p.At = p.At.In(loc)
+			parts[i] = p
+		}
+		st.Parts = parts
 	}
 	return st
 }

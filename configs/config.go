@@ -35,6 +35,9 @@ type Config struct {
 	Policies []Policy `mapstructure:"policies"`
 	// Routes match announcements and list their targets.
 	Routes []Route `mapstructure:"routes"`
+	// Schedules are recurring posts: each occurrence of a schedule's cron
+	// becomes an ordinary announcement (docs/operations-calendar.md).
+	Schedules []Schedule `mapstructure:"schedules"`
 	// Review pushes held announcements to reviewers in DingTalk and lets
 	// them decide from the chat.
 	Review Review `mapstructure:"review"`

@@ -154,6 +154,20 @@ func (c *Config) Summary() string {
 			fmt.Fprintf(&b, "  %s: %s; batch %s\n", w.Name, scopeText(w.Accounts, w.Platforms, w.Groups), w.Batch)
 		}
 	}
+	if len(c.Schedules) > 0 {
+		fmt.Fprintf(&b, "\nschedules (%d):\n", len(c.Schedules))
+		for _, sc := range c.Schedules {
+			from := "inline"
+			if !sc.HasInline {
+				from = sc.Announcement
+			}
+			until := ""
+			if sc.Until != "" {
+				until = ", until " + sc.UntilDate.Format("2006-01-02")
+			}
+			fmt.Fprintf(&b, "  %s: %q (%s)%s, catch_up %s\n", sc.Name, sc.Cron, from, until, shortDuration(sc.CatchUp))
+		}
+	}
 	return b.String()
 }
 

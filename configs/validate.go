@@ -80,6 +80,7 @@ func (v *validator) run() {
 	v.sourcesCheck()
 	v.policiesCheck()
 	v.routesCheck()
+	v.schedulesCheck()
 	v.reviewCheck()
 
 	v.inboundCheck()

@@ -9,3 +9,7 @@ import (
 func DayCounterFor(st *store.Store, account string) adapters.DayCounter {
 	return dayCounter{st: st, key: store.DailyKey(account)}
 }
+
+// SetSeriesFault makes a series' expansion fail before the part f fails
+// for (a crash halfway, in tests).
+func SetSeriesFault(s *Service, f func(part int) error) { s.seriesFault = f }

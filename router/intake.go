@@ -31,6 +31,15 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 	if a.ID == "" {
 		a.ID = ulid.Make().String()
 	}
+	if a.Series != nil {
+		return s.submitSeries(ctx, a) // series.go: a record of the plan, then one announcement per part
+	}
+	return s.submit(ctx, a, nil)
+}
+
+// submit stores one announcement with its plan; part, when given, marks
+// the record as a part of a series.
+func (s *Service) submit(ctx context.Context, a *groupcast.Announcement, part func(*store.Record)) (groupcast.Accepted, error) {
 	// A body the styles cannot render in bounded time is refused here,
 	// not failed target by target later (docs/limits.md); the parse is
 	// kept for the senders.
@@ -54,7 +63,7 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 				a.Category, a.Priority, strings.Join(a.Tags, ", ")),
 		}}}
 	}
-	if keep := storeRetention(cfg); a.SendAt != nil && time.Until(*a.SendAt) > keep {
+	if keep := storeRetention(cfg); a.SendAt != nil && a.SendAt.Sub(s.clock.Now()) > keep {
 		// The record would be gone before its time comes.
 		return groupcast.Accepted{}, &groupcast.InputError{Code: "invalid", Fields: []*groupcast.FieldError{{
 			Field: "send_at", Message: fmt.Sprintf("more than store.retention (%s) ahead: the store keeps an announcement that long", keep)}}}
@@ -66,6 +75,9 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 	AssignVariants(a, dests, now, cfg.Location)
 	rec := newRecord(cfg, a, dests, now)
 	rec.SubmittedBy = groupcast.PrincipalFrom(ctx)
+	if part != nil {
+		part(rec)
+	}
 	stored, seq, err := s.st.CreateRecord(ctx, rec)
 	s.submitMu.Unlock()
 	existing := errors.Is(err, store.ErrExists)
@@ -126,6 +138,9 @@ func (s *Service) Status(ctx context.Context, id string) (groupcast.Status, erro
 	rec, err := s.st.Record(ctx, id)
 	if err != nil {
 		return groupcast.Status{}, err
+	}
+	if len(rec.Parts) > 0 {
+		return s.seriesStatus(ctx, rec)
 	}
 	return s.status(ctx, rec)
 }

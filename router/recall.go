@@ -21,6 +21,9 @@ func (s *Service) Recall(ctx context.Context, id string) (groupcast.Status, erro
 	if err != nil {
 		return groupcast.Status{}, err
 	}
+	if len(rec.Parts) > 0 {
+		return s.recallSeries(ctx, rec) // series.go: every part
+	}
 	if _, err := s.st.RequestRecall(ctx, id, s.clock.Now()); err != nil {
 		return groupcast.Status{}, err
 	}

@@ -35,6 +35,9 @@ type Review struct {
 	SubmittedBy string `json:"submitted_by,omitempty"`
 }
 
+// approvedBy starts the reason of a target Decide approved.
+const approvedBy = "approved by "
+
 // ExcerptChars bounds Review.Excerpt, in characters.
 const ExcerptChars = 120
 
@@ -114,6 +117,9 @@ func (s *Service) Decide(ctx context.Context, id string, approve bool, by, reaso
 	if err != nil {
 		return groupcast.Status{}, err
 	}
+	if len(rec.Parts) > 0 {
+		return s.decideSeries(ctx, rec, approve, by, reason) // series.go: every held part
+	}
 	decision := "rejected"
 	if approve {
 		decision = "approved"
@@ -125,7 +131,7 @@ func (s *Service) Decide(ctx context.Context, id string, approve bool, by, reaso
 				return store.ErrUnchanged
 			}
 			if approve {
-				t.State, t.Reason = groupcast.StateQueued, "approved by "+by
+				t.State, t.Reason = groupcast.StateQueued, approvedBy+by
 			} else {
 				t.State, t.Reason = groupcast.StateRejected, "rejected by "+by+": "+reason
 			}

@@ -81,6 +81,10 @@ type Service struct {
 	// the mark is written with their next state.
 	hitsCounted sync.Map
 	fleet       *fleet
+	sched       *scheduler
+	// seriesFault, when set (tests), fails a series' expansion before the
+	// part it is called with.
+	seriesFault func(part int) error
 	watch       watchHub // the ledger's changes, for the console (watch.go)
 	// secret is the tracked-link secret, read from the store once.
 	secret atomic.Pointer[[]byte]
@@ -139,6 +143,7 @@ func New(o Options) (*Service, error) {
 	}
 	s.cfg.Store(o.Config)
 	s.fleet = newFleet(s)
+	s.sched = newScheduler(s)
 	if err := o.Metrics.Registry.Register(accountUp{s: s, desc: prometheus.NewDesc("groupcast_account_up",
 		"1 while the account can send (ok or degraded), 0 while it is down or paused.", []string{"account", "platform"}, nil)}); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
@@ -179,10 +184,16 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.fleet.start(ctx, names)
+	// Schedules and unfinished series run on every replica (the store's
+	// create-once writes keep them from posting twice).
+	var bg sync.WaitGroup
+	bg.Go(func() { s.sched.run(ctx) })
+	bg.Go(func() { s.finishSeries(ctx) })
 	s.running.Store(true)
 	close(s.started)
 	<-ctx.Done()
 	s.running.Store(false)
+	bg.Wait()
 	s.fleet.stop()
 	return nil
 }
@@ -313,6 +324,7 @@ func (s *Service) Apply(cfg *configs.Config) error {
 	for name := range changed {
 		s.fleet.restart(name) // the new sender takes over the account's queue
 	}
+	s.sched.poke() // schedules reload with the config
 	if s.running.Load() {
 		for _, name := range added {
 			s.fleet.add(name)

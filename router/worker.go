@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -521,6 +522,12 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 			o = evaluate(in)
 		case !errors.Is(err, groupcast.ErrNotFound):
 			return blockFor(err)
+		case t.State == groupcast.StateQueued && strings.HasPrefix(t.Reason, approvedBy):
+			// Decide released the target and has not written its event
+			// yet (it writes it last): the approval is in the target.
+			// Holding it again here would lose the approval.
+			in.review = &store.Review{Decision: "approved", By: strings.TrimPrefix(t.Reason, approvedBy)}
+			o = evaluate(in)
 		}
 	}
 	s.countHits(rec, d, t, o)

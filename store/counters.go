@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -142,6 +143,38 @@ func (s *Store) ReadJSON(ctx context.Context, key string, v any) error {
 // ForgetHints drops what this process remembers of documents (another
 // replica may have written them: an account just taken over).
 func (s *Store) ForgetHints() { s.docs.Clear() }
+
+// DeleteJSON removes the document at key (absent is fine). The key's
+// marker goes after a second (the bucket's marker TTL), so removed keys do
+// not pile up under KeysUnder.
+func (s *Store) DeleteJSON(ctx context.Context, key string) error {
+	s.docs.Delete(key)
+	if err := s.counts.Purge(ctx, key, jetstream.PurgeTTL(time.Second)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("store: delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// KeysUnder lists the counters keys under prefix ("series." lists
+// "series.<id>"), in no particular order, from the stream's subjects (no
+// consumer is created). A key removed within the last second may still be
+// listed: read it to know.
+func (s *Store) KeysUnder(ctx context.Context, prefix string) ([]string, error) {
+	st, err := s.js.Stream(ctx, KVStreamName(bucketCounters))
+	if err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", prefix, err)
+	}
+	subject := "$KV." + bucketCounters + "."
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject+prefix+">"))
+	if err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", prefix, err)
+	}
+	out := make([]string, 0, len(info.State.Subjects))
+	for subj := range info.State.Subjects {
+		out = append(out, strings.TrimPrefix(subj, subject))
+	}
+	return out, nil
+}
 
 // CreateOnce writes key to the counters bucket only when it is absent,
 // with a time to live (the store's time, not the caller's clock): it

@@ -100,6 +100,20 @@ type Record struct {
 	// Tracking is tracking.base_url when the announcement was accepted:
 	// its links go out as tracked links under it ("": sent as written).
 	Tracking string `json:"tracking,omitempty"`
+	// Parts plan a series (the announcement has series:): each part is an
+	// announcement of its own, created after this record; this record has
+	// no destinations.
+	Parts []SeriesPart `json:"parts,omitempty"`
+	// Parent is the series a part belongs to, and Part its number (from 1).
+	Parent string `json:"parent,omitempty"`
+	Part   int    `json:"part,omitempty"`
+}
+
+// SeriesPart is one planned part of a series: its announcement's id and
+// when it goes out.
+type SeriesPart struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
 }
 
 // TargetRecord is the stored state of one destination.

@@ -369,6 +369,11 @@ func printStatus(w io.Writer, d *daemonRef, st groupcast.Status) error {
 			break
 		}
 	}
+	if len(st.Parts) > 0 {
+		if err := printParts(w, d, st.Parts); err != nil {
+			return err
+		}
+	}
 	return printTargets(w, d, st.Targets)
 }
 

@@ -93,7 +93,7 @@ Start the daemon on the built-in demo config, then send from a second terminal:
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("GROUPCAST_LOG_LEVEL", "info"),
 		"log level: debug, info, warn or error (default $GROUPCAST_LOG_LEVEL, else info)")
 	root.AddCommand(serveCmd(g), validateCmd(g), previewCmd(g), sendCmd(g), statusCmd(g),
-		recallCmd(g), listCmd(g), accountsCmd(g), reviewCmd(g), loginCmd(g), healthcheckCmd(g), versionCmd(g))
+		recallCmd(g), listCmd(g), accountsCmd(g), calendarCmd(g), reviewCmd(g), loginCmd(g), healthcheckCmd(g), versionCmd(g))
 	root.AddCommand(reportCmd(g))
 	return root
 }

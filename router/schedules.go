@@ -1,0 +1,266 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/groupcast/groupcast"
+	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/schedule"
+)
+
+// The scheduler posts the configured schedules' occurrences. It runs on
+// every replica: each occurrence is submitted with its deterministic id
+// (schedule.ID), and the store creates an id once, so whichever replica
+// comes first posts it and the others get the stored one back. That needs
+// no lease and no election, and an occurrence is posted on time as long as
+// any replica runs; the price is a file read and a render per replica per
+// occurrence.
+//
+// How far each schedule is handled lives in the store (counters key
+// "schedule.<name>", the latest instant handled, only ever moved
+// forward): after a restart the occurrences missed meanwhile are posted
+// when at most catch_up late and skipped (and logged) when older. A
+// schedule seen for the first time starts at that moment: it posts nothing
+// from before it existed.
+type scheduler struct {
+	s    *Service
+	wake chan struct{}
+
+	// outcomes counts occurrences by schedule and outcome: posted,
+	// existing (another replica or an earlier run posted it), conflict,
+	// skipped (later than catch_up), failed (did not build, or refused).
+	outcomes *prometheus.CounterVec
+
+	mu      sync.Mutex
+	through map[string]time.Time // schedule name → occurrences up to here are handled (this replica)
+	crons   map[string]*schedule.Cron
+}
+
+func newScheduler(s *Service) *scheduler {
+	sc := &scheduler{s: s, wake: make(chan struct{}, 1), through: map[string]time.Time{}, crons: map[string]*schedule.Cron{},
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "groupcast_schedule_occurrences_total",
+			Help: "Occurrences of schedules this replica handled, by schedule and outcome (posted, existing, conflict, skipped, failed)."},
+			[]string{"schedule", "outcome"})}
+	if err := s.metrics.Registry.Register(sc.outcomes); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if c, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+				sc.outcomes = c // a second engine on the same metrics (tests)
+			}
+		}
+	}
+	return sc
+}
+
+// poke makes the scheduler look at the config again (a reload).
+func (sc *scheduler) poke() {
+	select {
+	case sc.wake <- struct{}{}:
+	default:
+	}
+}
+
+// scheduleMark is the stored progress of a schedule.
+type scheduleMark struct {
+	Through time.Time `json:"through"`
+}
+
+func scheduleKey(name string) string { return "schedule." + name }
+
+// run posts occurrences until ctx ends.
+func (sc *scheduler) run(ctx context.Context) {
+	s := sc.s
+	for ctx.Err() == nil {
+		now := s.clock.Now()
+		cfg := s.cfg.Load()
+		wait := s.opts.MaxDeferWait
+		sc.forget(cfg)
+		for _, sch := range cfg.Schedules {
+			next := sc.handle(ctx, cfg, sch, now)
+			if !next.IsZero() {
+				wait = min(wait, next.Sub(now))
+			}
+		}
+		t := time.NewTimer(max(wait, 10*time.Millisecond))
+		select {
+		case <-t.C:
+		case <-sc.wake:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+}
+
+// forget drops what it knows of schedules no longer configured.
+func (sc *scheduler) forget(cfg *configs.Config) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for name := range sc.through {
+		if sch, ok := cfg.Schedule(name); !ok {
+			delete(sc.through, name)
+			delete(sc.crons, name)
+		} else if c := sc.crons[name]; c != nil && (c.String() != sch.Cron || c.Location() != cfg.Location) {
+			delete(sc.crons, name)
+		}
+	}
+}
+
+// cron is the schedule's parsed expression.
+func (sc *scheduler) cron(cfg *configs.Config, sch configs.Schedule) (*schedule.Cron, error) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if c, ok := sc.crons[sch.Name]; ok {
+		return c, nil
+	}
+	c, err := sch.CronIn(cfg.Location)
+	if err != nil {
+		return nil, err
+	}
+	sc.crons[sch.Name] = c
+	return c, nil
+}
+
+// handle posts the schedule's occurrences due by now and answers when its
+// next one is (zero: none, or the store failed and it is tried again
+// after the longest wait).
+func (sc *scheduler) handle(ctx context.Context, cfg *configs.Config, sch configs.Schedule, now time.Time) time.Time {
+	s := sc.s
+	log := s.log.With("schedule", sch.Name)
+	c, err := sc.cron(cfg, sch)
+	if err != nil {
+		log.Error("schedule not run: bad cron", "err", err) // Load refuses this; a hand-built config may not
+		return time.Time{}
+	}
+	sc.mu.Lock()
+	through, known := sc.through[sch.Name]
+	sc.mu.Unlock()
+	if !known {
+		var mark scheduleMark
+		found, err := s.st.GetJSON(ctx, scheduleKey(sch.Name), &mark)
+		if err != nil {
+			log.Warn("schedule progress not read: trying again", "err", err)
+			return now.Add(storeRetry)
+		}
+		through = now
+		if found && mark.Through.Before(now) {
+			through = mark.Through
+		}
+		if !found {
+			log.Info("schedule starts", "cron", sch.Cron)
+			if err := sc.advance(ctx, sch.Name, now); err != nil {
+				log.Warn("schedule progress not stored", "err", err)
+			}
+		}
+	}
+	occs, _ := c.Between(through, now, 1000)
+	skipped := 0
+	moved := through
+	for _, o := range occs {
+		if !sch.UntilDate.IsZero() && o.Local.After(sch.UntilDate.Add(24*time.Hour-time.Minute)) {
+			break
+		}
+		id := schedule.ID(sch.Name, o.Local)
+		if late := now.Sub(o.At); late > sch.CatchUp {
+			skipped++
+			sc.outcomes.WithLabelValues(sch.Name, "skipped").Inc()
+			if skipped <= 10 {
+				log.Warn("occurrence missed and not posted: later than catch_up", "announcement", id,
+					"at", o.At.In(cfg.Location).Format(time.RFC3339), "late", late.Round(time.Second).String(), "catch_up", sch.CatchUp.String())
+			}
+			moved = o.At
+			continue
+		}
+		if retry := sc.post(ctx, cfg, sch, c, o, id, log); retry {
+			// Just before this one: others at the same instant (a DST
+			// gap) that posted are submitted again, which posts nothing.
+			if before := o.At.Add(-time.Nanosecond); before.After(moved) {
+				moved = before
+			}
+			if moved.After(through) {
+				sc.store(ctx, sch.Name, moved, log)
+			}
+			return now.Add(storeRetry)
+		}
+		moved = o.At
+	}
+	if skipped > 10 {
+		log.Warn("more occurrences missed and not posted", "skipped", skipped)
+	}
+	if moved.After(through) {
+		sc.store(ctx, sch.Name, moved, log)
+	}
+	sc.mu.Lock()
+	sc.through[sch.Name] = now
+	sc.mu.Unlock()
+	o, ok := c.Next(now)
+	if !ok || (!sch.UntilDate.IsZero() && o.Local.After(sch.UntilDate.Add(24*time.Hour-time.Minute))) {
+		return time.Time{}
+	}
+	return o.At
+}
+
+// store records progress in the store (and this replica).
+func (sc *scheduler) store(ctx context.Context, name string, through time.Time, log *slog.Logger) {
+	if err := sc.advance(ctx, name, through); err != nil {
+		log.Warn("schedule progress not stored: a restart may look at these occurrences again (they post once all the same)", "err", err)
+	}
+	sc.mu.Lock()
+	sc.through[name] = through
+	sc.mu.Unlock()
+}
+
+// advance moves the stored progress forward to through (never back: a
+// second replica may be ahead).
+func (sc *scheduler) advance(ctx context.Context, name string, through time.Time) error {
+	var m scheduleMark
+	return sc.s.st.ModifyJSON(ctx, scheduleKey(name), &m, func() { m = scheduleMark{} }, func() (bool, error) {
+		if !through.After(m.Through) {
+			return false, nil
+		}
+		m.Through = through.UTC()
+		return true, nil
+	})
+}
+
+// post submits one occurrence. It reports whether to try again later (the
+// store or the daemon was not ready); every other outcome is final for it.
+func (sc *scheduler) post(ctx context.Context, cfg *configs.Config, sch configs.Schedule, c *schedule.Cron,
+	o schedule.Occurrence, id string, log *slog.Logger) (retry bool) {
+	s := sc.s
+	a, err := sch.Source().Build(schedule.DataFor(sch.Name, c, o, sch.StartDate))
+	if err != nil {
+		sc.outcomes.WithLabelValues(sch.Name, "failed").Inc()
+		log.Error("occurrence not posted: its announcement does not build", "announcement", id, "err", err)
+		return false
+	}
+	a.ID = id
+	acc, err := s.Submit(groupcast.WithPrincipal(ctx, "schedule:"+sch.Name), a)
+	var in *groupcast.InputError
+	switch {
+	case err == nil && acc.Existing:
+		sc.outcomes.WithLabelValues(sch.Name, "existing").Inc()
+		log.Debug("occurrence already posted", "announcement", id)
+	case err == nil:
+		sc.outcomes.WithLabelValues(sch.Name, "posted").Inc()
+		log.Info("occurrence posted", "announcement", id, "targets", len(acc.Targets))
+	case errors.Is(err, groupcast.ErrConflict):
+		// Posted before (by another replica, or before a restart) from a
+		// different file or config: the posted one stands. Said once per
+		// occurrence per replica, not on every tick.
+		sc.outcomes.WithLabelValues(sch.Name, "conflict").Inc()
+		log.Warn("occurrence already posted with other content (its file changed since): the posted one stands", "announcement", id)
+	case errors.As(err, &in), errors.Is(err, groupcast.ErrTooLarge):
+		sc.outcomes.WithLabelValues(sch.Name, "failed").Inc()
+		log.Error("occurrence not posted", "announcement", id, "err", err)
+	default:
+		log.Warn("occurrence not posted yet: trying again", "announcement", id, "err", err)
+		return true
+	}
+	return false
+}
