@@ -124,6 +124,44 @@ type Target struct {
 	// Recall is the progress of a recall of this target, once one was
 	// asked for (POST /v1/messages/{id}/recall); nil before.
 	Recall *TargetRecall `json:"recall,omitempty"`
+	// Timeline is the target's state changes, oldest first: its state at
+	// acceptance, then each change with its reason and next try (at most
+	// TimelineMax entries: the first and the latest).
+	Timeline []Transition `json:"timeline,omitempty"`
+}
+
+// Transition is one entry of a target's timeline.
+type Transition struct {
+	At        time.Time  `json:"at"`
+	State     State      `json:"state"`
+	Reason    string     `json:"reason,omitempty"`
+	NotBefore *time.Time `json:"not_before,omitempty"`
+}
+
+// TimelineMax bounds a target's timeline: a target deferred day after day
+// keeps its first entry and its latest ones.
+const TimelineMax = 16
+
+// Record appends the target's current state to its timeline, unless it is
+// what the timeline already ends with; at is when it changed.
+func (t *Target) Record(at time.Time) {
+	if n := len(t.Timeline); n > 0 {
+		last := t.Timeline[n-1]
+		if last.State == t.State && last.Reason == t.Reason && timeEqual(last.NotBefore, t.NotBefore) {
+			return
+		}
+	}
+	t.Timeline = append(t.Timeline, Transition{At: at, State: t.State, Reason: t.Reason, NotBefore: t.NotBefore})
+	if n := len(t.Timeline); n > TimelineMax {
+		t.Timeline = append(t.Timeline[:1], t.Timeline[n-TimelineMax+1:]...)
+	}
+}
+
+func timeEqual(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }
 
 // RecallState is where the recall of one target stands.

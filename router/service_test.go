@@ -496,6 +496,14 @@ routes:
 			if tg.State != groupcast.StateRecalled {
 				t.Errorf("s1: %+v, want recalled", tg)
 			}
+			var states []groupcast.State
+			for _, tr := range tg.Timeline {
+				states = append(states, tr.State)
+			}
+			// Alone on its store a sender claims nothing: no sending step.
+			if want := []groupcast.State{groupcast.StateQueued, groupcast.StateDelivered, groupcast.StateRecalled}; !slices.Equal(states, want) {
+				t.Errorf("s1 timeline: %v, want %v", states, want)
+			}
 		case "f1":
 			if tg.State != groupcast.StateDelivered || !strings.HasPrefix(tg.Reason, "recall_unsupported: ") {
 				t.Errorf("f1: %+v, want delivered with recall_unsupported", tg)

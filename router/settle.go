@@ -28,9 +28,13 @@ func (s *Service) settleTarget(ctx context.Context, rec *store.Record, d groupca
 	}
 	t, err := update(ctx, id, key, implied(rec, d), func(t *store.TargetRecord) error {
 		from = t.State
+		if len(t.Timeline) == 0 {
+			t.Record(t.UpdatedAt) // the state the record implied, since acceptance
+		}
 		if err := change(t); err != nil {
 			return err
 		}
+		t.Record(s.clock.Now())
 		if _, ok := s.hitsCounted.Load(id + "/" + key); ok {
 			t.HitsCounted = true
 		}

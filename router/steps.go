@@ -163,6 +163,7 @@ func implied(rec *store.Record, d groupcast.Destination) *store.TargetRecord {
 	if sa := sendAt(&rec.Announcement, d); sa != nil && sa.After(rec.AcceptedAt) {
 		t.State, t.NotBefore, t.Reason = groupcast.StateScheduled, sa, "send_at"
 	}
+	t.Record(rec.AcceptedAt)
 	return t
 }
 

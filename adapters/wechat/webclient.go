@@ -98,9 +98,18 @@ func convertErr(err error) error {
 // sessionFile is openwechat's hot-reload storage on a file, written
 // atomically with mode 0600: it holds the login cookies.
 type sessionFile struct {
-	path string
-	mu   sync.Mutex
-	r    *bytes.Reader
+	path    string
+	mu      sync.Mutex
+	r       *bytes.Reader
+	stopped bool // the session was closed: openwechat's loop may still try to write
+}
+
+// stop ends the writes: once it returns, none is under way and none follows
+// (the caller may remove the file's directory).
+func (s *sessionFile) stop() {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
 }
 
 func (s *sessionFile) Read(p []byte) (int, error) {
@@ -121,6 +130,9 @@ func (s *sessionFile) Read(p []byte) (int, error) {
 func (s *sessionFile) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.stopped {
+		return 0, errors.New("session closed")
+	}
 	if err := writeFileAtomic(s.path, p); err != nil {
 		return 0, err
 	}
@@ -208,7 +220,9 @@ func (c *webConnector) HotLogin(ctx context.Context) (Session, error) {
 	}
 	// No login options: without a valid session HotLogin fails instead of
 	// falling back to a QR scan nobody is there to do.
-	if err := bot.HotLogin(&sessionFile{path: c.path}); err != nil {
+	file := &sessionFile{path: c.path}
+	if err := bot.HotLogin(file); err != nil {
+		file.stop()
 		cancel()
 		err = convertErr(err)
 		var re *RetError
@@ -219,11 +233,13 @@ func (c *webConnector) HotLogin(ctx context.Context) (Session, error) {
 	}
 	self, err := bot.GetCurrentUser()
 	if err != nil {
+		file.stop()
 		cancel()
 		return nil, fmt.Errorf("hot login: %w", err)
 	}
 	return &webSession{
 		bot:    bot,
+		file:   file,
 		cancel: cancel,
 		self:   self.UserName,
 		info:   bot.Storage.LoginInfo,
@@ -295,6 +311,7 @@ func hostCookies(cs []*http.Cookie) []*http.Cookie {
 // webSession is a logged-in openwechat bot.
 type webSession struct {
 	bot    *openwechat.Bot
+	file   *sessionFile
 	cancel context.CancelFunc
 	self   string
 	info   *openwechat.LoginInfo
@@ -378,6 +395,7 @@ func (s *webSession) Close() {
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
+	s.file.stop()
 }
 
 // messageHandler reads the group messages and system notes of the sync
