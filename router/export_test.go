@@ -9,3 +9,6 @@ import (
 func DayCounterFor(st *store.Store, account string) adapters.DayCounter {
 	return dayCounter{st: st, key: store.DailyKey(account)}
 }
+
+// UnsupportedReason is the reason of a target whose driver cannot recall.
+var UnsupportedReason = unsupportedReason
