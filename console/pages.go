@@ -30,6 +30,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /review/{id}/reject", c.acting(asPage, configs.RoleReviewer, c.decide(false)))
 	m.HandleFunc("GET /calendar", page(c.calendar))
 	m.HandleFunc("GET /accounts", page(c.accounts))
+	m.HandleFunc("GET /groups/{account}/{group}", page(c.group))
 	m.HandleFunc("GET /login", c.login)
 	m.HandleFunc("POST /login", c.login)
 	m.HandleFunc("POST /logout", c.acting(asPage, "", c.logout))
@@ -249,6 +250,14 @@ func (c *Console) message(w http.ResponseWriter, r *http.Request) {
 		c.fragment(w, r, "message", "targets", data)
 		return
 	}
+	// The figures: what GET /v1/messages/{id}/report answers. A store
+	// error leaves the rest of the page standing.
+	var rep reportView
+	if rep.Report, err = c.eng.Report(r.Context(), id); err != nil {
+		c.log.Warn("console: report", "id", id, "err", err)
+		rep.Err = true
+	}
+	data["Report"] = rep
 	c.render(w, r, http.StatusOK, "message", data)
 }
 
@@ -480,7 +489,8 @@ func (c *Console) accounts(w http.ResponseWriter, r *http.Request) {
 			list[i].PausedUntil = &lt
 		}
 	}
-	c.render(w, r, http.StatusOK, "accounts", map[string]any{"Accounts": list, "Caps": capsByAccount(c.eng.Config())})
+	c.render(w, r, http.StatusOK, "accounts", map[string]any{"Accounts": list, "Caps": capsByAccount(c.eng.Config()),
+		"Groups": routedGroups(c.eng.Config())})
 }
 
 // capsByAccount lists, per account, the daily caps per group of the
