@@ -328,6 +328,7 @@ func TestOpenModeEveryPage(t *testing.T) {
 		"/":                                     {"系统维护通知", "row-" + id, "已送达"},
 		"/?row=" + id:                           {"row-" + id},
 		"/messages/" + id + "?fragment=targets": {`id="targets"`},
+		"/messages/" + id + "?fragment=report":  {`<section id="report"`, `id="rep-delivered">3 / 3<`},
 		"/accounts":                             {"dt", "wx", "qq", "file"},
 	} {
 		got := b.get(path)

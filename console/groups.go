@@ -146,10 +146,14 @@ type chartTick struct {
 // Chart geometry, in pixels.
 const (
 	chartHeight = 160
-	chartTop    = 12 // room for the top line's label
-	chartBottom = 18 // room for the date labels
-	chartLeft   = 28 // room for the axis' numbers
-	chartBarW   = 4  // one series' bar at most this wide
+	chartTop    = 12  // room for the top line's label
+	chartBottom = 18  // room for the date labels
+	chartLeft   = 28  // room for the axis' numbers
+	chartPlotW  = 720 // the bars' width to fill, about
+	chartBarMin = 2   // one series' bar, at least
+	chartBarMax = 12  // and at most
+	chartGap    = 3   // between two days
+	chartLabelW = 32  // room for one date label (MM-DD)
 )
 
 // chartOf draws joins, leaves and (when counted) sends per day, side by
@@ -160,11 +164,8 @@ func chartOf(rep inbound.Report) chart {
 		series = 3
 	}
 	n := len(rep.Days)
-	bw := chartBarW
-	if n > 45 {
-		bw = 2
-	}
-	slot := series*bw + 3
+	bw := min(max((chartPlotW/max(n, 1)-chartGap)/series, chartBarMin), chartBarMax)
+	slot := series*bw + chartGap
 	ch := chart{Width: chartLeft + n*slot + 4, Height: chartHeight, Base: chartHeight - chartBottom, Top: chartTop,
 		Left: chartLeft - 2, LabelX: chartLeft - 6}
 	for _, d := range rep.Days {
@@ -178,7 +179,7 @@ func chartOf(rep inbound.Report) chart {
 		scale = 1
 	}
 	plot := ch.Base - chartTop
-	every := max(1, (n+6)/7) // about seven date labels
+	every := max(1, (n+9)/10, (chartLabelW+slot-1)/slot) // at most ten date labels, apart
 	for i, d := range rep.Days {
 		x := chartLeft + i*slot + 1
 		vals := []struct {
@@ -203,4 +204,16 @@ func chartOf(rep inbound.Report) chart {
 type reportView struct {
 	tracking.Report
 	Err bool // the report could not be read (the page still shows)
+}
+
+// reportOf is what GET /v1/messages/{id}/report answers (the engine's
+// Report). A store error leaves the rest of the page standing.
+func (c *Console) reportOf(r *http.Request, id string) reportView {
+	var v reportView
+	var err error
+	if v.Report, err = c.eng.Report(r.Context(), id); err != nil {
+		c.log.Warn("console: report", "id", id, "err", err)
+		v.Err = true
+	}
+	return v
 }

@@ -41,17 +41,31 @@ func TestChartOf(t *testing.T) {
 				t.Errorf("counted %v: %s is %d high, want %d", c.counted, k, got[k], h)
 			}
 		}
-		if len(ch.Ticks) != 3 {
-			t.Errorf("date labels: %v", ch.Ticks)
-		}
+		checkTicks(t, ch)
 	}
 	// 90 days fit: narrower bars, about seven date labels.
 	long := make([]inbound.ReportDay, 90)
 	for i := range long {
 		long[i] = inbound.ReportDay{Date: "2026-09-01", Joins: 1, Leaves: 1, Sends: 1}
 	}
-	ch := chartOf(inbound.Report{Days: long, SendsCounted: true})
-	if ch.Width > 1000 || len(ch.Ticks) < 6 || len(ch.Ticks) > 8 {
-		t.Errorf("90 days: width %d, %d labels", ch.Width, len(ch.Ticks))
+	for _, n := range []int{1, 7, 14, 30, 90} {
+		ch := chartOf(inbound.Report{Days: long[:n], SendsCounted: true})
+		if ch.Width > 900 || len(ch.Ticks) > 10 {
+			t.Errorf("%d days: width %d, %d labels", n, ch.Width, len(ch.Ticks))
+		}
+		checkTicks(t, ch)
+	}
+}
+
+// checkTicks: the date labels start at the first day and do not overlap.
+func checkTicks(t *testing.T, ch chart) {
+	t.Helper()
+	if len(ch.Ticks) == 0 || ch.Ticks[0].X != ch.Bars[0].X {
+		t.Errorf("date labels %v do not start at the first bar", ch.Ticks)
+	}
+	for i := 1; i < len(ch.Ticks); i++ {
+		if ch.Ticks[i].X-ch.Ticks[i-1].X < chartLabelW {
+			t.Errorf("date labels overlap: %v", ch.Ticks)
+		}
 	}
 }

@@ -121,12 +121,18 @@ func TestMessageReportUntracked(t *testing.T) {
 // member posts a join or a leave to the hub.
 func (e *env) member(t testing.TB, join bool, account, group, id string) {
 	t.Helper()
+	e.memberAt(t, join, account, group, id, time.Now())
+}
+
+// memberAt posts a join or a leave that happened at.
+func (e *env) memberAt(t testing.TB, join bool, account, group, id string, at time.Time) {
+	t.Helper()
 	kind := groupcast.EventMemberLeft
 	if join {
 		kind = groupcast.EventMemberJoined
 	}
 	if err := e.hub.Inbound(context.Background(), groupcast.InboundEvent{Kind: kind, Account: account, Group: group,
-		ID: id, Sender: "u-" + id, At: time.Now()}); err != nil {
+		ID: id, Sender: "u-" + id, At: at}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -227,6 +227,10 @@ func (c *Console) message(w http.ResponseWriter, r *http.Request) {
 		c.engineError(w, r, err)
 		return
 	}
+	if r.URL.Query().Get("fragment") == "report" {
+		c.fragment(w, r, "message", "reportfrag", c.reportOf(r, id))
+		return
+	}
 	st = c.local(st)
 	// The text of each part: the announcement rendered for its targets
 	// (what /v1/messages/{id}/preview answers).
@@ -250,14 +254,7 @@ func (c *Console) message(w http.ResponseWriter, r *http.Request) {
 		c.fragment(w, r, "message", "targets", data)
 		return
 	}
-	// The figures: what GET /v1/messages/{id}/report answers. A store
-	// error leaves the rest of the page standing.
-	var rep reportView
-	if rep.Report, err = c.eng.Report(r.Context(), id); err != nil {
-		c.log.Warn("console: report", "id", id, "err", err)
-		rep.Err = true
-	}
-	data["Report"] = rep
+	data["Report"] = c.reportOf(r, id)
 	c.render(w, r, http.StatusOK, "message", data)
 }
 
