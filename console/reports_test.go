@@ -91,6 +91,27 @@ func TestMessageReport(t *testing.T) {
 	if strings.Contains(p.body, "未测量") || strings.Contains(p.body, "tracking.base_url") {
 		t.Error("a tracked announcement's clicks are shown as not measured")
 	}
+	// An A/B test: the report has a row per variant.
+	ab, err := groupcast.Parse(groupcast.FormatMarkdown, []byte("---\nid: ab-1\ntitle: 周报\ntags: [ops]\n"+
+		"variants: [{name: A}, {name: B, title: 本周周报}]\n---\n详见 https://wiki.example.com/weekly 。"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Submit(context.Background(), ab); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(t, "ab-1", groupcast.StateDelivered)
+	abRep, err := e.svc.Report(context.Background(), "ab-1")
+	if err != nil || len(abRep.ByVariant) != 2 {
+		t.Fatalf("engine report of the A/B test: %+v %v", abRep, err)
+	}
+	v := b.get("/messages/ab-1")
+	for _, f := range abRep.ByVariant {
+		row := fmt.Sprintf(`<tr><td>%s</td><td class="num">%d</td><td class="num">%d</td>`, f.Name, f.Targets, f.Delivered)
+		if !strings.Contains(v.body, "按版本") || !strings.Contains(v.body, row) {
+			t.Errorf("the A/B test's page: no variant row %q in\n%s", row, v.body)
+		}
+	}
 	en := b.get("/messages/" + id + "?lang=en")
 	for _, w := range []string{"Counted clicks", "Click rate", "By platform", "No open rate", "not per member"} {
 		if !strings.Contains(en.body, w) {
