@@ -313,6 +313,7 @@ func TestBrowser(t *testing.T) {
 	// The form posts and the page comes back: wait across the navigation.
 	b.settle(compose, "recall progress", `document.querySelectorAll("#targets .recall.r-done").length === 1 && `+
 		`document.querySelectorAll("#targets .recall.r-unsupported").length === 2`)
+	b.run(compose, "the report follows the recall", until(`document.querySelectorAll("#report .s-recalled").length === 1`))
 	b.shot(compose, "message")
 	b.run(board, "the board shows the recall",
 		until(fmt.Sprintf(`document.querySelectorAll("#row-%s .chip.s-recalled").length === 1`, held)))
@@ -322,6 +323,25 @@ func TestBrowser(t *testing.T) {
 		b.run(compose, p, chromedp.Navigate(base+"/"+p), chromedp.WaitVisible(css(`body[data-page=`+p+`]`)))
 		b.shot(compose, p)
 	}
+
+	// A group's page, from its link on /accounts: the report's chart
+	// (inline SVG under the CSP) over two weeks of joins and leaves.
+	now := time.Now()
+	for d := 13; d >= 0; d-- { // today's last: the hub takes them in order
+		for k := range d%4 + 1 {
+			e.memberAt(t, true, "qq", "123456", fmt.Sprintf("j%d-%d", d, k), now.AddDate(0, 0, -d))
+		}
+		for k := range d % 3 {
+			e.memberAt(t, false, "qq", "123456", fmt.Sprintf("l%d-%d", d, k), now.AddDate(0, 0, -d))
+		}
+	}
+	e.waitFigures(t, "qq", "123456", 1, 0) // today's, the last posted: all are counted
+	b.run(compose, "group page",
+		chromedp.Click(css(`a.grouplink[href="/groups/qq/123456"]`)),
+		chromedp.WaitVisible(css(`body[data-page=group] #g-chart rect.c-leave`)),
+	)
+	b.run(compose, "two weeks", chromedp.Navigate(base+"/groups/qq/123456?days=14"), chromedp.WaitVisible(css(`#g-chart`)))
+	b.shot(compose, "group")
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.errors) > 0 {

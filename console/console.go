@@ -58,6 +58,9 @@ type Options struct {
 	Now func() time.Time
 	// SessionTTL is how long a login lasts (default 12h).
 	SessionTTL time.Duration
+	// Groups answers the per-group report (the inbound hub); without it
+	// the group pages answer 503.
+	Groups GroupReporter
 }
 
 // Console serves the pages. It is safe for concurrent use.
@@ -109,7 +112,7 @@ func (c *Console) owns(p string) bool {
 		return true
 	}
 	return strings.HasPrefix(p, "/messages/") || strings.HasPrefix(p, "/review/") || strings.HasPrefix(p, "/compose/") ||
-		strings.HasPrefix(p, "/static/")
+		strings.HasPrefix(p, "/groups/") || strings.HasPrefix(p, "/static/")
 }
 
 // Wrap serves the console's paths and hands every other request to next

@@ -23,6 +23,7 @@ import (
 	"github.com/groupcast/groupcast/api"
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/console"
+	"github.com/groupcast/groupcast/inbound"
 	"github.com/groupcast/groupcast/policy"
 	"github.com/groupcast/groupcast/router"
 	"github.com/groupcast/groupcast/store"
@@ -53,8 +54,14 @@ routes:
     match: {tags: [ops]}
     policy: careful
     targets: [{account: dt}, {account: wx, groups: ["运维群"]}, {account: qq, groups: ["123456"]}]
-`, tokens, dir, onebot)
+  - name: odd
+    match: {tags: [odd]}
+    targets: [{account: wx, groups: ["%[4]s"]}]
+`, tokens, dir, onebot, oddGroup)
 }
+
+// oddGroup is a group id that needs escaping in a URL's path.
+const oddGroup = "值班 2/3 #群?&<i>"
 
 const roleTokens = `, tokens: [{name: alice, token: alice-token, role: admin}, {name: sam, token: sam-token, role: sender}, {name: rita, token: rita-token, role: reviewer}]`
 
@@ -89,6 +96,7 @@ type env struct {
 	srv   *httptest.Server
 	svc   *router.Service
 	st    *store.Store
+	hub   *inbound.Hub
 	clock *fakeNow
 	dir   string
 }
@@ -100,6 +108,13 @@ type env struct {
 // test config's window is wide); the console's clock is fake.
 func start(t testing.TB, tokens string) *env {
 	t.Helper()
+	return startWith(t, tokens, nil)
+}
+
+// startWith is start with the config changed by change (before the
+// engine starts). The inbound hub runs too: the group pages read it.
+func startWith(t testing.TB, tokens string, change func(*configs.Config)) *env {
+	t.Helper()
 	dir := t.TempDir()
 	bot := qqfake.NewOneBot("qq-secret")
 	t.Cleanup(bot.Close)
@@ -107,6 +122,9 @@ func start(t testing.TB, tokens string) *env {
 	// Deliveries must not wait for the window whatever the hour the test
 	// runs at: the window is dropped unless a test wants it.
 	cfg.Policies[0].Windows = nil
+	if change != nil {
+		change(cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.Open(ctx, store.Options{Driver: store.DriverMemory})
 	if err != nil {
@@ -119,8 +137,14 @@ func start(t testing.TB, tokens string) *env {
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
 	<-svc.Running()
+	hub, err := inbound.New(inbound.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubDone := make(chan error, 1)
+	go func() { hubDone <- hub.Run(ctx, svc) }()
 	clock := &fakeNow{t: time.Now()}
-	cons, err := console.New(console.Options{Engine: svc, Drivers: registry.Lookup, Now: clock.now})
+	cons, err := console.New(console.Options{Engine: svc, Drivers: registry.Lookup, Now: clock.now, Groups: hub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,9 +154,10 @@ func start(t testing.TB, tokens string) *env {
 		srv.Close()
 		cancel()
 		<-done
+		<-hubDone
 		st.Close()
 	})
-	return &env{srv: srv, svc: svc, st: st, clock: clock, dir: dir}
+	return &env{srv: srv, svc: svc, st: st, hub: hub, clock: clock, dir: dir}
 }
 
 // browser is a client with a cookie jar that does not follow redirects.
@@ -265,7 +290,8 @@ func idFromLocation(t testing.TB, p page) string {
 func TestOpenModeEveryPage(t *testing.T) {
 	e := start(t, "")
 	b := e.browser(t)
-	for _, path := range []string{"/", "/compose", "/review", "/calendar", "/accounts", "/?lang=en", "/?state=delivered&platform=qq&tag=ops&q=x"} {
+	for _, path := range []string{"/", "/compose", "/review", "/calendar", "/accounts", "/?lang=en", "/?state=delivered&platform=qq&tag=ops&q=x",
+		"/groups/qq/123456", "/groups/dt/dt?days=90"} {
 		p := b.get(path)
 		if p.status != 200 {
 			t.Fatalf("GET %s: %d %s", path, p.status, p.body)
@@ -298,10 +324,11 @@ func TestOpenModeEveryPage(t *testing.T) {
 	id := idFromLocation(t, p)
 	e.waitState(t, id, groupcast.StateDelivered)
 	for path, want := range map[string][]string{
-		"/messages/" + id:                       {"系统维护通知", "已送达", "运维群", "123456", "wechat-ad", "**"},
+		"/messages/" + id:                       {"系统维护通知", "已送达", "运维群", "123456", "wechat-ad", "**", `id="report"`},
 		"/":                                     {"系统维护通知", "row-" + id, "已送达"},
 		"/?row=" + id:                           {"row-" + id},
 		"/messages/" + id + "?fragment=targets": {`id="targets"`},
+		"/messages/" + id + "?fragment=report":  {`<section id="report"`, `id="rep-delivered">3 / 3<`},
 		"/accounts":                             {"dt", "wx", "qq", "file"},
 	} {
 		got := b.get(path)

@@ -41,7 +41,7 @@ func TestCatalogs(t *testing.T) {
 		dynamic = append(dynamic, "state_"+string(s))
 	}
 	dynamic = append(dynamic, "state_pending", "state_partial", "nav_board", "nav_message", "nav_compose", "nav_review",
-		"nav_calendar", "nav_accounts", "nav_login", "nav_error")
+		"nav_calendar", "nav_accounts", "nav_group", "nav_login", "nav_error", "series_join", "series_leave", "series_send")
 	for _, s := range []groupcast.RecallState{groupcast.RecallPending, groupcast.RecallDone, groupcast.RecallFailed, groupcast.RecallUnsupported} {
 		dynamic = append(dynamic, "recall_"+string(s))
 	}

@@ -30,6 +30,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /review/{id}/reject", c.acting(asPage, configs.RoleReviewer, c.decide(false)))
 	m.HandleFunc("GET /calendar", page(c.calendar))
 	m.HandleFunc("GET /accounts", page(c.accounts))
+	m.HandleFunc("GET /groups/{account}/{group}", page(c.group))
 	m.HandleFunc("GET /login", c.login)
 	m.HandleFunc("POST /login", c.login)
 	m.HandleFunc("POST /logout", c.acting(asPage, "", c.logout))
@@ -226,6 +227,10 @@ func (c *Console) message(w http.ResponseWriter, r *http.Request) {
 		c.engineError(w, r, err)
 		return
 	}
+	if r.URL.Query().Get("fragment") == "report" {
+		c.fragment(w, r, "message", "reportfrag", c.reportOf(r, id))
+		return
+	}
 	st = c.local(st)
 	// The text of each part: the announcement rendered for its targets
 	// (what /v1/messages/{id}/preview answers).
@@ -249,6 +254,7 @@ func (c *Console) message(w http.ResponseWriter, r *http.Request) {
 		c.fragment(w, r, "message", "targets", data)
 		return
 	}
+	data["Report"] = c.reportOf(r, id)
 	c.render(w, r, http.StatusOK, "message", data)
 }
 
@@ -480,7 +486,8 @@ func (c *Console) accounts(w http.ResponseWriter, r *http.Request) {
 			list[i].PausedUntil = &lt
 		}
 	}
-	c.render(w, r, http.StatusOK, "accounts", map[string]any{"Accounts": list, "Caps": capsByAccount(c.eng.Config())})
+	c.render(w, r, http.StatusOK, "accounts", map[string]any{"Accounts": list, "Caps": capsByAccount(c.eng.Config()),
+		"Groups": routedGroups(c.eng.Config())})
 }
 
 // capsByAccount lists, per account, the daily caps per group of the

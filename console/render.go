@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -16,7 +18,7 @@ type pageTemplate struct {
 
 // pageNames are the templates under templates/, each a "content" block in
 // the layout; parts.html holds the fragments every page may use.
-var pageNames = []string{"board", "message", "compose", "review", "calendar", "accounts", "login", "error"}
+var pageNames = []string{"board", "message", "compose", "review", "calendar", "accounts", "group", "login", "error"}
 
 func parsePages(a *assets) (map[string]*pageTemplate, error) {
 	out := map[string]*pageTemplate{}
@@ -62,6 +64,13 @@ func funcs(lang string, a *assets) template.FuncMap {
 		},
 		"join": strings.Join,
 		"add":  func(a, b int) int { return a + b },
+		// pathseg escapes one path segment (a group id may hold "/", "?",
+		// "#" or spaces; html/template only normalizes a URL's path).
+		"pathseg": url.PathEscape,
+		// pct writes a rate as a percentage.
+		"pct": func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
+		// args hands a sub-template several values.
+		"args": func(v ...any) []any { return v },
 	}
 }
 
@@ -84,7 +93,7 @@ func (c *Console) view(w http.ResponseWriter, r *http.Request, page string, data
 	q := r.URL.Query()
 	q.Set("lang", other)
 	u := userOf(r)
-	return view{Page: page, User: u, CSRF: u.csrf, Lang: lang, Other: r.URL.Path + "?" + q.Encode(), Data: data}
+	return view{Page: page, User: u, CSRF: u.csrf, Lang: lang, Other: r.URL.EscapedPath() + "?" + q.Encode(), Data: data}
 }
 
 // render writes a whole page (template name) with status.

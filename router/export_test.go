@@ -13,3 +13,6 @@ func DayCounterFor(st *store.Store, account string) adapters.DayCounter {
 // SetSeriesFault makes a series' expansion fail before the part f fails
 // for (a crash halfway, in tests).
 func SetSeriesFault(s *Service, f func(part int) error) { s.seriesFault = f }
+
+// UnsupportedReason is the reason of a target whose driver cannot recall.
+var UnsupportedReason = unsupportedReason

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/groupcast/groupcast"
@@ -94,7 +95,7 @@ func (w *worker) recallDelivered(rec *store.Record, d groupcast.Destination, t *
 	a := s.account(w.name)
 	r, ok := a.sender.(groupcast.Recaller)
 	if !ok {
-		prog.State, prog.Reason = groupcast.RecallUnsupported, "recall_unsupported: driver "+a.cfg.Driver+" cannot recall"
+		prog.State, prog.Reason = groupcast.RecallUnsupported, unsupportedReason(fmt.Errorf("%w: driver %s cannot recall", groupcast.ErrRecallUnsupported, a.cfg.Driver))
 	} else {
 		receipt := groupcast.Receipt{Parts: t.Parts, MessageIDs: t.PlatformMessageIDs}
 		if t.Receipt != nil {
@@ -107,7 +108,7 @@ func (w *worker) recallDelivered(rec *store.Record, d groupcast.Destination, t *
 		case err == nil:
 			prog.State, prog.Reason = groupcast.RecallDone, ""
 		case errors.Is(err, groupcast.ErrRecallUnsupported):
-			prog.State, prog.Reason = groupcast.RecallUnsupported, "recall_unsupported: "+err.Error()
+			prog.State, prog.Reason = groupcast.RecallUnsupported, unsupportedReason(err)
 		case ctx.Err() != nil:
 			return now.Add(storeRetry), nil // stopping: the next owner does it
 		case class == groupcast.ClassPermanent || prog.Attempts >= maxAttempts:
@@ -132,4 +133,22 @@ func (w *worker) recallDelivered(rec *store.Record, d groupcast.Destination, t *
 		return nil
 	})
 	return again, ignoreUnchanged(err)
+}
+
+// unsupportedReason is the reason a target keeps when its driver cannot
+// recall: "recall_unsupported: " and the driver's words, the prefix once
+// (the CLI and the console look for it at the start). Drivers wrap
+// groupcast.ErrRecallUnsupported with %w first, so their message usually
+// starts with it already; one wrapped further in has it moved to the
+// front.
+func unsupportedReason(err error) string {
+	prefix := groupcast.ErrRecallUnsupported.Error()
+	msg := err.Error()
+	if strings.HasPrefix(msg, prefix) {
+		return msg
+	}
+	if before, after, ok := strings.Cut(msg, prefix+": "); ok {
+		msg = before + after
+	}
+	return prefix + ": " + msg
 }

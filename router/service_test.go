@@ -505,8 +505,10 @@ routes:
 				t.Errorf("s1 timeline: %v, want %v", states, want)
 			}
 		case "f1":
-			if tg.State != groupcast.StateDelivered || !strings.HasPrefix(tg.Reason, "recall_unsupported: ") {
-				t.Errorf("f1: %+v, want delivered with recall_unsupported", tg)
+			// The prefix once: the driver's error already names it.
+			const want = "recall_unsupported: the file driver keeps what it wrote"
+			if tg.State != groupcast.StateDelivered || tg.Reason != want || tg.Recall == nil || tg.Recall.Reason != want {
+				t.Errorf("f1: %+v (recall %+v), want delivered with reason %q", tg, tg.Recall, want)
 			}
 		}
 	}
@@ -601,4 +603,22 @@ func TestLargeEscapedBodyIsStored(t *testing.T) {
 		t.Fatalf("%d bytes: %v", len(body), err)
 	}
 	h.waitFor("big-1", "delivered", allIn(groupcast.StateDelivered))
+}
+
+// TestUnsupportedReason: the reason names recall_unsupported once, however
+// the driver wrapped the sentinel.
+func TestUnsupportedReason(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("%w: the file driver keeps what it wrote", groupcast.ErrRecallUnsupported), "recall_unsupported: the file driver keeps what it wrote"},
+		{groupcast.ErrRecallUnsupported, "recall_unsupported"},
+		{fmt.Errorf("part 2: %w: too late", groupcast.ErrRecallUnsupported), "recall_unsupported: part 2: too late"},
+		{errors.New("driver gone"), "recall_unsupported: driver gone"},
+	} {
+		if got := router.UnsupportedReason(c.err); got != c.want {
+			t.Errorf("%v: %q, want %q", c.err, got, c.want)
+		}
+	}
 }

@@ -236,7 +236,7 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 	apiSrv := api.NewServer(svc, registry.Lookup, log)
 	apiSrv.SetInbound(hub)
 	// The web console shares the API's listener (docs/console.md).
-	cons, err := console.New(console.Options{Engine: svc, Drivers: registry.Lookup, Logger: log})
+	cons, err := console.New(console.Options{Engine: svc, Drivers: registry.Lookup, Logger: log, Groups: hub})
 	if err != nil {
 		cancelRun()
 		<-runDone

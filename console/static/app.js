@@ -99,6 +99,11 @@
           document.getElementById("targets").replaceWith(html(text));
           patched({ id: id, at: Date.now() });
         }).catch(function () {});
+      // The report's delivered figures follow the targets' states.
+      fetch("/messages/" + encodeURIComponent(id) + "?fragment=report", { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (text) { document.getElementById("report").replaceWith(html(text)); })
+        .catch(function () {});
     }, 20);
     live("/events?id=" + encodeURIComponent(id), function (c) {
       if (c.target) {
