@@ -327,7 +327,7 @@ func TestOpenModeEveryPage(t *testing.T) {
 		"/messages/" + id:                       {"系统维护通知", "已送达", "运维群", "123456", "wechat-ad", "**", `id="report"`},
 		"/":                                     {"系统维护通知", "row-" + id, "已送达"},
 		"/?row=" + id:                           {"row-" + id},
-		"/messages/" + id + "?fragment=targets": {`id="targets"`},
+		"/messages/" + id + "?fragment=targets": {`id="targets"`, "</time> <b>排队</b>", "</time> <b>已送达</b>"}, // the stored timeline
 		"/messages/" + id + "?fragment=report":  {`<section id="report"`, `id="rep-delivered">3 / 3<`},
 		"/accounts":                             {"dt", "wx", "qq", "file"},
 	} {
