@@ -2,7 +2,6 @@ package console
 
 import (
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/groupcast/groupcast"
@@ -86,45 +85,7 @@ func (c *Console) calendar(w http.ResponseWriter, r *http.Request) {
 		"Next": to.Format(time.DateOnly), "Zone": loc.String(), "Windows": len(pols) > 0, "Count": len(items)})
 }
 
-// calendarItems are the week's items: from the engine's calendar when it
-// has one, else from the announcements waiting (scheduled, deferred or
-// held targets with a not_before), one item per announcement and time.
+// calendarItems are the week's items, as GET /v1/calendar answers them.
 func (c *Console) calendarItems(r *http.Request, from, to time.Time) ([]groupcast.CalendarItem, error) {
-	if cal, ok := c.eng.(calendarer); ok {
-		return cal.Calendar(r.Context(), from, to)
-	}
-	list, err := c.eng.List(r.Context(), "", 1000)
-	if err != nil {
-		return nil, err
-	}
-	var out []groupcast.CalendarItem
-	for _, st := range list {
-		byKey := map[string]int{}
-		for _, t := range st.Targets {
-			if t.NotBefore == nil || t.NotBefore.Before(from) || !t.NotBefore.Before(to) {
-				continue
-			}
-			kind := ""
-			switch t.State {
-			case groupcast.StateScheduled:
-				kind = groupcast.CalendarScheduled
-			case groupcast.StateDeferred:
-				kind = groupcast.CalendarDeferred
-			case groupcast.StateHeld:
-				kind = groupcast.CalendarHeld
-			default:
-				continue
-			}
-			k := kind + t.NotBefore.UTC().Format(time.RFC3339)
-			i, ok := byKey[k]
-			if !ok {
-				i = len(out)
-				byKey[k] = i
-				out = append(out, groupcast.CalendarItem{At: *t.NotBefore, Kind: kind, ID: st.ID, Title: st.Title, Targets: []string{}})
-			}
-			out[i].Targets = append(out[i].Targets, t.Account+"/"+t.Group)
-		}
-	}
-	slices.SortFunc(out, func(a, b groupcast.CalendarItem) int { return a.At.Compare(b.At) })
-	return out, nil
+	return c.eng.Calendar(r.Context(), from, to)
 }

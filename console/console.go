@@ -13,7 +13,6 @@
 package console
 
 import (
-	"context"
 	"embed"
 	"io/fs"
 	"log/slog"
@@ -22,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/api"
 	"github.com/groupcast/groupcast/router"
 )
@@ -35,12 +33,6 @@ type Engine interface {
 }
 
 var _ Engine = (*router.Service)(nil)
-
-// calendarer is the engine's calendar, when it has one (GET /v1/calendar);
-// without it the week is built from the announcements waiting.
-type calendarer interface {
-	Calendar(ctx context.Context, from, to time.Time) ([]groupcast.CalendarItem, error)
-}
 
 //go:embed templates/*.html
 var templateFS embed.FS
