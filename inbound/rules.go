@@ -149,7 +149,7 @@ func (h *Hub) reply(ctx context.Context, eng Engine, cfg *configs.Config, ev gro
 		}
 		id := "reply-" + r.Name + "-" + digest(ev.Account, ev.Group, ev.ID)
 		h.submit(ctx, eng, "reply", r.Name, id, b.String(), ev.Account, ev.Group,
-			"event", ev.ID, "sender", ev.Sender, "text", clip(text, 80))
+			"event", ev.ID, "sender", ev.Sender)
 		return
 	}
 }
@@ -197,14 +197,6 @@ func (h *Hub) submit(ctx context.Context, eng Engine, kind, rule, id, text, acco
 		h.m.replies.WithLabelValues(rule, "accepted").Inc()
 		h.log.Info(kind+" accepted", args...)
 	}
-}
-
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 // batch is the joins of one group waiting for one welcome.

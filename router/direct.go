@@ -43,6 +43,9 @@ func (s *Service) SubmitDirect(ctx context.Context, a *groupcast.Announcement, a
 	d := directDestination(cfg, acc, group)
 	s.submitMu.Lock()
 	rec := newRecord(cfg, a, []groupcast.Destination{d}, s.clock.Now())
+	// Sent as it is: a URL a member wrote (a nickname, the text a reply
+	// quotes) never becomes a tracked link on the organisation's domain.
+	rec.Tracking = ""
 	rec.SubmittedBy = groupcast.PrincipalFrom(ctx)
 	stored, seq, err := s.st.CreateRecord(ctx, rec)
 	s.submitMu.Unlock()

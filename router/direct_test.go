@@ -13,10 +13,13 @@ import (
 // no route names), with its body as it is, through the account's sender;
 // the same id again is the stored message, other content a conflict; an
 // unknown account or a bad id is refused.
+//
+// Tracking is on: a direct message's links are still sent as they are (a
+// URL a member wrote never becomes a tracked link on the org's domain).
 func TestSubmitDirect(t *testing.T) {
-	h := start(t, scriptedConfig(""), store.DriverMemory, "")
+	h := start(t, scriptedConfig("")+"tracking: {base_url: \"https://gc.example.com\"}\n", store.DriverMemory, "")
 	ctx := context.Background()
-	body := "**报名**请点：https://example.com/signup  \n第二行"
+	body := "**报名**请点： https://example.com/signup  \n第二行"
 	a := &groupcast.Announcement{ID: "reply-signup-1", Title: "reply signup", Category: groupcast.CategoryInteraction,
 		Priority: groupcast.PriorityNormal, Body: body}
 	acc, err := h.svc.SubmitDirect(ctx, a, "s1", "99")

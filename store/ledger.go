@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -306,6 +307,7 @@ type targetHint struct {
 func (h targetHint) record() *TargetRecord {
 	t := h.t
 	t.PlatformMessageIDs = append([]string(nil), h.t.PlatformMessageIDs...)
+	t.Timeline = slices.Clone(h.t.Timeline) // appended to by the caller
 	if h.t.Recall != nil {
 		r := *h.t.Recall
 		t.Recall = &r
@@ -322,6 +324,7 @@ func (s *Store) remember(k string, t *TargetRecord, rev uint64) {
 	}
 	h := targetHint{t: *t, rev: rev}
 	h.t.PlatformMessageIDs = append([]string(nil), t.PlatformMessageIDs...)
+	h.t.Timeline = slices.Clone(t.Timeline)
 	s.hints.Store(k, h)
 }
 

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -231,6 +232,43 @@ func TestUpdateNewTargetNeverOverwrites(t *testing.T) {
 	wg.Wait()
 	if got, _, err := st.Target(ctx, "n1", "k"); err != nil || got.Attempts != 8 || got.State != groupcast.StateQueued {
 		t.Fatalf("got %+v %v, want 8 attempts from the initial state", got, err)
+	}
+}
+
+// Concurrent writers of one target that each append to its timeline (a
+// review decision or a recall beside the sender's settle): every change is
+// kept, once.
+func TestConcurrentTimelineAppends(t *testing.T) {
+	st := open(t, store.Options{Driver: store.DriverEmbedded, Dir: t.TempDir()})
+	ctx := context.Background()
+	initial := &store.TargetRecord{Key: "k", Target: groupcast.Target{State: groupcast.StateQueued}}
+	t0 := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := st.UpdateTarget(ctx, "tl", "k", initial, func(t *store.TargetRecord) error {
+				t.Attempts++
+				t.Reason = fmt.Sprintf("writer %d", i)
+				t.Record(t0.Add(time.Duration(i) * time.Second))
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, _, err := st.Target(ctx, "tl", "k")
+	if err != nil || got.Attempts != 8 || len(got.Timeline) != 8 {
+		t.Fatalf("got %d attempts, timeline %+v (%v), want 8 of each", got.Attempts, got.Timeline, err)
+	}
+	seen := map[string]bool{}
+	for _, tr := range got.Timeline {
+		if seen[tr.Reason] {
+			t.Errorf("timeline holds %q twice: %+v", tr.Reason, got.Timeline)
+		}
+		seen[tr.Reason] = true
 	}
 }
 
