@@ -223,7 +223,13 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 		}()
 	}
 	// Held announcements pushed to review.notify (no-op without it).
-	go func() { _ = svc.RunReviewNotify(runCtx, router.DefaultReviewNotifyEvery) }()
+	notifyCtx, stopNotify := context.WithCancel(runCtx)
+	defer stopNotify()
+	notifyDone := make(chan struct{})
+	go func() {
+		defer close(notifyDone)
+		_ = svc.RunReviewNotify(notifyCtx, router.DefaultReviewNotifyEvery)
+	}()
 	hubCtx, stopHub := context.WithCancel(runCtx)
 	defer stopHub()
 	hubDone := make(chan struct{})
@@ -312,6 +318,8 @@ func serve(ctx context.Context, g *globals, log *slog.Logger, cfg *configs.Confi
 	case <-hubDone:
 	case <-time.After(5 * time.Second):
 	}
+	stopNotify() // no review notice is pushed through senders that are stopping
+	<-notifyDone
 	svc.Shutdown()
 	shutdownHTTP(httpSrv, svc.Config().Server.ShutdownTimeout)
 	cancelRun()
