@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -187,8 +188,16 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, c jetstream.Strea
 		_, err := js.Stream(ictx, c.Name)
 		return err
 	}
-	err := exists()
+	ictx, icancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	have, err := js.Stream(ictx, c.Name)
+	icancel()
 	if err == nil {
+		if !differs(have.CachedInfo().Config, c) {
+			// Already as wanted: no update (every replica starting would
+			// otherwise rewrite the stream's config under the others'
+			// consumers being created).
+			return nil
+		}
 		_, err = js.UpdateStream(ctx, c)
 		return err
 	}
@@ -280,4 +289,21 @@ func permanent(err error) bool {
 	}
 	return errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
 		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount)
+}
+
+// differs reports whether a stream's config lacks something wanted: a
+// field set in want (not its zero value) that have holds otherwise. Fields
+// want leaves zero are the server's to fill and are not compared.
+func differs(have, want jetstream.StreamConfig) bool {
+	h, w := reflect.ValueOf(have), reflect.ValueOf(want)
+	for i := range w.NumField() {
+		f := w.Field(i)
+		if f.IsZero() {
+			continue
+		}
+		if !reflect.DeepEqual(f.Interface(), h.Field(i).Interface()) {
+			return true
+		}
+	}
+	return false
 }
