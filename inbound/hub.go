@@ -180,7 +180,18 @@ func (h *Hub) Run(ctx context.Context, eng Engine) error {
 	for {
 		select {
 		case <-ctx.Done():
-			h.flush(context.WithoutCancel(ctx), true)
+			// What was taken (and answered) before the stop is handled:
+			// the events queued now, then the welcomes still batching.
+			dctx := context.WithoutCancel(ctx)
+			for drained := false; !drained; {
+				select {
+				case ev := <-h.queue:
+					h.handle(dctx, ev)
+				default:
+					drained = true
+				}
+			}
+			h.flush(dctx, true)
 			return nil
 		case ev := <-h.queue:
 			h.handle(ctx, ev)

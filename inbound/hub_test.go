@@ -533,3 +533,30 @@ func taken(t testing.TB, reg *prometheus.Registry) float64 {
 	}
 	return n
 }
+
+// TestStopHandlesWhatWasTaken: events taken (and answered to the platform)
+// before the hub stops are handled at the stop, not dropped.
+func TestStopHandlesWhatWasTaken(t *testing.T) {
+	h := start(t, time.Date(2026, 11, 26, 10, 0, 0, 0, shanghai))
+	hub, err := inbound.New(inbound.Options{Store: h.st, Clock: h.clock, Tick: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []groupcast.InboundEvent{
+		message("qq-main", "123", "stop-1", "20002", "报名"),
+		message("qq-other", "456", "stop-2", "20003", "能开票吗"),
+		message("qq-main", "456", "stop-3", "20004", "发票"),
+	} {
+		if err := hub.Inbound(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := hub.Run(ctx, h.svc); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the three replies", func() bool {
+		return len(h.fake.MessagesTo(123)) == 1 && len(h.fake.MessagesTo(456)) == 2
+	})
+}
