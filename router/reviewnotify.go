@@ -217,19 +217,43 @@ func reviewNoticeText(a *groupcast.Announcement, rv Review, now time.Time) (stri
 			fmt.Fprintf(&b, "  - %s\n", mdEscape(h))
 		}
 	}
-	for _, style := range []string{transform.StyleShort, transform.StyleLong, transform.StyleFormal} {
-		r, err := transform.Render(a, groupcast.Destination{Style: style}, now)
-		text := r.Text
-		if err != nil {
-			text = "(cannot render: " + err.Error() + ")"
+	styles := []string{transform.StyleShort, transform.StyleLong, transform.StyleFormal}
+	if len(a.Variants) < 2 {
+		for _, style := range styles {
+			noticeRendering(&b, a, "", style, noticeRenderChars, now)
 		}
-		fmt.Fprintf(&b, "\n#### %s\n\n", style)
-		for _, line := range strings.Split(clipRunes(strings.TrimSpace(text), noticeRenderChars), "\n") {
-			fmt.Fprintf(&b, "> %s\n", line)
+	} else {
+		// An A/B test: each target gets one variant, so the reviewer sees
+		// every one, named, in every style (as the console's review page
+		// shows them); the notice keeps the budget of three renderings.
+		clip := max(noticeRenderChars*len(styles)/(len(styles)*len(a.Variants)), 80)
+		fmt.Fprintf(&b, "- A/B 测试（A/B test）：%d 个变体（variants）\n", len(a.Variants))
+		for _, v := range a.Variants {
+			for _, style := range styles {
+				noticeRendering(&b, a, v.Name, style, clip, now)
+			}
 		}
 	}
 	fmt.Fprintf(&b, "\n回复机器人（answer the bot）：\n\n- `/approve %s`\n- `/reject %s 理由`\n", rv.ID, rv.ID)
 	return title, b.String()
+}
+
+// noticeRendering writes one rendering of the announcement (of variant,
+// when it names one) in style, cut at clip characters.
+func noticeRendering(b *strings.Builder, a *groupcast.Announcement, variant, style string, clip int, now time.Time) {
+	r, err := transform.Render(a.Variant(variant), groupcast.Destination{Style: style, Variant: variant}, now)
+	text := r.Text
+	if err != nil {
+		text = "(cannot render: " + err.Error() + ")"
+	}
+	if variant == "" {
+		fmt.Fprintf(b, "\n#### %s\n\n", style)
+	} else {
+		fmt.Fprintf(b, "\n#### 变体（variant）%s · %s\n\n", mdEscape(variant), style)
+	}
+	for _, line := range strings.Split(clipRunes(strings.TrimSpace(text), clip), "\n") {
+		fmt.Fprintf(b, "> %s\n", line)
+	}
 }
 
 // mdEscape keeps a value from opening Markdown structure in a notice.
