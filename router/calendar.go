@@ -152,9 +152,10 @@ func (s *Service) storedItems(ctx context.Context, from, to, now time.Time) ([]g
 
 // calendarRecord reads a record from this process's cache when it has it,
 // else from the store (without caching it: a calendar reads every record
-// once, and must not push out what the senders use).
+// once, and must not push out what the senders use; nor does a hit move
+// an entry: see recordCache.peek).
 func (s *Service) calendarRecord(ctx context.Context, id string) (*store.Record, error) {
-	if c, ok := s.records.get(id); ok {
+	if c, ok := s.records.peek(id); ok {
 		return c.rec, nil
 	}
 	return s.st.Record(ctx, id)
