@@ -90,7 +90,16 @@ func (s *Service) NotifyReviews(ctx context.Context) {
 	if len(mine) == 0 {
 		return
 	}
-	reviews, err := s.Reviews(ctx)
+	// An id whose notices are all recorded (sent, or failed for good) is
+	// not read at all.
+	reviews, err := s.reviews(ctx, func(id string) bool {
+		for _, n := range mine {
+			if !s.skips.has(&s.skips.noticed, reviewNoticeKey(n, id)) {
+				return false
+			}
+		}
+		return true
+	})
 	if err != nil {
 		s.log.Warn("review notices: listing held announcements failed", "reason", err.Error())
 		return
@@ -111,8 +120,10 @@ func (s *Service) notifyOne(ctx context.Context, n configs.ReviewNotify, rv Revi
 	now := s.clock.Now()
 	var rec reviewNotice
 	claimed := false
-	err := s.st.ModifyJSON(ctx, key, &rec, func() { rec = reviewNotice{}; claimed = false }, func() (bool, error) {
+	done := false
+	err := s.st.ModifyJSON(ctx, key, &rec, func() { rec = reviewNotice{}; claimed, done = false, false }, func() (bool, error) {
 		if rec.Sent || rec.Failed != "" {
+			done = true
 			return false, nil
 		}
 		if rec.ClaimedBy != "" && rec.ClaimedBy != s.instance && now.Sub(rec.ClaimedAt) < reviewClaimTTL {
@@ -126,15 +137,20 @@ func (s *Service) notifyOne(ctx context.Context, n configs.ReviewNotify, rv Revi
 		log.Warn("review notice: claiming failed", "reason", err.Error())
 		return
 	}
+	if done {
+		s.skips.mark(&s.skips.noticed, key)
+	}
 	if !claimed {
 		return
 	}
 	pushErr := s.pushNotice(ctx, n, rv)
 	class, code, _ := groupcast.Classify(pushErr)
-	err = s.st.ModifyJSON(ctx, key, &rec, func() { rec = reviewNotice{} }, func() (bool, error) {
+	recorded := false
+	err = s.st.ModifyJSON(ctx, key, &rec, func() { rec = reviewNotice{}; recorded = false }, func() (bool, error) {
 		if rec.ClaimedBy != s.instance {
 			return false, nil // taken over meanwhile: its holder records the outcome
 		}
+		recorded = true
 		rec.ClaimedBy, rec.ClaimedAt, rec.At = "", time.Time{}, s.clock.Now()
 		rec.Tries++
 		switch {
@@ -145,6 +161,9 @@ func (s *Service) notifyOne(ctx context.Context, n configs.ReviewNotify, rv Revi
 		}
 		return true, nil
 	})
+	if err == nil && recorded && (pushErr == nil || class == groupcast.ClassPermanent) {
+		s.skips.mark(&s.skips.noticed, key)
+	}
 	switch {
 	case pushErr == nil:
 		log.Info("review notice pushed", "to", noticeWhere(n))
