@@ -215,6 +215,11 @@ type Source struct {
 	Senders []string `mapstructure:"senders"`
 	// BaseURL replaces the stream gateway (tests redirect it).
 	BaseURL string `mapstructure:"base_url"`
+	// Account is the DingTalk account (platform dingtalk) whose sends answer
+	// the groups this bot hears: the group @-messages the bot receives
+	// become inbound events of that account, so replies rules answer them
+	// through it (docs/two-way.md). Empty: the bot makes no inbound events.
+	Account string `mapstructure:"account"`
 }
 
 // Policy is a named set of operating rules.

@@ -101,12 +101,21 @@ func (v *validator) inboundCheck() {
 				c.add(joinIndex(p+".keywords", j), "empty keyword")
 			}
 		}
+		v.dingtalkReplyWarn(p, r.Accounts, r.Platforms)
 		v.inboundText(p+".text", r.Name, r.Text, ReplyData{Sender: "张三", SenderID: "10001", Group: "123456", Text: "报名"})
 		if r.Cooldown == 0 {
 			r.Cooldown = DefaultReplyCooldown
 		}
 		if r.Cooldown < time.Second {
 			c.add(p+".cooldown", "%v: at least 1s (default %v)", r.Cooldown, DefaultReplyCooldown)
+		}
+	}
+	if len(cfg.Replies) > 0 {
+		for i, s := range cfg.Sources {
+			if s.Account == "" {
+				p := joinIndex("sources", i) + ".account"
+				c.warn(p, "not set: the group @-messages this DingTalk bot receives make no inbound events, so replies do not answer them (name the dingtalk account that answers)")
+			}
 		}
 	}
 	seen = map[string]int{}
@@ -143,6 +152,35 @@ func (v *validator) inboundScope(p string, accounts, platforms []string) {
 				}
 			}
 		}
+	}
+}
+
+// dingtalkReplyWarn warns when a reply names DingTalk (a dingtalk account
+// or the platform) but no stream source maps to that account: DingTalk
+// @-messages become events only of a source's account, so the rule could
+// never fire there.
+func (v *validator) dingtalkReplyWarn(p string, accounts, platforms []string) {
+	c := v.c
+	mapped := map[string]bool{}
+	for _, s := range v.cfg.Sources {
+		if s.Account != "" {
+			mapped[s.Account] = true
+		}
+	}
+	for j, a := range accounts {
+		i, ok := v.accounts[a]
+		if !ok || v.cfg.Accounts[i].Platform != "dingtalk" || mapped[a] {
+			continue
+		}
+		jp := joinIndex(p+".accounts", j)
+		c.warn(jp, "no DingTalk stream source has account %s (sources[].account): its group @-messages make no events, so this reply never answers there", c.quote(jp, a))
+	}
+	for j, pl := range platforms {
+		if pl != "dingtalk" || len(mapped) > 0 {
+			continue
+		}
+		jp := joinIndex(p+".platforms", j)
+		c.warn(jp, "no DingTalk stream source maps to an account (sources[].account): DingTalk group @-messages make no events, so this reply never answers there")
 	}
 }
 

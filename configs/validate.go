@@ -518,6 +518,14 @@ func (v *validator) sourcesCheck() {
 			}
 		}
 		v.checkBaseURL(p+".base_url", s.BaseURL)
+		if s.Account != "" {
+			ap := p + ".account"
+			if i, ok := v.accounts[s.Account]; !ok {
+				c.add(ap, "unknown account %s; %s", c.quote(ap, s.Account), v.namesOf("accounts", v.accountNames()))
+			} else if pl := v.cfg.Accounts[i].Platform; pl != "dingtalk" {
+				c.add(ap, "account %s is a %s account; a DingTalk stream's events are answered by a dingtalk account", c.quote(ap, s.Account), pl)
+			}
+		}
 	}
 }
 

@@ -100,6 +100,10 @@ func (s *Service) storedItems(ctx context.Context, from, to, now time.Time) ([]g
 	}
 	var items []groupcast.CalendarItem
 	for _, id := range ids {
+		if s.skips.skipCalendar(id) {
+			continue // settled, or a series (ledgerSkips)
+		}
+		s.skips.reads.Add(1)
 		rec, err := s.calendarRecord(ctx, id)
 		if errors.Is(err, groupcast.ErrNotFound) {
 			continue
@@ -107,6 +111,7 @@ func (s *Service) storedItems(ctx context.Context, from, to, now time.Time) ([]g
 		if err != nil {
 			return nil, err
 		}
+		s.skips.learnRecord(rec)
 		if len(rec.Parts) > 0 {
 			continue // a series: its parts are announcements of their own
 		}
@@ -114,6 +119,7 @@ func (s *Service) storedItems(ctx context.Context, from, to, now time.Time) ([]g
 		if err != nil {
 			return nil, err
 		}
+		s.skips.learnStatus(st)
 		byKey := map[string]int{} // kind + time → index in items
 		for _, t := range st.Targets {
 			var kind string
@@ -152,9 +158,10 @@ func (s *Service) storedItems(ctx context.Context, from, to, now time.Time) ([]g
 
 // calendarRecord reads a record from this process's cache when it has it,
 // else from the store (without caching it: a calendar reads every record
-// once, and must not push out what the senders use).
+// once, and must not push out what the senders use; nor does a hit move
+// an entry: see recordCache.peek).
 func (s *Service) calendarRecord(ctx context.Context, id string) (*store.Record, error) {
-	if c, ok := s.records.get(id); ok {
+	if c, ok := s.records.peek(id); ok {
 		return c.rec, nil
 	}
 	return s.st.Record(ctx, id)

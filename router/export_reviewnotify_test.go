@@ -15,3 +15,7 @@ const ReviewClaimTTL = reviewClaimTTL
 func ReviewNoticeClaim(id, by string, at time.Time) any {
 	return reviewNotice{ID: id, ClaimedBy: by, ClaimedAt: at}
 }
+
+// LedgerReads is how many records the ledger scans (Reviews, the review
+// notifier, the calendar) have read.
+func (s *Service) LedgerReads() int64 { return s.skips.reads.Load() }

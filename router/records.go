@@ -69,6 +69,19 @@ func (c *recordCache) get(id string) (cached, bool) {
 	return ce.c, true
 }
 
+// peek answers a cached record without using it: it moves in neither part
+// (a reader that is no sender — the calendar — must not promote fresh
+// entries to taken, where they would push out what the senders share).
+func (c *recordCache) peek(id string) (cached, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.items[id]
+	if !ok {
+		return cached{}, false
+	}
+	return e.Value.(*cacheEntry).c, true
+}
+
 // put adds a record a sender took, parsing its body, and answers the
 // entry.
 func (c *recordCache) put(rec *store.Record, seq uint64) cached {

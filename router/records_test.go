@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -46,5 +47,36 @@ func TestRecordCacheKeepsWhatASenderTook(t *testing.T) {
 	first, _ := c.get("a0")
 	if again := c.put(first.rec, first.seq); again.doc != first.doc {
 		t.Fatal("a second put replaced the entry")
+	}
+}
+
+// The calendar reads records without using them: a fresh entry it reads
+// stays fresh, and what the senders took is not pushed out.
+func TestCalendarDoesNotChurnRecordCache(t *testing.T) {
+	s := &Service{records: recordCache{size: 2}}
+	for i := range 2 {
+		r := cacheRecord(i)
+		s.records.putParsed(r, uint64(i), transform.Parse(&r.Announcement))
+	}
+	s.records.put(cacheRecord(100), 100) // taken by senders
+	s.records.put(cacheRecord(101), 101)
+	for range 3 { // page views
+		for _, id := range []string{"a0", "a1"} {
+			rec, err := s.calendarRecord(context.Background(), id)
+			if err != nil || rec.Announcement.ID != id {
+				t.Fatalf("%s: %v, %v", id, rec, err)
+			}
+		}
+	}
+	if s.records.fresh.Len() != 2 || s.records.taken.Len() != 2 {
+		t.Errorf("fresh %d, taken %d; want 2 and 2", s.records.fresh.Len(), s.records.taken.Len())
+	}
+	for _, id := range []string{"a100", "a101"} {
+		if _, ok := s.records.peek(id); !ok {
+			t.Errorf("%s, taken by the senders, was pushed out by the calendar", id)
+		}
+	}
+	if _, ok := s.records.get("a0"); !ok || s.records.taken.Front().Value.(*cacheEntry).c.id != "a0" {
+		t.Error("a sender's get no longer promotes")
 	}
 }

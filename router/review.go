@@ -43,20 +43,34 @@ const ExcerptChars = 120
 
 // Reviews lists announcements with targets held for review, oldest first.
 func (s *Service) Reviews(ctx context.Context) ([]Review, error) {
+	return s.reviews(ctx, nil)
+}
+
+// reviews lists the held announcements, leaving out without reading them
+// the ids that cannot be held (ledgerSkips) and those skip names.
+func (s *Service) reviews(ctx context.Context, skip func(id string) bool) ([]Review, error) {
 	ids, err := s.st.IDs(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := []Review{}
 	for _, id := range ids {
+		if s.skips.skipReview(id) || (skip != nil && skip(id)) {
+			continue
+		}
+		s.skips.reads.Add(1)
 		rec, err := s.st.Record(ctx, id)
 		if err != nil {
+			continue
+		}
+		if s.skips.learnRecord(rec); s.skips.skipReview(id) {
 			continue
 		}
 		st, err := s.status(ctx, rec)
 		if err != nil {
 			continue
 		}
+		s.skips.learnStatus(st)
 		rv := Review{Status: st, Category: rec.Announcement.Category, SubmittedBy: rec.SubmittedBy, RuleHits: []string{}}
 		for _, t := range st.Targets {
 			if t.State != groupcast.StateHeld {

@@ -90,7 +90,16 @@ func (s *Service) NotifyReviews(ctx context.Context) {
 	if len(mine) == 0 {
 		return
 	}
-	reviews, err := s.Reviews(ctx)
+	// An id whose notices are all recorded (sent, or failed for good) is
+	// not read at all.
+	reviews, err := s.reviews(ctx, func(id string) bool {
+		for _, n := range mine {
+			if !s.skips.has(&s.skips.noticed, reviewNoticeKey(n, id)) {
+				return false
+			}
+		}
+		return true
+	})
 	if err != nil {
 		s.log.Warn("review notices: listing held announcements failed", "reason", err.Error())
 		return
@@ -111,8 +120,10 @@ func (s *Service) notifyOne(ctx context.Context, n configs.ReviewNotify, rv Revi
 	now := s.clock.Now()
 	var rec reviewNotice
 	claimed := false
-	err := s.st.ModifyJSON(ctx, key, &rec, func() { rec = reviewNotice{}; claimed = false }, func() (bool, error) {
+	done := false
+	err := s.st.ModifyJSON(ctx, key, &rec, func() { rec = reviewNotice{}; claimed, done = false, false }, func() (bool, error) {
 		if rec.Sent || rec.Failed != "" {
+			done = true
 			return false, nil
 		}
 		if rec.ClaimedBy != "" && rec.ClaimedBy != s.instance && now.Sub(rec.ClaimedAt) < reviewClaimTTL {
@@ -126,15 +137,20 @@ func (s *Service) notifyOne(ctx context.Context, n configs.ReviewNotify, rv Revi
 		log.Warn("review notice: claiming failed", "reason", err.Error())
 		return
 	}
+	if done {
+		s.skips.mark(&s.skips.noticed, key)
+	}
 	if !claimed {
 		return
 	}
 	pushErr := s.pushNotice(ctx, n, rv)
 	class, code, _ := groupcast.Classify(pushErr)
-	err = s.st.ModifyJSON(ctx, key, &rec, func() { rec = reviewNotice{} }, func() (bool, error) {
+	recorded := false
+	err = s.st.ModifyJSON(ctx, key, &rec, func() { rec = reviewNotice{}; recorded = false }, func() (bool, error) {
 		if rec.ClaimedBy != s.instance {
 			return false, nil // taken over meanwhile: its holder records the outcome
 		}
+		recorded = true
 		rec.ClaimedBy, rec.ClaimedAt, rec.At = "", time.Time{}, s.clock.Now()
 		rec.Tries++
 		switch {
@@ -145,6 +161,9 @@ func (s *Service) notifyOne(ctx context.Context, n configs.ReviewNotify, rv Revi
 		}
 		return true, nil
 	})
+	if err == nil && recorded && (pushErr == nil || class == groupcast.ClassPermanent) {
+		s.skips.mark(&s.skips.noticed, key)
+	}
 	switch {
 	case pushErr == nil:
 		log.Info("review notice pushed", "to", noticeWhere(n))
@@ -217,19 +236,43 @@ func reviewNoticeText(a *groupcast.Announcement, rv Review, now time.Time) (stri
 			fmt.Fprintf(&b, "  - %s\n", mdEscape(h))
 		}
 	}
-	for _, style := range []string{transform.StyleShort, transform.StyleLong, transform.StyleFormal} {
-		r, err := transform.Render(a, groupcast.Destination{Style: style}, now)
-		text := r.Text
-		if err != nil {
-			text = "(cannot render: " + err.Error() + ")"
+	styles := []string{transform.StyleShort, transform.StyleLong, transform.StyleFormal}
+	if len(a.Variants) < 2 {
+		for _, style := range styles {
+			noticeRendering(&b, a, "", style, noticeRenderChars, now)
 		}
-		fmt.Fprintf(&b, "\n#### %s\n\n", style)
-		for _, line := range strings.Split(clipRunes(strings.TrimSpace(text), noticeRenderChars), "\n") {
-			fmt.Fprintf(&b, "> %s\n", line)
+	} else {
+		// An A/B test: each target gets one variant, so the reviewer sees
+		// every one, named, in every style (as the console's review page
+		// shows them); the notice keeps the budget of three renderings.
+		clip := max(noticeRenderChars*len(styles)/(len(styles)*len(a.Variants)), 80)
+		fmt.Fprintf(&b, "- A/B 测试（A/B test）：%d 个变体（variants）\n", len(a.Variants))
+		for _, v := range a.Variants {
+			for _, style := range styles {
+				noticeRendering(&b, a, v.Name, style, clip, now)
+			}
 		}
 	}
 	fmt.Fprintf(&b, "\n回复机器人（answer the bot）：\n\n- `/approve %s`\n- `/reject %s 理由`\n", rv.ID, rv.ID)
 	return title, b.String()
+}
+
+// noticeRendering writes one rendering of the announcement (of variant,
+// when it names one) in style, cut at clip characters.
+func noticeRendering(b *strings.Builder, a *groupcast.Announcement, variant, style string, clip int, now time.Time) {
+	r, err := transform.Render(a.Variant(variant), groupcast.Destination{Style: style, Variant: variant}, now)
+	text := r.Text
+	if err != nil {
+		text = "(cannot render: " + err.Error() + ")"
+	}
+	if variant == "" {
+		fmt.Fprintf(b, "\n#### %s\n\n", style)
+	} else {
+		fmt.Fprintf(b, "\n#### 变体（variant）%s · %s\n\n", mdEscape(variant), style)
+	}
+	for _, line := range strings.Split(clipRunes(strings.TrimSpace(text), clip), "\n") {
+		fmt.Fprintf(b, "> %s\n", line)
+	}
 }
 
 // mdEscape keeps a value from opening Markdown structure in a notice.

@@ -214,3 +214,31 @@ func TestReviewNoticeClaimedElsewhere(t *testing.T) {
 		t.Fatalf("%d notices after the claim timed out, want 1", n)
 	}
 }
+
+// TestReviewNoticeShowsEveryVariant: an A/B test's notice shows every
+// variant, named, in every style (each target gets one of them), within
+// one DingTalk message.
+func TestReviewNoticeShowsEveryVariant(t *testing.T) {
+	fake := newOpenAPIFake(t)
+	h := start(t, fmt.Sprintf(reviewConfig, fake.URL, "{account: dt-admin, to: [manager01]}"), store.DriverMemory, "")
+	ctx := context.Background()
+	submit(t, h, "---\nid: ab-1\ntitle: 原标题\ncategory: notice\nvariants:\n  - {name: A, title: 标题甲}\n"+
+		"  - {name: B, title: 标题乙, body: 乙版正文：本文为内部资料，请联系客服。}\n---\n本文为**内部资料**，请勿外传。")
+	h.waitFor("ab-1", "held", allIn(groupcast.StateHeld))
+	waitOwns(t, h, "dt-admin")
+	h.svc.NotifyReviews(ctx)
+	dms := fake.DirectMessages()
+	if len(dms) != 1 {
+		t.Fatalf("%d direct messages, want 1", len(dms))
+	}
+	text := dms[0].Text
+	for _, want := range []string{"标题甲", "标题乙", "乙版正文", "请勿外传",
+		"变体（variant）A · short", "变体（variant）A · formal", "变体（variant）B · long", "变体（variant）B · formal"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("notice lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "【原标题】") {
+		t.Errorf("the notice renders the base wording, which no target gets:\n%s", text)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,7 +28,11 @@ import (
 // forward): after a restart the occurrences missed meanwhile are posted
 // when at most catch_up late and skipped (and logged) when older. A
 // schedule seen for the first time starts at that moment: it posts nothing
-// from before it existed.
+// from before it existed. A schedule removed from the config has its
+// progress deleted (on the reload that removes it, and at start for any
+// stored progress of a schedule not configured), so one re-added later
+// under the same name starts afresh and posts nothing it skipped while it
+// was gone.
 type scheduler struct {
 	s    *Service
 	wake chan struct{}
@@ -76,11 +81,12 @@ func scheduleKey(name string) string { return "schedule." + name }
 // run posts occurrences until ctx ends.
 func (sc *scheduler) run(ctx context.Context) {
 	s := sc.s
+	sc.prune(ctx, s.cfg.Load())
 	for ctx.Err() == nil {
 		now := s.clock.Now()
 		cfg := s.cfg.Load()
 		wait := s.opts.MaxDeferWait
-		sc.forget(cfg)
+		sc.forget(ctx, cfg)
 		for _, sch := range cfg.Schedules {
 			next := sc.handle(ctx, cfg, sch, now)
 			if !next.IsZero() {
@@ -97,18 +103,51 @@ func (sc *scheduler) run(ctx context.Context) {
 	}
 }
 
-// forget drops what it knows of schedules no longer configured.
-func (sc *scheduler) forget(cfg *configs.Config) {
+// forget drops what it knows of schedules no longer configured, and their
+// stored progress: re-added, a schedule starts from then, as a new one
+// does (its old mark would post the occurrences it skipped while gone).
+func (sc *scheduler) forget(ctx context.Context, cfg *configs.Config) {
+	var removed []string
 	sc.mu.Lock()
-	defer sc.mu.Unlock()
 	for name := range sc.through {
 		if sch, ok := cfg.Schedule(name); !ok {
 			delete(sc.through, name)
 			delete(sc.crons, name)
+			removed = append(removed, name)
 		} else if c := sc.crons[name]; c != nil && (c.String() != sch.Cron || c.Location() != cfg.Location) {
 			delete(sc.crons, name)
 		}
 	}
+	sc.mu.Unlock()
+	for _, name := range removed {
+		sc.drop(ctx, name, "schedule removed: its progress is forgotten (re-added, it starts afresh)")
+	}
+}
+
+// prune deletes the stored progress of schedules the config does not have
+// (removed while this replica was down). A failure is logged: a schedule
+// re-added later would then resume from its old mark.
+func (sc *scheduler) prune(ctx context.Context, cfg *configs.Config) {
+	keys, err := sc.s.st.KeysUnder(ctx, scheduleKey(""))
+	if err != nil {
+		sc.s.log.Warn("stored schedule progress not listed", "err", err)
+		return
+	}
+	for _, k := range keys {
+		name := strings.TrimPrefix(k, scheduleKey(""))
+		if _, ok := cfg.Schedule(name); !ok {
+			sc.drop(ctx, name, "progress of a schedule no longer configured: forgotten (re-added, it starts afresh)")
+		}
+	}
+}
+
+func (sc *scheduler) drop(ctx context.Context, name, msg string) {
+	log := sc.s.log.With("schedule", name)
+	if err := sc.s.st.DeleteJSON(ctx, scheduleKey(name)); err != nil {
+		log.Warn("schedule progress not deleted: re-added, it would resume from its old mark", "err", err)
+		return
+	}
+	log.Info(msg)
 }
 
 // cron is the schedule's parsed expression.

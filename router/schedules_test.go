@@ -302,3 +302,54 @@ func startReplicaLog(t *testing.T, ns *server.Server, cfg *configs.Config, clock
 	t.Cleanup(stop)
 	return replica{svc, stop}
 }
+
+// A schedule removed and re-added later starts afresh: the occurrence
+// that fell while it was gone (within catch_up of the re-add) is not
+// posted, the next one is. Also across a restart with the schedule gone.
+func TestScheduleRemovedThenReAdded(t *testing.T) {
+	dir := t.TempDir()
+	withA := scheduleConfig(dir, "Asia/Shanghai", "store: {driver: embedded}", `
+  - {name: a, cron: "0 * * * *", catch_up: 2h, inline: {title: "a", body: "a"}}
+  - {name: b, cron: "30 5 * * *", inline: {title: "b", body: "b"}}
+`)
+	withoutA := scheduleConfig(dir, "Asia/Shanghai", "store: {driver: embedded}", `
+  - {name: b, cron: "30 5 * * *", inline: {title: "b", body: "b"}}
+`)
+	clock := &fakeClock{now: at("2027-01-04 08:50")}
+	storeDir := filepath.Join(dir, "store")
+	h := startWith(t, withA, store.DriverEmbedded, storeDir, clock, 50*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	clock.Set(at("2027-01-04 09:01"))
+	waitSent(t, dir, "a-20270104-0900")
+
+	// Removed by a reload at 09:05, re-added at 10:10: 10:00 fell while
+	// it was gone.
+	clock.Set(at("2027-01-04 09:05"))
+	if err := h.svc.Apply(loadConfig(t, withoutA)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	clock.Set(at("2027-01-04 10:10"))
+	if err := h.svc.Apply(loadConfig(t, withA)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	waitSent(t, dir, "a-20270104-0900")
+	clock.Set(at("2027-01-04 11:01"))
+	waitSent(t, dir, "a-20270104-0900", "a-20270104-1100")
+
+	// Removed while down (started without it), re-added after: 12:00 and
+	// 13:00 fell while it was gone.
+	h.stop()
+	clock.Set(at("2027-01-04 11:30"))
+	h = startWith(t, withoutA, store.DriverEmbedded, storeDir, clock, 50*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	h.stop()
+	clock.Set(at("2027-01-04 13:10"))
+	h = startWith(t, withA, store.DriverEmbedded, storeDir, clock, 50*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	waitSent(t, dir, "a-20270104-0900", "a-20270104-1100")
+	clock.Set(at("2027-01-04 14:01"))
+	waitSent(t, dir, "a-20270104-0900", "a-20270104-1100", "a-20270104-1400")
+	h.stop()
+}

@@ -76,7 +76,8 @@ type Service struct {
 	cfg      atomic.Pointer[configs.Config]
 	policies policyCache
 	records  recordCache
-	submitMu sync.Mutex // acceptance order is the ledger's order
+	skips    ledgerSkips // what the ledger scans may leave out (ledgerscan.go)
+	submitMu sync.Mutex  // acceptance order is the ledger's order
 	// hitsCounted marks targets whose rule hits are in the metrics until
 	// the mark is written with their next state.
 	hitsCounted sync.Map

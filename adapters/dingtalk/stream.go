@@ -82,8 +82,9 @@ type Stream struct {
 type StreamOption func(*Stream)
 
 // WithInbound hands every group message the bot receives to sink as an
-// EventMessage (ID the DingTalk msgId, Account the source's name). A nil
-// sink means no events.
+// EventMessage (ID the DingTalk msgId, Account the source's account: the
+// DingTalk account whose sends answer those groups). A nil sink, or a
+// source without an account, means no events.
 func WithInbound(sink groupcast.InboundSink) StreamOption {
 	return func(s *Stream) { s.sink = sink }
 }

@@ -95,6 +95,12 @@ type streamRig struct {
 
 func newStreamRig(t *testing.T, senders []string, before func(*dingtalkfake.Gateway), opts ...StreamOption) *streamRig {
 	t.Helper()
+	return newStreamRigSource(t, nil, senders, before, opts...)
+}
+
+// newStreamRigSource is newStreamRig with the source changed by edit.
+func newStreamRigSource(t *testing.T, edit func(*configs.Source), senders []string, before func(*dingtalkfake.Gateway), opts ...StreamOption) *streamRig {
+	t.Helper()
 	gw := dingtalkfake.NewGateway(t)
 	gw.AddClient("dingclientid", canaryClientSecret)
 	if before != nil {
@@ -104,6 +110,9 @@ func newStreamRig(t *testing.T, senders []string, before func(*dingtalkfake.Gate
 	logs := &adapterstest.LogBuffer{}
 	src := configs.Source{Name: "dt-admin", Driver: StreamDriver, ClientID: "dingclientid", ClientSecret: canaryClientSecret,
 		Conversations: []string{adminConv}, Senders: senders, BaseURL: gw.URL}
+	if edit != nil {
+		edit(&src)
+	}
 	s, err := NewStream(src, intake, adapters.Env{Logger: logs.Logger()}, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -27,13 +27,16 @@ type reviewDesk struct {
 // ledger and into every rejected target's reason).
 const MaxRejectReasonChars = 500
 
-// inbound hands a group message to the sink, if there is one. A failing
-// sink is logged: the command in the message is still served.
+// inbound hands a group message to the sink, if there is one and the
+// source names the account that answers it (sources[].account: the hub
+// takes events of configured accounts only, and replies go out through
+// the event's account). A failing sink is logged: the command in the
+// message is still served.
 func (s *Stream) inbound(ctx context.Context, log *slog.Logger, d *chatbot.BotCallbackDataModel) {
-	if s.sink == nil || d.ConversationType != "2" {
+	if s.sink == nil || s.src.Account == "" || d.ConversationType != "2" {
 		return
 	}
-	ev := messageEvent(s.src.Name, d, s.env.Now())
+	ev := messageEvent(s.src.Account, d, s.env.Now())
 	if err := s.sink.Inbound(ctx, ev); err != nil {
 		log.Warn("dingtalk stream: inbound event not taken", "err", err)
 	}
@@ -42,11 +45,11 @@ func (s *Stream) inbound(ctx context.Context, log *slog.Logger, d *chatbot.BotCa
 // messageEvent is a group @-message as an inbound event. The robot only
 // receives messages that @-mention it, so MentionsMe is the platform's
 // isInAtList; it never receives its own, so Self is false.
-func messageEvent(source string, d *chatbot.BotCallbackDataModel, now time.Time) groupcast.InboundEvent {
+func messageEvent(account string, d *chatbot.BotCallbackDataModel, now time.Time) groupcast.InboundEvent {
 	ev := groupcast.InboundEvent{
 		Kind:       groupcast.EventMessage,
 		Platform:   Platform.Name,
-		Account:    source,
+		Account:    account,
 		Group:      d.ConversationId,
 		ID:         d.MsgId,
 		Sender:     d.SenderStaffId,

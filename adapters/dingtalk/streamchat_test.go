@@ -11,6 +11,7 @@ import (
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/adapters/adapterstest"
 	"github.com/groupcast/groupcast/adapters/dingtalk/dingtalkfake"
+	"github.com/groupcast/groupcast/configs"
 )
 
 // eventSink collects inbound events.
@@ -34,7 +35,7 @@ func (s *eventSink) Events() []groupcast.InboundEvent {
 
 func TestStreamGroupMessageBecomesEvent(t *testing.T) {
 	sink := &eventSink{}
-	rig := newStreamRig(t, nil, nil, WithInbound(sink))
+	rig := newStreamRigSource(t, func(s *configs.Source) { s.Account = "dt-app" }, nil, nil, WithInbound(sink))
 	rig.connected(t, 1)
 	ctx := waitCtx(t)
 	hook := rig.gw.SessionWebhook(90 * time.Minute)
@@ -66,7 +67,7 @@ func TestStreamGroupMessageBecomesEvent(t *testing.T) {
 		t.Fatalf("events %+v, want the two group messages", evs)
 	}
 	ev := evs[0]
-	want := groupcast.InboundEvent{Kind: groupcast.EventMessage, Platform: "dingtalk", Account: "dt-admin", Group: "cidCustomers==",
+	want := groupcast.InboundEvent{Kind: groupcast.EventMessage, Platform: "dingtalk", Account: "dt-app", Group: "cidCustomers==",
 		ID: "msgA1", Sender: "staff-7", SenderName: "李四", Text: "报名怎么弄？", Mentions: []string{"staff-8"}, MentionsMe: true,
 		At: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 	if ev.Kind != want.Kind || ev.Platform != want.Platform || ev.Account != want.Account || ev.Group != want.Group ||
@@ -76,6 +77,22 @@ func TestStreamGroupMessageBecomesEvent(t *testing.T) {
 	}
 	if evs[1].Group != adminConv || evs[1].Text != "/status nope-1" {
 		t.Errorf("second event %+v", evs[1])
+	}
+}
+
+// TestStreamNoAccountNoEvents: a source without account makes no events
+// (the hub would drop them: no account answers them); commands still work.
+func TestStreamNoAccountNoEvents(t *testing.T) {
+	sink := &eventSink{}
+	rig := newStreamRig(t, nil, nil, WithInbound(sink))
+	rig.connected(t, 1)
+	ctx := waitCtx(t)
+	hook := rig.say(t, "staff-1", adminConv, "/status nope-1")
+	if _, err := rig.gw.WaitReplies(ctx, hook, 1); err != nil {
+		t.Fatal(err)
+	}
+	if evs := sink.Events(); len(evs) != 0 {
+		t.Errorf("events %+v, want none without sources[].account", evs)
 	}
 }
 
