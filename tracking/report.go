@@ -32,6 +32,9 @@ type Report struct {
 
 // Target is one target's figures.
 type Target struct {
+	// Part is the id of the series part (<id>-pN) the row is for, in the
+	// report of a series; empty otherwise.
+	Part     string          `json:"part,omitempty"`
 	Route    string          `json:"route"`
 	Platform string          `json:"platform"`
 	Account  string          `json:"account"`
@@ -101,6 +104,28 @@ func BuildReport(st groupcast.Status, tracked bool, clicks map[string]uint64, li
 			j = len(t.Links) - 1
 		}
 		t.Links[j].Clicks += n
+	}
+	r.ClickRate = rate(r.Clicks, r.Delivered)
+	r.ByVariant = group(r.ByTarget, func(t Target) string { return t.Variant })
+	r.ByPlatform = group(r.ByTarget, func(t Target) string { return t.Platform })
+	return r
+}
+
+// SeriesReport adds up the reports of a series' parts (in part order)
+// under the series' id and title: a row per part and target (Part names
+// the part), delivered and clicks summed over the parts, so click_rate is
+// clicks per delivered part per group. The series is tracked when any
+// part is.
+func SeriesReport(id, title string, parts []Report) Report {
+	r := Report{ID: id, Title: title, ByTarget: []Target{}}
+	for _, p := range parts {
+		r.Tracked = r.Tracked || p.Tracked
+		r.Delivered += p.Delivered
+		r.Clicks += p.Clicks
+		for _, t := range p.ByTarget {
+			t.Part = p.ID
+			r.ByTarget = append(r.ByTarget, t)
+		}
 	}
 	r.ClickRate = rate(r.Clicks, r.Delivered)
 	r.ByVariant = group(r.ByTarget, func(t Target) string { return t.Variant })
