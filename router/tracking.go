@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/store"
@@ -25,10 +26,15 @@ func (s *Service) trackingSecret(ctx context.Context) ([]byte, error) {
 }
 
 // LinkHandler answers GET /l/{code}: the redirect of a tracked link, and
-// its click counted in the store and in groupcast_link_clicks_total.
+// its click counted in the store and in groupcast_link_clicks_total. It
+// believes X-Forwarded-For only from tracking.trusted_proxies (as
+// configured now), and counts at most the per-client limit
+// (groupcast_link_clicks_limited_total counts the rest).
 func (s *Service) LinkHandler() http.Handler {
 	return &tracking.Handler{Store: s.st, Now: s.clock.Now, Log: s.log,
-		Counted: func(l store.TrackedLink) { s.metrics.LinkClick(l.Platform, l.Variant) }}
+		Counted:        func(l store.TrackedLink) { s.metrics.LinkClick(l.Platform, l.Variant) },
+		Limited:        s.metrics.LinkClickLimited,
+		TrustedProxies: func() []netip.Prefix { return s.cfg.Load().Tracking.Proxies }}
 }
 
 // Report adds up an announcement's deliveries and counted clicks. The

@@ -27,7 +27,7 @@ func TestTrackedLinksEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	yaml := fmt.Sprintf(`
 store: {driver: memory}
-tracking: {base_url: "https://gc.example.com/"}
+tracking: {base_url: "https://gc.example.com/", trusted_proxies: ["127.0.0.1", "::1"]} # the test's clicks come through a "proxy"
 accounts:
   - {name: dt, platform: dingtalk, driver: file, path: %[1]s/dt.jsonl}
   - {name: wx, platform: wechat, driver: file, path: %[1]s/wx.jsonl}

@@ -105,7 +105,7 @@ func BuildReport(st groupcast.Status, tracked bool, clicks map[string]uint64, li
 		}
 		t.Links[j].Clicks += n
 	}
-	r.ClickRate = rate(r.Clicks, r.Delivered)
+	r.ClickRate = clickRate(r.Clicks, r.Delivered)
 	r.ByVariant = group(r.ByTarget, func(t Target) string { return t.Variant })
 	r.ByPlatform = group(r.ByTarget, func(t Target) string { return t.Platform })
 	return r
@@ -127,7 +127,7 @@ func SeriesReport(id, title string, parts []Report) Report {
 			r.ByTarget = append(r.ByTarget, t)
 		}
 	}
-	r.ClickRate = rate(r.Clicks, r.Delivered)
+	r.ClickRate = clickRate(r.Clicks, r.Delivered)
 	r.ByVariant = group(r.ByTarget, func(t Target) string { return t.Variant })
 	r.ByPlatform = group(r.ByTarget, func(t Target) string { return t.Platform })
 	return r
@@ -153,14 +153,14 @@ func group(ts []Target, name func(Target) string) []Figures {
 	}
 	out := make([]Figures, 0, len(by))
 	for _, f := range by {
-		f.ClickRate = rate(f.Clicks, f.Delivered)
+		f.ClickRate = clickRate(f.Clicks, f.Delivered)
 		out = append(out, *f)
 	}
 	slices.SortFunc(out, func(a, b Figures) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
-func rate(clicks uint64, delivered int) float64 {
+func clickRate(clicks uint64, delivered int) float64 {
 	if delivered == 0 {
 		return 0
 	}
