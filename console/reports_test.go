@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -36,7 +37,11 @@ func groupHref(account, group string) string { return html.EscapeString(groupPat
 // clicks, not previews or repeats; by platform and by target, each target
 // linking to its group's page; and that open rates are not available.
 func TestMessageReport(t *testing.T) {
-	e := startWith(t, "", func(cfg *configs.Config) { cfg.Tracking.BaseURL = "https://gc.example.com/" })
+	e := startWith(t, "", func(cfg *configs.Config) {
+		cfg.Tracking.BaseURL = "https://gc.example.com/"
+		// The test's clicks come through a "proxy" naming the people.
+		cfg.Tracking.Proxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	})
 	b := e.browser(t)
 	b.get("/compose")
 	id := idFromLocation(t, b.post("/compose", composeForm("维护通知", "详见 https://status.example.com/maint 。")))

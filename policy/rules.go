@@ -342,3 +342,27 @@ func (p *Policy) maskText(c categorySet, s string) string {
 	}
 	return b.String()
 }
+
+// Hides reports whether a block or mask rule that applies to announcements
+// of category c matches in s. A tracked link must not carry a URL such a
+// rule hits: the code would stand for what the rule hides, and a click
+// would lead there. Such a URL is left as written, so that the text is
+// masked (or blocked) exactly as it is without tracking.
+func (p *Policy) Hides(c groupcast.Category, s string) bool {
+	cat := categoryBit(c)
+	for i := range p.rules {
+		ru := &p.rules[i]
+		if (ru.action != ActionMask && ru.action != ActionBlock) || !ru.appliesTo(cat) {
+			continue
+		}
+		hit := false
+		ru.find(s, func(_, _ int, _ string) bool {
+			hit = true
+			return false
+		})
+		if hit {
+			return true
+		}
+	}
+	return false
+}

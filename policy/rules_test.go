@@ -441,3 +441,30 @@ func TestScanAgainstReference(t *testing.T) {
 		}
 	}
 }
+
+func TestHides(t *testing.T) {
+	p := mustCompile(t, configs.Policy{Rules: []configs.Rule{
+		{Name: "no-taobao", Terms: []string{"taobao.com"}, Action: ActionMask},
+		{Name: "no-shady", Pattern: `shady\.example`, Action: ActionBlock},
+		{Name: "promo-only", Terms: []string{"jd.com"}, Action: ActionMask, Categories: []string{"promotion"}},
+		{Name: "looked-at", Terms: []string{"review.example"}, Action: ActionReview},
+	}}, time.UTC)
+	tests := []struct {
+		cat  groupcast.Category
+		url  string
+		want bool
+	}{
+		{"", "https://shop.taobao.com/x", true},
+		{"", "https://shop.TAOBAO.com/x", true},
+		{"notice", "https://shady.example/gift", true},
+		{"", "https://ok.example.com/a", false},
+		{"notice", "https://item.jd.com/1", false},
+		{"promotion", "https://item.jd.com/1", true},
+		{"", "https://review.example/a", false}, // review holds the text; it does not hide a URL
+	}
+	for _, tt := range tests {
+		if got := p.Hides(tt.cat, tt.url); got != tt.want {
+			t.Errorf("Hides(%q, %q) = %v, want %v", tt.cat, tt.url, got, tt.want)
+		}
+	}
+}

@@ -17,9 +17,11 @@ import (
 // announcement id and the destination, and dealt the variants in turn:
 // within a route the counts differ by at most one, the same group of the
 // same announcement always gets the same variant, and which groups get A
-// changes from one announcement to the next. By slot, variant i goes to
-// every group at ab.slots[i]: the next time the clock in loc reads it, at
-// or after the announcement's send_at (or now).
+// changes from one announcement to the next. By slot, each group still
+// gets one variant, dealt exactly as by group, and is sent it at that
+// variant's slot: a group dealt variant i goes at ab.slots[i], the next
+// time the clock in loc reads it, at or after the announcement's send_at
+// (or now). No group receives more than one variant.
 func AssignVariants(a *groupcast.Announcement, dests []groupcast.Destination, now time.Time, loc *time.Location) {
 	if len(a.Variants) < 2 || len(dests) == 0 {
 		return

@@ -11,14 +11,15 @@ import (
 
 // Metrics are the series docs/api.md lists, on their own registry.
 type Metrics struct {
-	Registry   *prometheus.Registry
-	accepted   prometheus.Counter
-	deliveries *prometheus.CounterVec
-	latency    *prometheus.HistogramVec
-	targets    *prometheus.GaugeVec
-	ruleHits   *prometheus.CounterVec
-	throttled  *prometheus.CounterVec
-	clicks     *prometheus.CounterVec
+	Registry      *prometheus.Registry
+	accepted      prometheus.Counter
+	deliveries    *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	targets       *prometheus.GaugeVec
+	ruleHits      *prometheus.CounterVec
+	throttled     *prometheus.CounterVec
+	clicks        *prometheus.CounterVec
+	clicksLimited prometheus.Counter
 
 	mu   sync.Mutex
 	seen map[groupcast.State]int
@@ -49,8 +50,10 @@ func NewMetrics() *Metrics {
 		clicks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "groupcast_link_clicks_total", Help: "Counted clicks on tracked links that this replica served, by platform and A/B variant (\"\" without a test)."},
 			[]string{"platform", "variant"}),
+		clicksLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "groupcast_link_clicks_limited_total", Help: "Clicks on tracked links this replica redirected but did not count: their client address was over the per-client limit."}),
 	}
-	m.Registry.MustRegister(m.accepted, m.deliveries, m.latency, m.targets, m.ruleHits, m.throttled, m.clicks,
+	m.Registry.MustRegister(m.accepted, m.deliveries, m.latency, m.targets, m.ruleHits, m.throttled, m.clicks, m.clicksLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range groupcast.States {
 		m.targets.WithLabelValues(string(s))
@@ -79,6 +82,9 @@ func (m *Metrics) transition(platform, account string, from, to groupcast.State)
 
 // RuleHit counts one content rule hit.
 func (m *Metrics) RuleHit(rule, action string) { m.ruleHits.WithLabelValues(rule, action).Inc() }
+
+// LinkClickLimited counts one click not counted for the per-client limit.
+func (m *Metrics) LinkClickLimited() { m.clicksLimited.Inc() }
 
 // LinkClick counts one counted click on a tracked link.
 func (m *Metrics) LinkClick(platform, variant string) {

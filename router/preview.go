@@ -71,7 +71,8 @@ func Preview(cfg *configs.Config, drivers Drivers, a *groupcast.Announcement, no
 		if rec.Tracking != "" {
 			// Tracked links as they would look, with placeholder codes of
 			// the real length (made without the store's secret: they
-			// answer 404).
+			// answer 404). evaluate sets which URLs the policy keeps
+			// untracked before anything is rendered.
 			in.track = tracking.NewRewriter(rec.Tracking, nil, a.ID, d)
 			doc = doc.WithLinks(in.track.URL)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -210,5 +212,79 @@ routes:
 	waitSent(t, dir, "s-p1", "s-p2")
 	if _, err := h.svc.Decide(ctx, "s", true, "li", ""); !errors.Is(err, router.ErrNotHeld) {
 		t.Fatalf("nothing held: %v", err)
+	}
+}
+
+// The report of a series adds up its parts: each part's targets are a row
+// naming the part, and the clicks on every part's tracked links count.
+func TestSeriesReport(t *testing.T) {
+	dir := t.TempDir()
+	yaml := scheduleConfig(dir, "Asia/Shanghai", "store: {driver: memory}\ntracking: {base_url: \"https://gc.example.com\"}", "  []\n")
+	clock := &fakeClock{now: at("2027-01-04 10:00")}
+	h := startWith(t, yaml, store.DriverMemory, "", clock, 50*time.Millisecond)
+	ctx := context.Background()
+	md := "---\nid: course\ntitle: 新手七日谈\nseries: {every: 24h, at: \"09:00\"}\n---\n## 第一讲\n群规见 https://wiki.example.com/rules\n\n## 第二讲\n提问见 https://wiki.example.com/ask\n\n## 第三讲\n资料见 https://wiki.example.com/more\n"
+	if _, err := h.svc.Submit(ctx, parse(t, md)); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(at("2027-01-05 09:01"))
+	waitSent(t, dir, "course-p1")
+	clock.Set(at("2027-01-06 09:01"))
+	waitSent(t, dir, "course-p1", "course-p2")
+
+	srv := httptest.NewServer(h.svc.LinkHandler())
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	codeOf := map[string]string{} // part → code
+	for _, l := range readLines(t, filepath.Join(dir, "f1.jsonl")) {
+		m := trackedLink.FindStringSubmatch(l.Text)
+		if m == nil {
+			t.Fatalf("%s: no tracked link in %q", l.Announcement, l.Text)
+		}
+		codeOf[l.Announcement] = m[1]
+	}
+	click := func(code, ua string) {
+		req, _ := http.NewRequest("GET", srv.URL+"/l/"+code, nil)
+		req.Header.Set("User-Agent", ua)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("click %s: %d", code, resp.StatusCode)
+		}
+	}
+	click(codeOf["course-p1"], "Mozilla/5.0 QQ/9.0 one")
+	click(codeOf["course-p1"], "Mozilla/5.0 QQ/9.0 two")
+	click(codeOf["course-p2"], "Mozilla/5.0 QQ/9.0 one")
+
+	rep, err := h.svc.Report(ctx, "course")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ID != "course" || !rep.Tracked || rep.Delivered != 2 || rep.Clicks != 3 || rep.ClickRate != 1.5 {
+		t.Fatalf("series report: id %s tracked %v delivered %d clicks %d rate %v, want 2 delivered, 3 clicks, 1.5",
+			rep.ID, rep.Tracked, rep.Delivered, rep.Clicks, rep.ClickRate)
+	}
+	want := map[string]uint64{"course-p1": 2, "course-p2": 1, "course-p3": 0}
+	if len(rep.ByTarget) != 3 {
+		t.Fatalf("by_target %+v, want a row per part", rep.ByTarget)
+	}
+	for _, tg := range rep.ByTarget {
+		n, ok := want[tg.Part]
+		if !ok || tg.Clicks != n {
+			t.Errorf("row %+v: want part %s with %d clicks", tg, tg.Part, n)
+		}
+		if tg.Part == "course-p3" && (tg.Delivered != 0 || tg.State != groupcast.StateScheduled) {
+			t.Errorf("part 3 not sent yet: %+v", tg)
+		}
+	}
+	if len(rep.ByPlatform) != 1 || rep.ByPlatform[0].Clicks != 3 || rep.ByPlatform[0].Delivered != 2 {
+		t.Errorf("by_platform %+v", rep.ByPlatform)
+	}
+	part, err := h.svc.Report(ctx, "course-p2")
+	if err != nil || part.Clicks != 1 || part.Delivered != 1 || part.ByTarget[0].Part != "" {
+		t.Errorf("a part's own report: %+v %v", part, err)
 	}
 }

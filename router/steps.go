@@ -91,6 +91,13 @@ func evaluate(in stepInput) outcome {
 	// Render (with tracked links when the announcement has them).
 	doc := in.doc
 	if in.track != nil {
+		if in.pol != nil {
+			// A URL a mask or block rule hits is not tracked: it is sent
+			// (masked) or blocked as it is without tracking, never as a
+			// code that redirects to it.
+			pol, cat := in.pol, a.Category
+			in.track.Keep = func(u string) bool { return pol.Hides(cat, u) }
+		}
 		doc = doc.WithLinks(in.track.URL)
 	}
 	r, err := doc.Render(in.dest, now)
@@ -117,7 +124,8 @@ func evaluate(in stepInput) outcome {
 	if in.track != nil {
 		// The content rules judge the text as written, with its original
 		// URLs (a rule on a domain must still fire); what goes out is the
-		// tracked text, masked the same way.
+		// tracked text, masked the same way. A URL a mask rule hits was
+		// not tracked (Keep above), so it is masked here as written.
 		sent = pin.Rendered
 		if pin.Rendered, err = in.doc.Render(in.dest, now); err != nil {
 			return outcome{step: stepEnd, state: groupcast.StateFailed, reason: "render: " + err.Error()}

@@ -27,7 +27,7 @@ func TestTrackedLinksEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	yaml := fmt.Sprintf(`
 store: {driver: memory}
-tracking: {base_url: "https://gc.example.com/"}
+tracking: {base_url: "https://gc.example.com/", trusted_proxies: ["127.0.0.1", "::1"]} # the test's clicks come through a "proxy"
 accounts:
   - {name: dt, platform: dingtalk, driver: file, path: %[1]s/dt.jsonl}
   - {name: wx, platform: wechat, driver: file, path: %[1]s/wx.jsonl}
@@ -242,5 +242,66 @@ routes:
 	if masked[0].State != string(groupcast.StateQueued) || strings.Contains(text, "加微信") ||
 		strings.Contains(text, "ok.example.com") || !trackedLink.MatchString(text) {
 		t.Fatalf("masked and tracked: state %s, text %q", masked[0].State, text)
+	}
+}
+
+// A URL a mask rule hits is not tracked: it goes out masked exactly as
+// without tracking, and no code in the text leads to it. Links the rules
+// do not touch are still tracked.
+func TestTrackedLinksNeverUnmask(t *testing.T) {
+	const rules = `
+policies:
+  - name: p
+    rules:
+      - {name: no-taobao, terms: ["taobao.com"], action: mask}
+routes:
+  - {name: ops, policy: p, match: {tags: [ops]}, targets: [{account: qq, groups: ["1001"]}]}
+`
+	const md = "---\nid: masked-1\ntitle: t\ntags: [ops]\n---\n去 https://shop.taobao.com/x 看看，详见 https://ok.example.com/a"
+	plain, err := router.Preview(loadConfig(t, "store: {driver: memory}\naccounts:\n  - {name: qq, platform: qq, driver: file, path: /dev/null}\n"+rules),
+		drivers, parse(t, md), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "https://shop.**********/x"
+	if !strings.Contains(plain[0].Parts[0].Text, want) {
+		t.Fatalf("without tracking: %q, want %s", plain[0].Parts[0].Text, want)
+	}
+
+	tracked := "store: {driver: memory}\ntracking: {base_url: \"https://gc.example.com\"}\naccounts:\n  - {name: qq, platform: qq, driver: file, path: %s}\n" + rules
+	preview, err := router.Preview(loadConfig(t, fmt.Sprintf(tracked, "/dev/null")), drivers, parse(t, md), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := preview[0].Parts[0].Text; !strings.Contains(text, want) || strings.Contains(text, "taobao") || len(trackedLink.FindAllString(text, -1)) != 1 {
+		t.Errorf("preview with tracking: %q, want %s as without tracking and one tracked link", text, want)
+	}
+
+	dir := t.TempDir()
+	h := start(t, fmt.Sprintf(tracked, filepath.Join(dir, "qq.jsonl")), store.DriverMemory, "")
+	if _, err := h.svc.Submit(context.Background(), parse(t, md)); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("masked-1", "delivered", allIn(groupcast.StateDelivered))
+	lines := readLines(t, filepath.Join(dir, "qq.jsonl"))
+	if len(lines) != 1 || !strings.Contains(lines[0].Text, want) || strings.Contains(lines[0].Text, "taobao") {
+		t.Fatalf("sent: %+v, want %s", lines, want)
+	}
+	found := trackedLink.FindAllStringSubmatch(lines[0].Text, -1)
+	if len(found) != 1 {
+		t.Fatalf("sent %q: want one tracked link (ok.example.com)", lines[0].Text)
+	}
+	srv := httptest.NewServer(h.svc.LinkHandler())
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, m := range found {
+		resp, err := client.Get(srv.URL + "/l/" + m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); loc != "https://ok.example.com/a" {
+			t.Errorf("/l/%s redirects to %q, want only the unmasked link", m[1], loc)
+		}
 	}
 }

@@ -22,7 +22,9 @@ import (
 //	groupcast_clickers  <client key>    one key per client and link, removed after
 //	                                    ClickWindow: a repeat within it is not counted
 //	GROUPCAST_CLICKS    groupcast.click.<code>.<announcement>
-//	                                    one message per counted click
+//	                                    one message per counted click, kept for the
+//	                                    retention and at most ClickMaxMsgs messages
+//	                                    and ClickMaxBytes (the oldest discarded)
 //
 // and the secret the codes are made with, created once under
 // tracking.secret in the counters bucket (kept for ever, so codes stay
@@ -49,6 +51,15 @@ const (
 	// SaltTTL is how long a day's salt lives: the day and a little more,
 	// for a clock a little off.
 	SaltTTL = 26 * time.Hour
+
+	// DefaultClickMaxMsgs and DefaultClickMaxBytes bound the clicks stream
+	// (Options.ClickMaxMsgs, ClickMaxBytes). A click is one message of
+	// about 100 bytes (its subject, no payload), so a million clicks fit
+	// in the 128 MiB; past either limit the oldest clicks are discarded,
+	// so a flood of clicks can neither fill the disk nor refuse new ones
+	// (only old announcements' reports lose their oldest clicks).
+	DefaultClickMaxMsgs  = 1_000_000
+	DefaultClickMaxBytes = 128 << 20
 )
 
 // TrackedLink is what a tracked link's code stands for.
@@ -67,7 +78,8 @@ func (s *Store) linkStreams() []jetstream.StreamConfig {
 	st, r := s.storage(), s.opts.Replicas
 	return []jetstream.StreamConfig{
 		{Name: ClicksStream, Subjects: []string{subjectClick + ">"}, Retention: jetstream.LimitsPolicy,
-			MaxAge: s.opts.Retention, Storage: st, Replicas: r, Duplicates: 2 * time.Minute,
+			MaxAge: s.opts.Retention, MaxMsgs: s.opts.ClickMaxMsgs, MaxBytes: s.opts.ClickMaxBytes,
+			Discard: jetstream.DiscardOld, Storage: st, Replicas: r, Duplicates: 2 * time.Minute,
 			Description: "counted clicks on tracked links, one message each"},
 		kvStreamConfig(BucketLinks, "tracked link codes and the day's client-key salt", st, r, s.opts.Retention, time.Second),
 		kvStreamConfig(BucketClickers, "hashed client keys of recent clicks (repeats within the window are not counted)", st, r, ClickWindow, 0),

@@ -54,6 +54,12 @@ type Options struct {
 	Retention time.Duration
 	// DuplicateWindow is how long JetStream remembers message ids (default 10m).
 	DuplicateWindow time.Duration
+	// ClickMaxMsgs and ClickMaxBytes bound the stream of counted clicks
+	// (GROUPCAST_CLICKS) besides Retention: when either is reached the
+	// oldest clicks are discarded (default DefaultClickMaxMsgs and
+	// DefaultClickMaxBytes; embedded, at most an eighth of MaxBytes).
+	ClickMaxMsgs  int64
+	ClickMaxBytes int64
 	// TLS, Creds, NKey and User/Password connect to an external NATS
 	// (driver nats) like any production client: a CA and client
 	// certificate, a .creds file, an nkey seed file, or a user and
@@ -167,6 +173,15 @@ func newStore(o Options) (*Store, error) {
 	}
 	if o.DuplicateWindow <= 0 {
 		o.DuplicateWindow = 10 * time.Minute
+	}
+	if o.ClickMaxMsgs <= 0 {
+		o.ClickMaxMsgs = DefaultClickMaxMsgs
+	}
+	if o.ClickMaxBytes <= 0 {
+		o.ClickMaxBytes = DefaultClickMaxBytes
+		if o.Driver != DriverNATS {
+			o.ClickMaxBytes = min(o.ClickMaxBytes, o.MaxBytes/8)
+		}
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = DefaultLeaseTTL

@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/groupcast/groupcast/store"
 )
@@ -34,7 +37,47 @@ type Handler struct {
 	Log *slog.Logger
 	// Counted, if set, is called once per counted click (the metric).
 	Counted func(l store.TrackedLink)
+	// TrustedProxies, if set, answers the proxies (tracking.trusted_proxies)
+	// whose X-Forwarded-For and X-Real-IP name the client; it is asked on
+	// every request, so a reload applies at once. A request from any
+	// other peer is known by its connection's address. nil or empty: no
+	// proxy is trusted.
+	TrustedProxies func() []netip.Prefix
+	// CountRate and CountBurst limit the clicks counted per client
+	// address (an IPv6 address by its /64) on this replica: a token
+	// bucket of CountBurst refilled at CountRate. Over it a click is still
+	// redirected but not counted, nor looked up in the store. Zero:
+	// DefaultCountRate and DefaultCountBurst.
+	CountRate  rate.Limit
+	CountBurst int
+	// Limited, if set, is called for each click left uncounted by the
+	// limit (the metric); a warning says how many at most once a minute.
+	Limited func()
+
+	mu      sync.Mutex
+	clients map[netip.Addr]*client // limiter per client address
+	logLim  *rate.Limiter          // the warning about uncounted clicks
+	dropped int                    // clicks uncounted since the last warning
 }
+
+// client is one client address's limiter.
+type client struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// The default per-client limit of counted clicks: a burst of 60, then one
+// a second. A person clicks a few links; an office behind one NAT address
+// can reach a burst when a notice lands, which 60 allows; a script
+// varying its User-Agent to look like many people counts at most this.
+const (
+	DefaultCountRate  rate.Limit = 1
+	DefaultCountBurst            = 60
+	// maxClients bounds the limiters kept: past it, those full again
+	// (idle long enough to be as new) are dropped, and if that is not
+	// enough, all of them.
+	maxClients = 1 << 16
+)
 
 var _ http.Handler = (*Handler)(nil)
 
@@ -67,7 +110,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if reason := NotCounted(r); reason == "" {
-		h.count(ctx, r, code, l)
+		ip := h.clientAddr(r)
+		if h.allow(ip, l) {
+			h.count(ctx, r, ip, code, l)
+		}
 	}
 	http.Redirect(w, r, l.URL, http.StatusFound)
 }
@@ -76,17 +122,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // within store.ClickWindow. The client is known only by a hash of its
 // address and User-Agent with the day's salt; a failure is logged and the
 // visitor still redirected.
-func (h *Handler) count(ctx context.Context, r *http.Request, code string, l store.TrackedLink) {
-	now := time.Now
-	if h.Now != nil {
-		now = h.Now
-	}
-	salt, err := h.Store.DailySalt(ctx, now().UTC().Format(time.DateOnly))
+func (h *Handler) count(ctx context.Context, r *http.Request, ip netip.Addr, code string, l store.TrackedLink) {
+	salt, err := h.Store.DailySalt(ctx, h.now().UTC().Format(time.DateOnly))
 	if err != nil {
 		h.log().Warn("click not counted", "announcement", l.Announcement, "code", code, "err", err)
 		return
 	}
-	first, err := h.Store.FirstClick(ctx, ClientKey(salt, clientIP(r), r.UserAgent(), code))
+	addr := r.RemoteAddr // not an IP address (a test's pipe): as it is
+	if ip.IsValid() {
+		addr = ip.String()
+	}
+	first, err := h.Store.FirstClick(ctx, ClientKey(salt, addr, r.UserAgent(), code))
 	if err != nil {
 		h.log().Warn("click not counted", "announcement", l.Announcement, "code", code, "err", err)
 		return
@@ -116,24 +162,131 @@ func ClientKey(salt []byte, ip, ua, code string) string {
 	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
-// clientIP is the address the click came from: the last X-Forwarded-For
-// entry (what the proxy in front of groupcast saw), else X-Real-IP, else
-// the connection's peer.
-func clientIP(r *http.Request) string {
-	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-		parts := strings.Split(xff[len(xff)-1], ",")
-		if ip := strings.TrimSpace(parts[len(parts)-1]); ip != "" {
-			return ip
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// allow takes a token of the client's limiter; false (and the metric, and
+// now and then a warning) when it has none left.
+func (h *Handler) allow(ip netip.Addr, l store.TrackedLink) bool {
+	key := ip
+	if ip.Is6() {
+		key = netip.PrefixFrom(ip, 64).Masked().Addr() // one /64 is one subscriber
+	}
+	now := h.now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.clients == nil {
+		h.clients = map[netip.Addr]*client{}
+		h.logLim = rate.NewLimiter(rate.Every(time.Minute), 1)
+	}
+	c := h.clients[key]
+	if c == nil {
+		if len(h.clients) >= maxClients {
+			h.prune(now)
+		}
+		lim, burst := h.CountRate, h.CountBurst
+		if lim <= 0 {
+			lim = DefaultCountRate
+		}
+		if burst <= 0 {
+			burst = DefaultCountBurst
+		}
+		c = &client{lim: rate.NewLimiter(lim, burst)}
+		h.clients[key] = c
+	}
+	c.seen = now
+	if c.lim.AllowN(now, 1) {
+		return true
+	}
+	if h.Limited != nil {
+		h.Limited()
+	}
+	h.dropped++
+	if h.logLim.AllowN(now, 1) {
+		h.log().Warn("clicks over the per-client limit not counted (still redirected)",
+			"not_counted", h.dropped, "announcement", l.Announcement, "limit_per_second", float64(c.lim.Limit()), "burst", c.lim.Burst())
+		h.dropped = 0
+	}
+	return false
+}
+
+// prune drops the limiters idle long enough to be full again (the same
+// as a new one); if that frees nothing, all of them. h.mu is held.
+func (h *Handler) prune(now time.Time) {
+	for k, c := range h.clients {
+		idle := now.Sub(c.seen)
+		if full := time.Duration(float64(c.lim.Burst()) / float64(c.lim.Limit()) * float64(time.Second)); idle >= full {
+			delete(h.clients, k)
 		}
 	}
-	if ip := strings.TrimSpace(r.Header.Get("X-Real-IP")); ip != "" {
-		return ip
+	if len(h.clients) >= maxClients {
+		clear(h.clients)
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+}
+
+// clientAddr is the address the click came from: the connection's peer,
+// unless the peer is a trusted proxy; then the X-Forwarded-For entries
+// are read from the last (the one the proxy added) back, skipping trusted
+// proxies, and the first other address is the client (a proxy chain
+// whose every entry is trusted gives the first entry). Without
+// X-Forwarded-For, a trusted proxy's X-Real-IP is the client. The zero
+// Addr when the peer is not an IP address.
+func (h *Handler) clientAddr(r *http.Request) netip.Addr {
+	peer := parseAddr(r.RemoteAddr)
+	var proxies []netip.Prefix
+	if h.TrustedProxies != nil {
+		proxies = h.TrustedProxies()
 	}
-	return host
+	if !peer.IsValid() || !trusted(proxies, peer) {
+		return peer
+	}
+	var entries []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		entries = append(entries, strings.Split(v, ",")...)
+	}
+	client := peer
+	for i := len(entries) - 1; i >= 0; i-- {
+		a := parseAddr(strings.TrimSpace(entries[i]))
+		if !a.IsValid() {
+			break // a garbled entry: nothing before it can be believed
+		}
+		client = a
+		if !trusted(proxies, a) {
+			return a
+		}
+	}
+	if len(entries) == 0 {
+		if a := parseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); a.IsValid() {
+			return a
+		}
+	}
+	return client
+}
+
+// parseAddr reads an address, with or without a port ("192.0.2.1",
+// "192.0.2.1:443", "[2001:db8::1]:443", "2001:db8::1"); an IPv4 address
+// in IPv6 form is taken as IPv4, and a zone is dropped.
+func parseAddr(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone("")
+	}
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")); err == nil {
+		return a.Unmap().WithZone("")
+	}
+	return netip.Addr{}
+}
+
+func trusted(proxies []netip.Prefix, a netip.Addr) bool {
+	for _, p := range proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *Handler) log() *slog.Logger {

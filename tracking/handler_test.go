@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -47,9 +48,15 @@ type counted struct {
 
 func (c *counted) add(store.TrackedLink) { c.mu.Lock(); c.n++; c.mu.Unlock() }
 
+// loopback trusts the test's own address as a proxy, so that a request's
+// X-Forwarded-For stands for a client behind it.
+func loopback() []netip.Prefix {
+	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+}
+
 func newHandler(st *store.Store, c *counted) *httptest.Server {
 	mux := http.NewServeMux()
-	mux.Handle("/l/", &tracking.Handler{Store: st, Counted: c.add})
+	mux.Handle("/l/", &tracking.Handler{Store: st, Counted: c.add, TrustedProxies: loopback})
 	return httptest.NewServer(mux)
 }
 

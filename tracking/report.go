@@ -32,6 +32,9 @@ type Report struct {
 
 // Target is one target's figures.
 type Target struct {
+	// Part is the id of the series part (<id>-pN) the row is for, in the
+	// report of a series; empty otherwise.
+	Part     string          `json:"part,omitempty"`
 	Route    string          `json:"route"`
 	Platform string          `json:"platform"`
 	Account  string          `json:"account"`
@@ -102,7 +105,29 @@ func BuildReport(st groupcast.Status, tracked bool, clicks map[string]uint64, li
 		}
 		t.Links[j].Clicks += n
 	}
-	r.ClickRate = rate(r.Clicks, r.Delivered)
+	r.ClickRate = clickRate(r.Clicks, r.Delivered)
+	r.ByVariant = group(r.ByTarget, func(t Target) string { return t.Variant })
+	r.ByPlatform = group(r.ByTarget, func(t Target) string { return t.Platform })
+	return r
+}
+
+// SeriesReport adds up the reports of a series' parts (in part order)
+// under the series' id and title: a row per part and target (Part names
+// the part), delivered and clicks summed over the parts, so click_rate is
+// clicks per delivered part per group. The series is tracked when any
+// part is.
+func SeriesReport(id, title string, parts []Report) Report {
+	r := Report{ID: id, Title: title, ByTarget: []Target{}}
+	for _, p := range parts {
+		r.Tracked = r.Tracked || p.Tracked
+		r.Delivered += p.Delivered
+		r.Clicks += p.Clicks
+		for _, t := range p.ByTarget {
+			t.Part = p.ID
+			r.ByTarget = append(r.ByTarget, t)
+		}
+	}
+	r.ClickRate = clickRate(r.Clicks, r.Delivered)
 	r.ByVariant = group(r.ByTarget, func(t Target) string { return t.Variant })
 	r.ByPlatform = group(r.ByTarget, func(t Target) string { return t.Platform })
 	return r
@@ -128,14 +153,14 @@ func group(ts []Target, name func(Target) string) []Figures {
 	}
 	out := make([]Figures, 0, len(by))
 	for _, f := range by {
-		f.ClickRate = rate(f.Clicks, f.Delivered)
+		f.ClickRate = clickRate(f.Clicks, f.Delivered)
 		out = append(out, *f)
 	}
 	slices.SortFunc(out, func(a, b Figures) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
-func rate(clicks uint64, delivered int) float64 {
+func clickRate(clicks uint64, delivered int) float64 {
 	if delivered == 0 {
 		return 0
 	}

@@ -17,6 +17,10 @@ type Rewriter struct {
 	// Links are the codes written so far and what they stand for: store
 	// them before the text goes out.
 	Links map[string]store.TrackedLink
+	// Keep, if set, names URLs to leave as written, never tracked: those a
+	// mask or block rule hits, so that the rule treats them as it does
+	// without tracking (a code would lead a click to what it hides).
+	Keep func(url string) bool
 }
 
 // NewRewriter starts the tracked links of one target of an announcement.
@@ -31,10 +35,10 @@ func NewRewriter(baseURL string, secret []byte, announcement string, d groupcast
 }
 
 // URL is the link to write for u: <base_url>/l/<code> for an absolute
-// http(s) URL, u itself for anything else (mailto:, a relative path) and
-// for a URL already under base_url.
+// http(s) URL, u itself for anything else (mailto:, a relative path), for
+// a URL already under base_url and for a URL Keep names.
 func (r *Rewriter) URL(u string) string {
-	if !Trackable(u) || strings.HasPrefix(u, r.base+"/") || u == r.base {
+	if !Trackable(u) || strings.HasPrefix(u, r.base+"/") || u == r.base || (r.Keep != nil && r.Keep(u)) {
 		return u
 	}
 	code := Code(r.secret, r.link.Announcement, r.link.Target, u)

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -23,7 +24,9 @@ variant, per platform and per target. clicks counts people's clicks (a
 client's repeats on the same link within 10 minutes once; HEAD, previews,
 prefetches and crawlers not at all); click_rate is clicks / delivered groups.
 Open rates are not shown: group robots cannot see who read a message.
---csv prints one row per target.`,
+--csv prints one row per target. The report of a series adds up its parts,
+with a row per part and target (PART; in the CSV the id column is the
+part's).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := f.client(g)
@@ -78,9 +81,18 @@ func printReport(w io.Writer, r tracking.Report) error {
 		return err
 	}
 	var tb table
-	tb.row("ROUTE", "PLATFORM", "ACCOUNT", "GROUP", "VARIANT", "STATE", "CLICKS")
+	series := slices.ContainsFunc(r.ByTarget, func(t tracking.Target) bool { return t.Part != "" })
+	head := []string{"ROUTE", "PLATFORM", "ACCOUNT", "GROUP", "VARIANT", "STATE", "CLICKS"}
+	if series {
+		head = append([]string{"PART"}, head...)
+	}
+	tb.row(head...)
 	for _, t := range r.ByTarget {
-		tb.row(t.Route, t.Platform, t.Account, t.Group, t.Variant, string(t.State), strconv.FormatUint(t.Clicks, 10))
+		row := []string{t.Route, t.Platform, t.Account, t.Group, t.Variant, string(t.State), strconv.FormatUint(t.Clicks, 10)}
+		if series {
+			row = append([]string{t.Part}, row...)
+		}
+		tb.row(row...)
 	}
 	return tb.write(w)
 }
@@ -89,7 +101,11 @@ func writeReportCSV(w io.Writer, r tracking.Report) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"id", "route", "platform", "account", "group", "variant", "state", "delivered", "clicks"})
 	for _, t := range r.ByTarget {
-		_ = cw.Write([]string{r.ID, t.Route, t.Platform, t.Account, t.Group, t.Variant, string(t.State),
+		id := r.ID
+		if t.Part != "" {
+			id = t.Part // a series: the row's part
+		}
+		_ = cw.Write([]string{id, t.Route, t.Platform, t.Account, t.Group, t.Variant, string(t.State),
 			strconv.Itoa(t.Delivered), strconv.FormatUint(t.Clicks, 10)})
 	}
 	cw.Flush()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/groupcast/groupcast/tracking"
 )
 
 // A daemon with tracking on: the file driver's text carries tracked
@@ -82,5 +84,29 @@ func TestTrackedLinkAndReportCommand(t *testing.T) {
 	}
 	if code, _, _ = runCLI(t, "report", "nope", "--server", srv); code != exitRuntime {
 		t.Errorf("report of an unknown id: exit %d, want 1", code)
+	}
+}
+
+// A series' report names each row's part: a PART column in the table,
+// the part's id in the CSV's id column.
+func TestReportSeriesRows(t *testing.T) {
+	rep := tracking.SeriesReport("course", "新手", []tracking.Report{
+		{ID: "course-p1", Tracked: true, Delivered: 1, Clicks: 2, ByTarget: []tracking.Target{{Route: "all", Platform: "qq", Account: "f1", Group: "1001", State: "delivered", Delivered: 1, Clicks: 2}}},
+		{ID: "course-p2", Tracked: true, ByTarget: []tracking.Target{{Route: "all", Platform: "qq", Account: "f1", Group: "1001", State: "scheduled"}}},
+	})
+	var b strings.Builder
+	if err := printReport(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "PART") || !strings.Contains(b.String(), "course-p2") {
+		t.Errorf("table:\n%s", b.String())
+	}
+	b.Reset()
+	if err := writeReportCSV(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	if err != nil || len(rows) != 3 || rows[1][0] != "course-p1" || rows[2][0] != "course-p2" || rows[1][8] != "2" {
+		t.Errorf("csv %q %v", rows, err)
 	}
 }
