@@ -44,11 +44,14 @@ type Gateway struct {
 	opens      int
 	openStatus int
 	conns      []*gatewayConn
+	drops      int // Drop calls: a connection upgraded across one is dropped too
 	acks       map[string]chan Ack
 	sessions   map[string]time.Time
 	replies    []Reply
 	seq        int
 	changed    chan struct{}
+
+	upgraded func() // tests: called between the upgrade and listing the connection
 }
 
 // BotMessage is the data of a robot @-message callback (the fields the
@@ -175,11 +178,16 @@ func (g *Gateway) Connections() int {
 	return len(g.conns)
 }
 
-// Drop closes every live connection, as a network failure would.
+// Drop closes every live connection, as a network failure would. A
+// connection whose upgrade was under way is closed too, once the upgrade
+// ends: the client may already hold it (it returns from its dial as soon as
+// the 101 answer arrives, before the fake has listed the connection), and a
+// Drop that missed it would leave it alive for good.
 func (g *Gateway) Drop() {
 	g.mu.Lock()
 	conns := g.conns
 	g.conns = nil
+	g.drops++
 	g.notifyLocked()
 	g.mu.Unlock()
 	for _, c := range conns {
@@ -397,6 +405,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delete(g.tickets, ticket)
+	drops := g.drops
 	g.mu.Unlock()
 
 	ws, err := g.upgrader.Upgrade(w, r, nil)
@@ -404,7 +413,17 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &gatewayConn{ws: ws, topics: topics}
+	if g.upgraded != nil {
+		g.upgraded()
+	}
 	g.mu.Lock()
+	if g.drops != drops {
+		// Dropped while upgrading: the client has it, the network does not.
+		g.notifyLocked()
+		g.mu.Unlock()
+		_ = ws.Close()
+		return
+	}
 	g.conns = append(g.conns, c)
 	g.notifyLocked()
 	g.mu.Unlock()
