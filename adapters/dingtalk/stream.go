@@ -68,7 +68,7 @@ type Stream struct {
 	after      func(time.Duration) <-chan time.Time // the loop's timer; tests inject theirs
 	pollMin    time.Duration                        // first wait before polling an announcement's outcome
 	pollMax    time.Duration
-	keepAlive  time.Duration
+	keepAlive  time.Duration // idle time before the SDK pings; no pong in 5 s closes a silent connection
 
 	mu      sync.Mutex
 	running bool

@@ -337,6 +337,37 @@ func TestStreamReconnectsAndReportsReadiness(t *testing.T) {
 	}
 }
 
+// TestStreamReplacesASilentConnection: a half-open connection (the gateway
+// answers nothing, not even WebSocket pings) is noticed by the keepalive —
+// a ping after keepAlive without traffic, the connection closed when no
+// pong comes within the SDK's fixed 5 s — and replaced. Without it the bot
+// would stay ready and never receive again. Real time: the SDK's 5 s wait
+// cannot be injected.
+func TestStreamReplacesASilentConnection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the SDK's 5 s pong timeout")
+	}
+	rig := newStreamRig(t, nil, nil, func(s *Stream) { s.keepAlive = 3 * time.Second }) // the SDK's minimum
+	rig.connected(t, 1)
+	rig.gw.Silence()
+	silenced := time.Now()
+	// 3 s idle + 5 s without a pong + one 20 ms check; the bound is for a
+	// loaded machine, the test fails rather than hangs.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := rig.gw.WaitConnected(ctx, 2); err != nil {
+		t.Fatalf("the silent connection was not replaced: %v", err)
+	}
+	if d := time.Since(silenced); d < 3*time.Second {
+		t.Fatalf("replaced after %v, before the keepalive could have noticed: not a keepalive", d)
+	}
+	adapterstest.Eventually(t, "Ready", func() bool { return rig.s.Ready() == nil })
+	hook := rig.say(t, "staff-1", adminConv, "/announce 静默断线后\n仍然可用。")
+	if _, err := rig.gw.WaitReplies(waitCtx(t), hook, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestStreamRunReturnsOnCancel(t *testing.T) {
 	rig := newStreamRig(t, nil, nil)
 	rig.connected(t, 1)
@@ -480,10 +511,11 @@ func TestStreamBackoff(t *testing.T) {
 			case d := <-waits:
 				if skipChecks && d == s.checkEvery {
 					// The SDK notices a dropped connection on its own
-					// goroutine: give it the time to, and never spin for
-					// ever.
+					// goroutine, at once (the fake closes it): give it the
+					// time to, and never spin for ever. The bound is only
+					// reached if the Drop missed the connection.
 					if time.Now().After(deadline) {
-						t.Fatalf("the dropped connection was not noticed within 20 s")
+						t.Fatalf("the dropped connection was not noticed within 20 s (did the fake's Drop reach it?)")
 					}
 					time.Sleep(5 * time.Millisecond)
 					continue

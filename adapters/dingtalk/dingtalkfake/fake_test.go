@@ -6,12 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 func post(t *testing.T, u string, body string) map[string]any {
@@ -162,5 +166,41 @@ func TestOpenAPIFake(t *testing.T) {
 	}
 	if st, out := send(tok, `{"content":"x"}`); st != 403 || out["code"] != "Forbidden.AccessDenied.QpsLimitForApi" {
 		t.Fatalf("QPS: %d %v", st, out)
+	}
+}
+
+// TestGatewayDropDuringUpgrade drops while a connection is between its 101
+// answer (the client holds it) and being listed: the Drop must still reach
+// it, or the client keeps a connection the test believes dropped.
+func TestGatewayDropDuringUpgrade(t *testing.T) {
+	g := NewGateway(t)
+	g.AddClient("id", "secret")
+	upgraded, release := make(chan struct{}), make(chan struct{})
+	g.upgraded = func() {
+		close(upgraded)
+		<-release
+	}
+	open := post(t, g.URL+"/v1.0/gateway/connections/open",
+		`{"clientId":"id","clientSecret":"secret","subscriptions":[{"type":"CALLBACK","topic":"`+BotTopic+`"}]}`)
+	ws, _, err := websocket.DefaultDialer.Dial(open["endpoint"].(string)+"?ticket="+open["ticket"].(string), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	<-upgraded // the client is connected; the fake has not listed it yet
+	g.Drop()
+	close(release)
+	// The bound only turns a regression into a failure instead of a hang.
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _, err = ws.ReadMessage()
+	var ne net.Error
+	switch {
+	case err == nil:
+		t.Fatal("read a message from a dropped connection")
+	case errors.As(err, &ne) && ne.Timeout():
+		t.Fatalf("the connection upgraded during Drop is still open: %v", err)
+	}
+	if n := g.Connections(); n != 0 {
+		t.Fatalf("%d live connections after Drop", n)
 	}
 }

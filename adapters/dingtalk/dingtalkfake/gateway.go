@@ -3,8 +3,10 @@ package dingtalkfake
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -44,11 +46,14 @@ type Gateway struct {
 	opens      int
 	openStatus int
 	conns      []*gatewayConn
+	drops      int // Drop calls: a connection upgraded across one is dropped too
 	acks       map[string]chan Ack
 	sessions   map[string]time.Time
 	replies    []Reply
 	seq        int
 	changed    chan struct{}
+
+	upgraded func() // tests: called between the upgrade and listing the connection
 }
 
 // BotMessage is the data of a robot @-message callback (the fields the
@@ -108,6 +113,7 @@ type gatewayConn struct {
 	ws      *websocket.Conn
 	topics  map[string]bool
 	writeMu sync.Mutex
+	silent  bool // under Gateway.mu: Silence was called; nothing is answered
 }
 
 // NewGateway starts a fake on 127.0.0.1, closed when tb ends (tb may be nil).
@@ -175,16 +181,40 @@ func (g *Gateway) Connections() int {
 	return len(g.conns)
 }
 
-// Drop closes every live connection, as a network failure would.
+// Drop closes every live connection, as a network failure would. A
+// connection whose upgrade was under way is closed too, once the upgrade
+// ends: the client may already hold it (it returns from its dial as soon as
+// the 101 answer arrives, before the fake has listed the connection), and a
+// Drop that missed it would leave it alive for good.
 func (g *Gateway) Drop() {
 	g.mu.Lock()
 	conns := g.conns
 	g.conns = nil
+	g.drops++
 	g.notifyLocked()
 	g.mu.Unlock()
 	for _, c := range conns {
 		_ = c.ws.Close()
 	}
+}
+
+// Silence makes every live connection half-open, as when a NAT forgets it
+// or the gateway host vanishes: it stays open, but nothing the client sends
+// is answered (no pong to its WebSocket pings, acks ignored). Only the
+// client's keepalive can notice; when it closes the connection, the fake
+// lets it go.
+func (g *Gateway) Silence() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range g.conns {
+		c.silent = true
+	}
+}
+
+func (g *Gateway) silent(c *gatewayConn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return c.silent
 }
 
 // SessionWebhook registers a session that expires after d and returns its
@@ -229,12 +259,16 @@ func (g *Gateway) WaitReplies(ctx context.Context, session string, n int) ([]Rep
 }
 
 // WaitConnected waits until at least opens connection opens happened and a
-// connection is live.
+// connection is live (listed and not silenced).
 func (g *Gateway) WaitConnected(ctx context.Context, opens int) error {
 	for {
 		ch := g.changedChan()
 		g.mu.Lock()
-		ok := g.opens >= opens && len(g.conns) > 0
+		ok := false
+		for _, c := range g.conns {
+			ok = ok || !c.silent
+		}
+		ok = ok && g.opens >= opens
 		g.mu.Unlock()
 		if ok {
 			return nil
@@ -295,12 +329,12 @@ func (g *Gateway) Deliver(ctx context.Context, m BotMessage) (Ack, error) {
 }
 
 // Send sends a frame of the given type and topic with data to the newest
-// live connection subscribed to it, and waits for the ack.
+// live (not silenced) connection subscribed to it, and waits for the ack.
 func (g *Gateway) Send(ctx context.Context, typ, topic, data string) (Ack, error) {
 	g.mu.Lock()
 	var c *gatewayConn
 	for i := len(g.conns) - 1; i >= 0; i-- {
-		if typ == "SYSTEM" || g.conns[i].topics[typ+" "+topic] {
+		if !g.conns[i].silent && (typ == "SYSTEM" || g.conns[i].topics[typ+" "+topic]) {
 			c = g.conns[i]
 			break
 		}
@@ -397,6 +431,7 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delete(g.tickets, ticket)
+	drops := g.drops
 	g.mu.Unlock()
 
 	ws, err := g.upgrader.Upgrade(w, r, nil)
@@ -404,7 +439,30 @@ func (g *Gateway) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &gatewayConn{ws: ws, topics: topics}
+	ws.SetPingHandler(func(data string) error {
+		if g.silent(c) {
+			return nil
+		}
+		// As gorilla's default handler: a pong; a failed write is not a
+		// read error.
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		var ne net.Error
+		if errors.Is(err, websocket.ErrCloseSent) || errors.As(err, &ne) {
+			return nil
+		}
+		return err
+	})
+	if g.upgraded != nil {
+		g.upgraded()
+	}
 	g.mu.Lock()
+	if g.drops != drops {
+		// Dropped while upgrading: the client has it, the network does not.
+		g.notifyLocked()
+		g.mu.Unlock()
+		_ = ws.Close()
+		return
+	}
 	g.conns = append(g.conns, c)
 	g.notifyLocked()
 	g.mu.Unlock()
@@ -432,7 +490,7 @@ func (g *Gateway) read(c *gatewayConn) {
 			return
 		}
 		var a Ack
-		if json.Unmarshal(msg, &a) != nil {
+		if g.silent(c) || json.Unmarshal(msg, &a) != nil {
 			continue
 		}
 		g.mu.Lock()
