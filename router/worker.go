@@ -345,6 +345,7 @@ func (w *worker) fetchDue(seq uint64, now time.Time) bool {
 // admit takes in one record message.
 func (w *worker) admit(m *message.Message) {
 	seq := jsbus.StreamSeq(m)
+	w.s.intake.taken(w.name, seq)
 	delete(w.parked, seq)
 	_, id, _ := store.KeyOf(m.Metadata.Get(jsbus.MetaStreamSubject))
 	c, err := w.s.cachedRecord(id, seq, m.Payload)
