@@ -364,6 +364,9 @@ func (w *worker) admit(m *message.Message) {
 		m.Ack()
 		return
 	}
+	if jsbus.Deliveries(m) == 1 {
+		w.s.records.done(c) // this account's sender will not ask for it again
+	}
 	e := &entry{seq: seq, c: c, dests: dests, msg: m,
 		seen: seq <= w.replayed || jsbus.Deliveries(m) > 1 || w.cancelled[c.id]}
 	heap.Push(&w.ready, e)
