@@ -34,7 +34,7 @@ type intakeHold struct {
 	waiters atomic.Int32
 	mu      sync.Mutex
 	senders map[string]*senderPos // by account
-	moved   chan struct{}         // closed when a sender moves while someone waits
+	moved   chan struct{}         // closed when held requests may go
 	now     func() time.Time
 }
 
@@ -92,7 +92,9 @@ func (h *intakeHold) taken(account string, seq uint64) {
 		p.seq.Store(seq)
 	}
 	p.at.Store(h.now().UnixNano())
-	if h.waiters.Load() > 0 {
+	// Wake the held requests only when they may go: waking them on every
+	// move would cost more than the hold saves.
+	if h.waiters.Load() > 0 && !h.behind() {
 		h.mu.Lock()
 		close(h.moved)
 		h.moved = make(chan struct{})
