@@ -124,9 +124,17 @@ func (c *recordCache) done(e cached) {
 
 // accountsIn counts the accounts with targets in rec.
 func accountsIn(rec *store.Record) int {
+	ds := rec.Destinations
+	if len(ds) > 16 { // many groups: a set, not a scan per destination
+		seen := make(map[string]struct{}, 8)
+		for _, d := range ds {
+			seen[d.Account] = struct{}{}
+		}
+		return len(seen)
+	}
 	n := 0
-	for i, d := range rec.Destinations {
-		if !slices.ContainsFunc(rec.Destinations[:i], func(o groupcast.Destination) bool { return o.Account == d.Account }) {
+	for i, d := range ds {
+		if !slices.ContainsFunc(ds[:i], func(o groupcast.Destination) bool { return o.Account == d.Account }) {
 			n++
 		}
 	}

@@ -107,3 +107,20 @@ func TestRecordCacheDropsWhatEveryAccountTook(t *testing.T) {
 		t.Fatal("a2 dropped by done on a record no longer cached")
 	}
 }
+
+func TestAccountsIn(t *testing.T) {
+	for _, n := range []int{0, 1, 5, 16, 17, 200} {
+		r := cacheRecord(1)
+		want := 0
+		for i := range n {
+			a := fmt.Sprint("acct", i%7)
+			if i < 7 {
+				want++
+			}
+			r.Destinations = append(r.Destinations, groupcast.Destination{Account: a, Group: fmt.Sprint(i)})
+		}
+		if got := accountsIn(r); got != want {
+			t.Errorf("%d destinations: %d accounts, want %d", n, got, want)
+		}
+	}
+}
