@@ -28,6 +28,7 @@ func (s *Service) Submit(ctx context.Context, a *groupcast.Announcement) (groupc
 	if err := s.Busy(ctx); err != nil {
 		return groupcast.Accepted{}, err
 	}
+	s.intake.wait(ctx)
 	if a.ID == "" {
 		a.ID = ulid.Make().String()
 	}
@@ -96,6 +97,7 @@ func (s *Service) submit(ctx context.Context, a *groupcast.Announcement, part fu
 		return groupcast.Accepted{}, fmt.Errorf("%w: %v", groupcast.ErrNotReady, err)
 	}
 	s.records.putParsed(rec, seq, doc)
+	s.intake.written(seq)
 	s.metrics.accepted.Inc()
 	s.log.Info("accepted", "announcement", a.ID, "targets", len(dests), "title", a.Title)
 	return groupcast.Accepted{Status: s.statusOf(rec, nil, false)}, nil

@@ -3,7 +3,11 @@ package router
 import (
 	"container/list"
 	"context"
+	"slices"
 	"sync"
+	"sync/atomic"
+
+	"github.com/groupcast/groupcast"
 
 	"github.com/groupcast/groupcast/store"
 	"github.com/groupcast/groupcast/transform"
@@ -21,6 +25,11 @@ import (
 // not push out what one sender parsed before the others reached it: each
 // record is then decoded and parsed once, not once per account. A record
 // is written once and never changes.
+//
+// Once every account with targets in a record has taken it (each sender
+// says so with done), the record leaves the cache: the room goes to
+// records a sender has yet to reach, so the cache reaches as far back as
+// the slowest sender is behind the fastest, not half as far.
 type recordCache struct {
 	mu           sync.Mutex
 	size         int
@@ -38,6 +47,9 @@ type cached struct {
 	// pols: the record's compiled policies, shared by every copy of
 	// the entry.
 	pols *recordPolicies
+	// left counts the accounts with targets in the record whose senders
+	// have not taken it yet; shared by every copy of the entry.
+	left *atomic.Int32
 }
 
 // cacheEntry is a cached record and the part of the cache it is in.
@@ -94,7 +106,9 @@ func (c *recordCache) putParsed(rec *store.Record, seq uint64, doc *transform.Do
 }
 
 func (c *recordCache) insert(rec *store.Record, seq uint64, doc *transform.Doc, part *list.List) cached {
-	e := cached{id: rec.Announcement.ID, seq: seq, rec: rec, doc: doc, variants: variantDocs(&rec.Announcement), pols: &recordPolicies{}}
+	e := cached{id: rec.Announcement.ID, seq: seq, rec: rec, doc: doc, variants: variantDocs(&rec.Announcement), pols: &recordPolicies{},
+		left: new(atomic.Int32)}
+	e.left.Store(int32(accountsIn(rec)))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.items[e.id]; ok {
@@ -104,6 +118,40 @@ func (c *recordCache) insert(rec *store.Record, seq uint64, doc *transform.Doc, 
 	}
 	c.add(e, part)
 	return e
+}
+
+// done notes that an account's sender took the record for its targets
+// (the first time: not a redelivery); the record leaves the cache once
+// every account with targets in it has.
+func (c *recordCache) done(e cached) {
+	if e.left == nil || e.left.Add(-1) > 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[e.id]; ok {
+		el.Value.(*cacheEntry).part.Remove(el)
+		delete(c.items, e.id)
+	}
+}
+
+// accountsIn counts the accounts with targets in rec.
+func accountsIn(rec *store.Record) int {
+	ds := rec.Destinations
+	if len(ds) > 16 { // many groups: a set, not a scan per destination
+		seen := make(map[string]struct{}, 8)
+		for _, d := range ds {
+			seen[d.Account] = struct{}{}
+		}
+		return len(seen)
+	}
+	n := 0
+	for i, d := range ds {
+		if !slices.ContainsFunc(ds[:i], func(o groupcast.Destination) bool { return o.Account == d.Account }) {
+			n++
+		}
+	}
+	return n
 }
 
 // add puts an entry first in a part and drops that part's least recently

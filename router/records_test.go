@@ -80,3 +80,79 @@ func TestCalendarDoesNotChurnRecordCache(t *testing.T) {
 		t.Error("a sender's get no longer promotes")
 	}
 }
+
+// A record leaves the cache once every account with targets in it has
+// taken it: the room goes to records a sender has yet to reach.
+func TestRecordCacheDropsWhatEveryAccountTook(t *testing.T) {
+	rec := func(i int, accounts ...string) *store.Record {
+		r := cacheRecord(i)
+		for _, a := range accounts {
+			r.Destinations = append(r.Destinations, groupcast.Destination{Account: a, Group: "g"})
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name     string
+		accounts []string
+		takes    int
+		kept     bool
+	}{
+		{"no account has taken it", []string{"a", "b", "c"}, 0, true},
+		{"two of three accounts", []string{"a", "b", "c"}, 2, true},
+		{"every account", []string{"a", "b", "c"}, 3, false},
+		{"two groups of one account count once", []string{"a", "a", "b"}, 2, false},
+		{"two groups of one account, one taker", []string{"a", "a", "b"}, 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &recordCache{size: 4}
+			r := rec(1, tc.accounts...)
+			c.putParsed(r, 1, transform.Parse(&r.Announcement))
+			other := rec(2, "a")
+			c.put(other, 2)
+			for range tc.takes {
+				e, ok := c.get("a1")
+				if !ok {
+					t.Fatal("dropped before every account took it")
+				}
+				c.done(e)
+			}
+			if _, ok := c.get("a1"); ok != tc.kept {
+				t.Fatalf("cached = %v, want %v", ok, tc.kept)
+			}
+			if _, ok := c.get("a2"); !ok {
+				t.Fatal("another record was dropped")
+			}
+			if n := len(c.items); n != c.fresh.Len()+c.taken.Len() {
+				t.Fatalf("%d items, fresh %d, taken %d", n, c.fresh.Len(), c.taken.Len())
+			}
+		})
+	}
+	// An entry dropped meanwhile (the bound) is no error; the count is
+	// shared by the copies of an entry.
+	c := &recordCache{size: 1}
+	r := rec(1, "a", "b")
+	e := c.put(r, 1)
+	c.put(rec(2, "a"), 2) // pushes a1 out
+	c.done(e)
+	c.done(e)
+	if _, ok := c.get("a2"); !ok {
+		t.Fatal("a2 dropped by done on a record no longer cached")
+	}
+}
+
+func TestAccountsIn(t *testing.T) {
+	for _, n := range []int{0, 1, 5, 16, 17, 200} {
+		r := cacheRecord(1)
+		want := 0
+		for i := range n {
+			a := fmt.Sprint("acct", i%7)
+			if i < 7 {
+				want++
+			}
+			r.Destinations = append(r.Destinations, groupcast.Destination{Account: a, Group: fmt.Sprint(i)})
+		}
+		if got := accountsIn(r); got != want {
+			t.Errorf("%d destinations: %d accounts, want %d", n, got, want)
+		}
+	}
+}

@@ -78,6 +78,9 @@ type Service struct {
 	records  recordCache
 	skips    ledgerSkips // what the ledger scans may leave out (ledgerscan.go)
 	submitMu sync.Mutex  // acceptance order is the ledger's order
+	// intake holds new announcements while the senders are busy and out
+	// of the record cache's reach (intakehold.go).
+	intake intakeHold
 	// hitsCounted marks targets whose rule hits are in the metrics until
 	// the mark is written with their next state.
 	hitsCounted sync.Map
@@ -143,6 +146,7 @@ func New(o Options) (*Service, error) {
 		started:  make(chan struct{}),
 	}
 	s.cfg.Store(o.Config)
+	s.intake.init()
 	s.fleet = newFleet(s)
 	s.sched = newScheduler(s)
 	if err := o.Metrics.Registry.Register(accountUp{s: s, desc: prometheus.NewDesc("groupcast_account_up",

@@ -345,6 +345,7 @@ func (w *worker) fetchDue(seq uint64, now time.Time) bool {
 // admit takes in one record message.
 func (w *worker) admit(m *message.Message) {
 	seq := jsbus.StreamSeq(m)
+	w.s.intake.taken(w.name, seq)
 	delete(w.parked, seq)
 	_, id, _ := store.KeyOf(m.Metadata.Get(jsbus.MetaStreamSubject))
 	c, err := w.s.cachedRecord(id, seq, m.Payload)
@@ -362,6 +363,9 @@ func (w *worker) admit(m *message.Message) {
 	if len(dests) == 0 {
 		m.Ack()
 		return
+	}
+	if jsbus.Deliveries(m) == 1 {
+		w.s.records.done(c) // this account's sender will not ask for it again
 	}
 	e := &entry{seq: seq, c: c, dests: dests, msg: m,
 		seen: seq <= w.replayed || jsbus.Deliveries(m) > 1 || w.cancelled[c.id]}
