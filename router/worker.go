@@ -245,7 +245,7 @@ func (w *worker) step(ctx context.Context) {
 	if pending {
 		// An older due record could not be read: the later ones wait for
 		// it (its own message may come back meanwhile).
-		w.wait(ctx, storeRetry)
+		w.waitRead(ctx, e.seq)
 		return
 	}
 	if added {
@@ -378,6 +378,32 @@ func (w *worker) fetchDue(seq uint64, now time.Time) (added, pending bool) {
 		added = true
 	}
 	return added, pending
+}
+
+// waitRead waits storeRetry (real time: it spaces reads of a store that
+// failed) before a due record older than seq that could not be read is
+// read again, taking in what arrives meanwhile; it ends early when the
+// record's own message came back.
+func (w *worker) waitRead(ctx context.Context, seq uint64) {
+	until := time.Now().Add(storeRetry)
+	for ctx.Err() == nil && !w.lost && w.readPending(seq) {
+		d := time.Until(until)
+		if d <= 0 {
+			return
+		}
+		w.wait(ctx, d)
+	}
+}
+
+// readPending reports whether a record older than seq is asked back after
+// a failed read.
+func (w *worker) readPending(seq uint64) bool {
+	for ps, p := range w.parked {
+		if ps < seq && p.misses > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // readAhead reads a record asked back by its sequence.
