@@ -156,3 +156,30 @@ func orderGivenUp(t *testing.T, h *harness) float64 {
 	}
 	return n
 }
+
+// A record read ahead by its sequence (its message still asked back) is
+// deferred again when it is decided (here the clock steps back; the content
+// mix can do the same): it is remembered as asked back with its new due
+// time, so that a later record does not pass it when that time comes.
+func TestReadAheadDeferredAgainKeepsOrder(t *testing.T) {
+	h, clock := orderHarness(t)
+	deferTwo(t, h)
+	var stage atomic.Int32
+	router.SetBeforeProcess(h.svc, func(id string) {
+		switch {
+		case id == "o-0" && stage.CompareAndSwap(0, 1):
+			clock.Set(at("2026-11-26 11:59")) // read ahead at 12:00, decided at 11:59
+		case id == "o-2" && stage.CompareAndSwap(1, 2):
+			clock.Set(at("2026-11-26 12:00"))
+		}
+	})
+	clock.Set(at("2026-11-26 12:00"))
+	submit(t, h, "---\nid: o-2\ntitle: 通知\n---\n正文")
+	h.waitFor("o-2", "delivered", allIn(groupcast.StateDelivered))
+	if stage.Load() != 2 {
+		t.Fatalf("stage %d: the seam was not hit", stage.Load())
+	}
+	if got, want := sentOrder(), []string{"o-0", "o-1", "o-2"}; !slices.Equal(got, want) {
+		t.Errorf("sent %v, want %v (acceptance order)", got, want)
+	}
+}

@@ -499,7 +499,13 @@ func (w *worker) process(e *entry) {
 	}
 	delete(w.panics, e.seq)
 	if e.msg == nil {
-		return // rebuilt after an approval: the original message is pending
+		// Read ahead, or rebuilt after an approval: the original message
+		// is still asked back. Waiting again, it is remembered with its
+		// new due time, so that it is read ahead again then.
+		if waiting {
+			w.parked[e.seq] = parked{due: due}
+		}
+		return
 	}
 	if !waiting {
 		e.msg.Ack()
