@@ -16,3 +16,12 @@ func SetSeriesFault(s *Service, f func(part int) error) { s.seriesFault = f }
 
 // UnsupportedReason is the reason of a target whose driver cannot recall.
 var UnsupportedReason = unsupportedReason
+
+// SetBeforeProcess makes every sender call f with the announcement it is
+// about to take, after its look at the records asked back (a clock that
+// moves at that instant, in tests).
+func SetBeforeProcess(s *Service, f func(id string)) { s.beforeProcess.Store(&f) }
+
+// SetReadAheadFault makes a sender's read of a due record by its sequence
+// fail when f answers an error.
+func SetReadAheadFault(s *Service, f func(seq uint64) error) { s.readAheadFault.Store(&f) }

@@ -20,6 +20,7 @@ type Metrics struct {
 	throttled     *prometheus.CounterVec
 	clicks        *prometheus.CounterVec
 	clicksLimited prometheus.Counter
+	orderGivenUp  *prometheus.CounterVec
 
 	mu   sync.Mutex
 	seen map[groupcast.State]int
@@ -52,8 +53,12 @@ func NewMetrics() *Metrics {
 			[]string{"platform", "variant"}),
 		clicksLimited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "groupcast_link_clicks_limited_total", Help: "Clicks on tracked links this replica redirected but did not count: their client address was over the per-client limit."}),
+		orderGivenUp: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "groupcast_order_given_up_total",
+			Help: "Due records asked back that the sender could not read from the store: they went when their message came back, after later announcements."},
+			[]string{"account"}),
 	}
-	m.Registry.MustRegister(m.accepted, m.deliveries, m.latency, m.targets, m.ruleHits, m.throttled, m.clicks, m.clicksLimited,
+	m.Registry.MustRegister(m.accepted, m.deliveries, m.latency, m.targets, m.ruleHits, m.throttled, m.clicks, m.clicksLimited, m.orderGivenUp,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range groupcast.States {
 		m.targets.WithLabelValues(string(s))

@@ -89,7 +89,13 @@ type Service struct {
 	// seriesFault, when set (tests), fails a series' expansion before the
 	// part it is called with.
 	seriesFault func(part int) error
-	watch       watchHub // the ledger's changes, for the console (watch.go)
+	// beforeProcess, when set (tests), is called by a sender between its
+	// look at the records asked back and the record it takes next.
+	beforeProcess atomic.Pointer[func(id string)]
+	// readAheadFault, when set (tests), fails a sender's read of a due
+	// record by its sequence when it answers an error.
+	readAheadFault atomic.Pointer[func(seq uint64) error]
+	watch          watchHub // the ledger's changes, for the console (watch.go)
 	// secret is the tracked-link secret, read from the store once.
 	secret atomic.Pointer[[]byte]
 

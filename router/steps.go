@@ -29,6 +29,7 @@ const (
 	stepHold               // wait for review aside
 	stepBlockQ             // wait for notBefore holding the account's queue (a retry, a platform pause)
 	stepStop               // the sender is stopping (or no longer owns the account): nothing settled
+	stepYield              // (the sender only) an older record fell due meanwhile: this one goes back behind it, unsettled
 )
 
 // outcome is one step's answer: the state to write and why.

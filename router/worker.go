@@ -29,8 +29,15 @@ import (
 //   - A target waiting for a retry or a platform pause holds the queue:
 //     nothing after it goes first.
 //   - When a target that stepped aside is due again it goes before every
-//     later announcement: ready records are taken by sequence, and the
-//     worker waits for one it knows is due and on its way back.
+//     later announcement: ready records are taken by sequence, a record
+//     asked back that is due is read from the store by its sequence
+//     (fetchDue), and a target about to go looks again, at the instant it
+//     is decided, for an older record that fell due meanwhile (a window
+//     that opened between the two looks): then it steps back behind it.
+//     A due record the store cannot give back after readAheadTries reads
+//     goes when JetStream gives its message back, after later ones: the
+//     order is given up for it, logged and counted
+//     (groupcast_order_given_up_total).
 //   - Recalls and review decisions (the control queue) are taken between
 //     two sends, before the next target.
 type worker struct {
@@ -59,8 +66,15 @@ type worker struct {
 
 // parked is a record asked back later, and when it is due (clock).
 type parked struct {
-	due time.Time
+	due    time.Time
+	misses int // reads by sequence that failed since it fell due
 }
+
+// readAheadTries is how many times the sender reads a due record by its
+// sequence, storeRetry apart, holding the later ones back, before it gives
+// up the order for it: a store that cannot answer must not stall the
+// account for good (the record's message comes back by itself).
+const readAheadTries = 3
 
 // entry is one record the worker holds: new, asked back, or rebuilt from
 // the ledger after an approval.
@@ -227,8 +241,18 @@ func (w *worker) step(ctx context.Context) {
 		return
 	}
 	e := w.ready[0]
-	if w.fetchDue(e.seq, now) {
+	added, pending := w.fetchDue(e.seq, now)
+	if pending {
+		// An older due record could not be read: the later ones wait for
+		// it (its own message may come back meanwhile).
+		w.waitRead(ctx, e.seq)
+		return
+	}
+	if added {
 		return // older records that are due now come first: the heap has them
+	}
+	if f := s.beforeProcess.Load(); f != nil {
+		(*f)(e.c.id)
 	}
 	heap.Pop(&w.ready)
 	w.process(e)
@@ -311,21 +335,35 @@ func (w *worker) nextWake(now time.Time) time.Duration {
 // asked back (JetStream gives them back on its own time) straight from the
 // store by their sequence, so that they go before seq: order does not hang
 // on redelivery timing. When their messages come back later they find
-// their targets settled. It reports whether it added any.
-func (w *worker) fetchDue(seq uint64, now time.Time) bool {
-	added := false
+// their targets settled. It reports whether it added any, and whether one
+// could not be read yet (it stays asked back and is read again; after
+// readAheadTries failed reads the order is given up for it).
+func (w *worker) fetchDue(seq uint64, now time.Time) (added, pending bool) {
 	for ps, p := range w.parked {
 		if ps >= seq || p.due.After(now) {
 			continue
 		}
-		delete(w.parked, ps)
-		rec, err := w.s.st.RecordBySeq(w.sendCtx, ps)
+		rec, err := w.readAhead(ps)
 		if err != nil {
-			// Gone (retention) or the store failing: its message comes
-			// back by itself and takes its place then.
-			w.s.log.Debug("due record not read ahead", "account", w.name, "seq", ps, "err", err)
+			switch {
+			case errors.Is(err, groupcast.ErrNotFound):
+				// Gone (retention): its message is gone with it.
+				delete(w.parked, ps)
+				w.s.log.Debug("due record no longer in the ledger", "account", w.name, "seq", ps)
+			case p.misses+1 >= readAheadTries:
+				delete(w.parked, ps)
+				w.s.metrics.orderGivenUp.WithLabelValues(w.name).Inc()
+				w.s.log.Warn("due record not read from the store: it goes when its message comes back, after later announcements",
+					"account", w.name, "seq", ps, "tries", readAheadTries, "err", err)
+			default:
+				p.misses++
+				w.parked[ps] = p
+				pending = true
+				w.s.log.Debug("due record not read from the store: later announcements wait", "account", w.name, "seq", ps, "err", err)
+			}
 			continue
 		}
+		delete(w.parked, ps)
 		c, ok := w.s.records.get(rec.Announcement.ID)
 		if !ok {
 			c = w.s.records.put(rec, ps)
@@ -339,7 +377,54 @@ func (w *worker) fetchDue(seq uint64, now time.Time) bool {
 		heap.Push(&w.ready, &entry{seq: ps, c: c, dests: dests, seen: true})
 		added = true
 	}
-	return added
+	return added, pending
+}
+
+// waitRead waits storeRetry (real time: it spaces reads of a store that
+// failed) before a due record older than seq that could not be read is
+// read again, taking in what arrives meanwhile; it ends early when the
+// record's own message came back.
+func (w *worker) waitRead(ctx context.Context, seq uint64) {
+	until := time.Now().Add(storeRetry)
+	for ctx.Err() == nil && !w.lost && w.readPending(seq) {
+		d := time.Until(until)
+		if d <= 0 {
+			return
+		}
+		w.wait(ctx, d)
+	}
+}
+
+// readPending reports whether a record older than seq is asked back after
+// a failed read.
+func (w *worker) readPending(seq uint64) bool {
+	for ps, p := range w.parked {
+		if ps < seq && p.misses > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// readAhead reads a record asked back by its sequence.
+func (w *worker) readAhead(seq uint64) (*store.Record, error) {
+	if f := w.s.readAheadFault.Load(); f != nil {
+		if err := (*f)(seq); err != nil {
+			return nil, err
+		}
+	}
+	return w.s.st.RecordBySeq(w.sendCtx, seq)
+}
+
+// olderDue reports whether a record older than seq, asked back, is due at
+// now: the record at seq must not go before it.
+func (w *worker) olderDue(seq uint64, now time.Time) bool {
+	for ps, p := range w.parked {
+		if ps < seq && !p.due.After(now) {
+			return true
+		}
+	}
+	return false
 }
 
 // admit takes in one record message.
@@ -408,11 +493,23 @@ func (w *worker) process(e *entry) {
 		case stepStop:
 			w.cancel() // stopping (or no longer the owner): the record comes back to the next owner
 			return
+		case stepYield:
+			// An older record fell due since the step looked: it goes
+			// first; this one (its earlier targets settled) comes after.
+			e.seen = true
+			heap.Push(&w.ready, e)
+			return
 		}
 	}
 	delete(w.panics, e.seq)
 	if e.msg == nil {
-		return // rebuilt after an approval: the original message is pending
+		// Read ahead, or rebuilt after an approval: the original message
+		// is still asked back. Waiting again, it is remembered with its
+		// new due time, so that it is read ahead again then.
+		if waiting {
+			w.parked[e.seq] = parked{due: due}
+		}
+		return
 	}
 	if !waiting {
 		e.msg.Ack()
@@ -467,6 +564,11 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 	s, ctx := w.s, w.sendCtx
 	rec, id := e.c.rec, e.c.id
 	now := s.clock.Now()
+	if w.olderDue(e.seq, now) {
+		// The clock moved past an older record's due time since the step
+		// looked (a window opened): decided at this instant, it goes first.
+		return result{step: stepYield}
+	}
 	blockFor := func(err error) result {
 		s.log.Warn("store failed: the account's queue waits", "announcement", id, "account", w.name, "err", err)
 		return result{step: stepBlockQ, at: now.Add(storeRetry)}
