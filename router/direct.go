@@ -2,12 +2,10 @@ package router
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/configs"
-	"github.com/groupcast/groupcast/store"
 	"github.com/groupcast/groupcast/transform"
 )
 
@@ -47,27 +45,11 @@ func (s *Service) SubmitDirect(ctx context.Context, a *groupcast.Announcement, a
 	// quotes) never becomes a tracked link on the organisation's domain.
 	rec.Tracking = ""
 	rec.SubmittedBy = groupcast.PrincipalFrom(ctx)
-	stored, seq, err := s.st.CreateRecord(ctx, rec)
-	s.submitMu.Unlock()
-	existing := errors.Is(err, store.ErrExists)
-	switch {
-	case existing && stored.Digest != rec.Digest:
-		return groupcast.Accepted{}, groupcast.ErrConflict
-	case existing:
-		st, err := s.status(ctx, stored)
-		if err != nil {
-			return groupcast.Accepted{}, err
-		}
-		return groupcast.Accepted{Status: st, Existing: true}, nil
-	case errors.Is(err, store.ErrTooLarge):
-		return groupcast.Accepted{}, fmt.Errorf("%w: %v", groupcast.ErrTooLarge, err)
-	case err != nil:
-		return groupcast.Accepted{}, fmt.Errorf("%w: %v", groupcast.ErrNotReady, err)
+	answer, err := s.createRecord(ctx, rec, doc)
+	if err == nil && !answer.Existing {
+		s.log.Info("accepted", "announcement", a.ID, "targets", 1, "title", a.Title, "direct", true)
 	}
-	s.records.putParsed(rec, seq, doc)
-	s.metrics.accepted.Inc()
-	s.log.Info("accepted", "announcement", a.ID, "targets", 1, "title", a.Title, "direct", true)
-	return groupcast.Accepted{Status: s.statusOf(rec, nil, false)}, nil
+	return answer, err
 }
 
 // directDestination is the one destination of a direct message: route

@@ -79,6 +79,18 @@ func (s *Service) submit(ctx context.Context, a *groupcast.Announcement, part fu
 	if part != nil {
 		part(rec)
 	}
+	acc, err := s.createRecord(ctx, rec, doc)
+	if err == nil && !acc.Existing {
+		s.log.Info("accepted", "announcement", a.ID, "targets", len(dests), "title", a.Title)
+	}
+	return acc, err
+}
+
+// createRecord writes rec, built while the caller held submitMu, and
+// releases submitMu once the store answered (acceptance order is the
+// ledger's order). The same id stored with the same content answers that
+// announcement as Existing; other content is ErrConflict.
+func (s *Service) createRecord(ctx context.Context, rec *store.Record, doc *transform.Doc) (groupcast.Accepted, error) {
 	stored, seq, err := s.st.CreateRecord(ctx, rec)
 	s.submitMu.Unlock()
 	existing := errors.Is(err, store.ErrExists)
@@ -99,7 +111,6 @@ func (s *Service) submit(ctx context.Context, a *groupcast.Announcement, part fu
 	s.records.putParsed(rec, seq, doc)
 	s.intake.written(seq)
 	s.metrics.accepted.Inc()
-	s.log.Info("accepted", "announcement", a.ID, "targets", len(dests), "title", a.Title)
 	return groupcast.Accepted{Status: s.statusOf(rec, nil, false)}, nil
 }
 
