@@ -194,7 +194,9 @@ func (h *Hub) Run(ctx context.Context, eng Engine) error {
 			h.flush(dctx, true)
 			return nil
 		case ev := <-h.queue:
-			h.handle(ctx, ev)
+			// Taken is answered: a stop that comes meanwhile does not
+			// cancel its handling half-way.
+			h.handle(context.WithoutCancel(ctx), ev)
 		case <-t.C:
 			h.Tick(ctx)
 		}
