@@ -159,15 +159,22 @@ func derivedID(in Incoming, kind, text string) string {
 // as openwechat hands them over (HTML decoded). Names are quoted; several
 // invited at once are separated by 、. A note may end in a link ("撤销").
 var (
-	noteInvited     = regexp.MustCompile(`^"(.+?)"邀请"(.+)"加入了群聊`)
-	noteYouInvited  = regexp.MustCompile(`^你邀请"(.+)"加入了群聊`)
-	noteScanShared  = regexp.MustCompile(`^"(.+)"通过扫描"(.+?)"分享的二维码加入群聊`)
-	noteScan        = regexp.MustCompile(`^"(.+)"通过扫描二维码加入群聊`)
-	noteJoined      = regexp.MustCompile(`^"(.+)"加入了群聊`)
-	noteYouRemoved  = regexp.MustCompile(`^你将"(.+)"移出了群聊`)
-	noteRemoved     = regexp.MustCompile(`^"(.+?)"将"(.+)"移出了群聊`)
-	noteLeft        = regexp.MustCompile(`^"(.+)"(?:退出|离开)了群聊`)
 	noteInvitedSelf = regexp.MustCompile(`^"(.+?)"邀请你`) // this account joined: no member event
+	// memberNotes are tried in order; name is the submatch with the names.
+	memberNotes = []struct {
+		re   *regexp.Regexp
+		kind string
+		name int
+	}{
+		{regexp.MustCompile(`^"(.+?)"邀请"(.+)"加入了群聊`), groupcast.EventMemberJoined, 2},
+		{regexp.MustCompile(`^你邀请"(.+)"加入了群聊`), groupcast.EventMemberJoined, 1},
+		{regexp.MustCompile(`^"(.+)"通过扫描"(.+?)"分享的二维码加入群聊`), groupcast.EventMemberJoined, 1},
+		{regexp.MustCompile(`^"(.+)"通过扫描二维码加入群聊`), groupcast.EventMemberJoined, 1},
+		{regexp.MustCompile(`^"(.+?)"将"(.+)"移出了群聊`), groupcast.EventMemberLeft, 2},
+		{regexp.MustCompile(`^你将"(.+)"移出了群聊`), groupcast.EventMemberLeft, 1},
+		{regexp.MustCompile(`^"(.+)"(?:退出|离开)了群聊`), groupcast.EventMemberLeft, 1},
+		{regexp.MustCompile(`^"(.+)"加入了群聊`), groupcast.EventMemberJoined, 1},
+	}
 )
 
 // ParseMemberNote reads a group system note: EventMemberJoined or
@@ -177,27 +184,17 @@ func ParseMemberNote(note string) (kind string, names []string) {
 	note = strings.TrimSpace(strings.NewReplacer("“", `"`, "”", `"`, "＂", `"`).Replace(note))
 	// Only the first line is the note; a link or a second sentence may follow.
 	note, _, _ = strings.Cut(note, "\n")
-	var list string
-	switch {
-	case noteInvitedSelf.MatchString(note):
+	if noteInvitedSelf.MatchString(note) {
 		return "", nil
-	case noteInvited.MatchString(note):
-		kind, list = groupcast.EventMemberJoined, noteInvited.FindStringSubmatch(note)[2]
-	case noteYouInvited.MatchString(note):
-		kind, list = groupcast.EventMemberJoined, noteYouInvited.FindStringSubmatch(note)[1]
-	case noteScanShared.MatchString(note):
-		kind, list = groupcast.EventMemberJoined, noteScanShared.FindStringSubmatch(note)[1]
-	case noteScan.MatchString(note):
-		kind, list = groupcast.EventMemberJoined, noteScan.FindStringSubmatch(note)[1]
-	case noteRemoved.MatchString(note):
-		kind, list = groupcast.EventMemberLeft, noteRemoved.FindStringSubmatch(note)[2]
-	case noteYouRemoved.MatchString(note):
-		kind, list = groupcast.EventMemberLeft, noteYouRemoved.FindStringSubmatch(note)[1]
-	case noteLeft.MatchString(note):
-		kind, list = groupcast.EventMemberLeft, noteLeft.FindStringSubmatch(note)[1]
-	case noteJoined.MatchString(note):
-		kind, list = groupcast.EventMemberJoined, noteJoined.FindStringSubmatch(note)[1]
-	default:
+	}
+	var list string
+	for _, n := range memberNotes {
+		if m := n.re.FindStringSubmatch(note); m != nil {
+			kind, list = n.kind, m[n.name]
+			break
+		}
+	}
+	if kind == "" {
 		return "", nil
 	}
 	for _, n := range strings.Split(list, "、") {
