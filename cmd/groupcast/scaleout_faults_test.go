@@ -957,53 +957,50 @@ func (r *replicaSet) otherUp(i int) int {
 // other takes them over. The long variant starts a new replica after each
 // kill and kills again.
 func TestFaultKillReplica(t *testing.T) {
-	_, rs := faultSetup(t)
-	rs.start(2)
-	step, gap, rounds := faultScale()
-	l := startLoad(rs, "kill", gap)
-	rs.waitShared(20 * time.Second)
-	for round := range rounds {
-		l.more(t, step)
-		victim, held := rs.holder()
-		heir := rs.otherUp(victim)
-		rs.setDown(victim, true)
-		at := time.Now()
-		rs.d(victim).kill()
-		t.Logf("round %d: kill -9 of replica %d holding %v at %d acknowledged", round, victim, held, l.count())
-		rs.takeover("kill -9", heir, held, at)
-		if round < rounds-1 {
-			rs.start(1)
-		}
-	}
-	l.more(t, step)
-	acked, failed := l.end()
-	rs.settle(acked, failed, settleWithin()).check(t, rounds)
+	replicaFault(t, "kill", "kill -9", func(d *daemon) func() {
+		d.kill()
+		return func() {}
+	})
 }
 
 // 3. SIGTERM of the replica holding the most accounts, under load: it
 // hands its leases back, and the other takes them at its next try.
 func TestFaultTermReplica(t *testing.T) {
+	replicaFault(t, "term", "SIGTERM", func(d *daemon) func() {
+		at := time.Now()
+		if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		return func() { // after the takeover: it exits cleanly
+			if err := d.cmd.Wait(); err != nil {
+				t.Errorf("replica after SIGTERM: %v; log tail:\n%s", err, tail(d.logs(), 30))
+			}
+			t.Logf("replica exited %v after SIGTERM", time.Since(at).Round(time.Millisecond))
+		}
+	})
+}
+
+// replicaFault runs load through two replicas and, each round, stops the
+// replica holding the most accounts with stop (what: how, for the logs);
+// the other must take its accounts over, and every acknowledged
+// announcement must arrive. stop answers what to check once the takeover
+// happened.
+func replicaFault(t *testing.T, tag, what string, stop func(d *daemon) func()) {
 	_, rs := faultSetup(t)
 	rs.start(2)
 	step, gap, rounds := faultScale()
-	l := startLoad(rs, "term", gap)
+	l := startLoad(rs, tag, gap)
 	rs.waitShared(20 * time.Second)
 	for round := range rounds {
 		l.more(t, step)
 		victim, held := rs.holder()
 		heir := rs.otherUp(victim)
 		rs.setDown(victim, true)
-		d := rs.d(victim)
 		at := time.Now()
-		if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("round %d: SIGTERM to replica %d holding %v at %d acknowledged", round, victim, held, l.count())
-		rs.takeover("SIGTERM", heir, held, at)
-		if err := d.cmd.Wait(); err != nil {
-			t.Errorf("replica %d after SIGTERM: %v; log tail:\n%s", victim, err, tail(d.logs(), 30))
-		}
-		t.Logf("round %d: replica %d exited %v after SIGTERM", round, victim, time.Since(at).Round(time.Millisecond))
+		after := stop(rs.d(victim))
+		t.Logf("round %d: %s of replica %d holding %v at %d acknowledged", round, what, victim, held, l.count())
+		rs.takeover(what, heir, held, at)
+		after()
 		if round < rounds-1 {
 			rs.start(1)
 		}
