@@ -3,6 +3,8 @@ package router_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -201,5 +203,66 @@ func TestDailyCountIsSharedThroughTheStore(t *testing.T) {
 	}
 	if n, ok, err := a.Add(ctx, "2026-11-27", 1, 5); err != nil || !ok || n != 1 {
 		t.Fatalf("the next day starts at 0: %d %v %v", n, ok, err)
+	}
+}
+
+// The same throttle halfway through a three-part send, with tracked links:
+// the part sent after the pause is cut from a render that writes the same
+// codes, so the text is whole across the parts, no original URL goes out,
+// and each link sent leads to its own page.
+func TestTrackedPartsResumeAfterThrottle(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, shanghai)}
+	fake := wechatfake.NewWeCom("good-key")
+	t.Cleanup(fake.Close)
+	fake.Now = clock.Now
+	fake.PerMinute = 2
+	cfg := fmt.Sprintf(`
+store: {driver: memory}
+tracking: {base_url: "https://gc.example.com"}
+accounts:
+  - {name: wecom, platform: wechat, driver: wecom, base_url: "%s", key: good-key}
+routes:
+  - {name: all, targets: [{account: wecom, style: long}]}
+`, fake.URL())
+	h := startWithClock(t, cfg, store.DriverMemory, "", clock)
+	var body strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&body, "第%d段：见 https://docs.example.com/p%d\n\n%s\n\n", i+1, i+1, strings.Repeat("维护通知内容。", 140))
+	}
+	submit(t, h, "---\nid: tracked-parts\ntitle: 分段\n---\n"+body.String())
+	h.waitFor("tracked-parts", "deferred by 45009", func(st groupcast.Status) bool {
+		tg := target(st)
+		return tg.State == groupcast.StateDeferred && strings.Contains(tg.Reason, "45009") && tg.PartsSent == 2
+	})
+	drive(t, clock, time.Second)
+	h.waitFor("tracked-parts", "delivered", allIn(groupcast.StateDelivered))
+	msgs := fake.Messages()
+	if len(msgs) != 3 {
+		t.Fatalf("the fake holds %d messages, want 3 (each part once)", len(msgs))
+	}
+	srv := httptest.NewServer(h.svc.LinkHandler())
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var codes []string
+	for i, m := range msgs {
+		if strings.Contains(m.Content, "docs.example.com") {
+			t.Errorf("part %d carries an original URL: %.80q", i+1, m.Content)
+		}
+		for _, c := range trackedLink.FindAllStringSubmatch(m.Content, -1) {
+			codes = append(codes, c[1])
+		}
+	}
+	if len(codes) != 3 {
+		t.Fatalf("%d tracked links across the parts, want 3: %v", len(codes), codes)
+	}
+	for i, code := range codes {
+		resp, err := client.Get(srv.URL + "/l/" + code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := fmt.Sprintf("https://docs.example.com/p%d", i+1); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+			t.Errorf("link %d answers %d %q, want 302 to %s", i+1, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
 	}
 }
