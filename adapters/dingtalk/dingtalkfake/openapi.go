@@ -305,13 +305,8 @@ func (o *OpenAPI) send(w http.ResponseWriter, r *http.Request) {
 	if appKey == "" || !readJSON(w, r, &req) || !o.checkRobot(w, appKey, req.RobotCode, req.OpenConversationID) {
 		return
 	}
-	if len(req.MsgParam) > MaxMsgParam {
-		v1Error(w, http.StatusBadRequest, "invalidParameter.msgParam.invalid", fmt.Sprintf("msgParam超过%d字节", MaxMsgParam))
-		return
-	}
-	var param map[string]any
-	if err := json.Unmarshal([]byte(req.MsgParam), &param); err != nil {
-		v1Error(w, http.StatusBadRequest, "invalidParameter.msgParam.invalid", "msgParam不是合法的JSON")
+	param, ok := msgParam(w, req.MsgParam)
+	if !ok {
 		return
 	}
 	str := func(k string) string { s, _ := param[k].(string); return s }
@@ -400,13 +395,8 @@ func (o *OpenAPI) batchSend(w http.ResponseWriter, r *http.Request) {
 		v1Error(w, http.StatusBadRequest, "invalidParameter.userIds.invalid", "userIds须为1到20个")
 		return
 	}
-	if len(req.MsgParam) > MaxMsgParam {
-		v1Error(w, http.StatusBadRequest, "invalidParameter.msgParam.invalid", fmt.Sprintf("msgParam超过%d字节", MaxMsgParam))
-		return
-	}
-	var param map[string]any
-	if err := json.Unmarshal([]byte(req.MsgParam), &param); err != nil {
-		v1Error(w, http.StatusBadRequest, "invalidParameter.msgParam.invalid", "msgParam不是合法的JSON")
+	param, ok := msgParam(w, req.MsgParam)
+	if !ok {
 		return
 	}
 	str := func(k string) string { s, _ := param[k].(string); return s }
@@ -439,4 +429,19 @@ func (o *OpenAPI) batchSend(w http.ResponseWriter, r *http.Request) {
 			MsgKey: req.MsgKey, Title: title, Text: text})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"processQueryKey": key, "invalidStaffIdList": invalid, "flowControlledStaffIdList": []string{}})
+}
+
+// msgParam decodes a robot message's msgParam as the platform checks it:
+// at most MaxMsgParam bytes of JSON; false when it answered the error.
+func msgParam(w http.ResponseWriter, raw string) (map[string]any, bool) {
+	if len(raw) > MaxMsgParam {
+		v1Error(w, http.StatusBadRequest, "invalidParameter.msgParam.invalid", fmt.Sprintf("msgParam超过%d字节", MaxMsgParam))
+		return nil, false
+	}
+	var param map[string]any
+	if err := json.Unmarshal([]byte(raw), &param); err != nil {
+		v1Error(w, http.StatusBadRequest, "invalidParameter.msgParam.invalid", "msgParam不是合法的JSON")
+		return nil, false
+	}
+	return param, true
 }
