@@ -13,6 +13,8 @@
 //	switch d.Action {
 //	case policy.Send:
 //		// in a compare-and-set of g: ok := pol.Take(&g, category, now, d.Limit)
+//		// (a single sender keeping g: ok, write := pol.Reserve(...), and
+//		// the compare-and-set only when write)
 //		// !ok: another sender took the last slot; read g again and decide
 //		// again (the cap deferral). Send d.Rendered; on a permanent failure
 //		// GiveBack the slot.

@@ -16,8 +16,15 @@ import (
 type GroupState struct {
 	// Day is the local day (DayKey) that Sent counts.
 	Day string `json:"day"`
-	// Sent counts the sends on Day that took a daily-cap slot.
+	// Sent counts the daily-cap slots taken on Day: the sends, plus the
+	// slots the group's sender reserved ahead and has not used yet
+	// (Ahead). It never passes the cap, so a sender that stops without
+	// giving its reservation back (a crash) only leaves slots unused.
 	Sent int `json:"sent"`
+	// Ahead is how many of Sent the sender had reserved ahead and not
+	// used when it last wrote (see Reserve). A sender that reads the state
+	// fresh counts them as used: it cannot know.
+	Ahead int `json:"ahead,omitempty"`
 	// First is the group's first delivery (its stage, when not configured).
 	First time.Time `json:"first,omitzero"`
 	// Recent are the deliveries within the mix window, newest last, for
@@ -41,10 +48,11 @@ type DaySent struct {
 // MaxHistory bounds GroupState.History: the report shows at most 90 days.
 const MaxHistory = 90
 
-// SentOn is the sends counted on day (a DayKey), from Sent or History.
+// SentOn is the sends counted on day (a DayKey), from Sent (less what
+// was reserved ahead and not used) or History.
 func (g GroupState) SentOn(day string) int {
 	if g.Day == day {
-		return g.Sent
+		return g.Sent - g.Ahead
 	}
 	for _, h := range g.History {
 		if h.Day == day {
@@ -62,7 +70,7 @@ const MaxRecent = 256
 // Fill copies the state into a decision's input for in.Now.
 func (p *Policy) Fill(in *Input, g GroupState) {
 	if g.Day == p.DayKey(in.Now) {
-		in.SentToday = g.Sent
+		in.SentToday = g.Sent - g.Ahead
 	}
 	in.FirstDelivery = g.First
 	in.Recent = g.Recent
@@ -78,30 +86,67 @@ func (p *Policy) HasMix() bool { return p.mixPromo > 0 || p.mixInter > 0 }
 // Take records a send of category c at now: one slot of the day, the
 // first delivery, and (with a mix) the history pruned to the window. It
 // answers false, changing nothing, when the slot would pass limit
-// (limit <= 0: no limit).
+// (limit <= 0: no limit). A slot reserved ahead (Reserve) is used first.
 func (p *Policy) Take(g *GroupState, c groupcast.Category, now time.Time, limit int64) bool {
+	ok, _ := p.take(g, c, now, limit, false)
+	return ok
+}
+
+// MaxAhead bounds the slots Reserve takes beyond the one it was asked for.
+const MaxAhead = 15
+
+// Reserve is Take for a group's single sender that keeps g between sends:
+// when the cap leaves room for many more sends today, it takes up to
+// MaxAhead more slots than the one asked for in the same write (Ahead),
+// and the next sends use them without writing at all. write says whether
+// g must be stored (compare-and-set) before the send: false when the slot
+// came from the reservation.
+//
+// The reservation never lets the cap pass (Sent never goes above it), and
+// it keeps to at most a sixteenth of what the cap leaves, so a cap below
+// 17 is always taken one slot at a time, and a sender that dies with
+// slots reserved loses at most that share of the day. Urgent sends (no
+// limit), and policies with a content mix (whose history must be stored
+// with each send), reserve nothing ahead.
+func (p *Policy) Reserve(g *GroupState, c groupcast.Category, now time.Time, limit int64) (ok, write bool) {
+	return p.take(g, c, now, limit, true)
+}
+
+func (p *Policy) take(g *GroupState, c groupcast.Category, now time.Time, limit int64, ahead bool) (ok, write bool) {
 	day := p.DayKey(now)
-	if limit > 0 && g.Day == day && int64(g.Sent)+1 > limit {
-		return false
+	if g.Day == day && limit > 0 && int64(g.Sent-g.Ahead)+1 > limit {
+		return false, false
 	}
 	if g.Day != day {
-		if g.Day != "" && g.Sent > 0 {
-			g.History = append(g.History, DaySent{Day: g.Day, Sent: g.Sent})
+		if used := g.Sent - g.Ahead; g.Day != "" && used > 0 {
+			g.History = append(g.History, DaySent{Day: g.Day, Sent: used})
 			if n := len(g.History); n > MaxHistory {
 				g.History = slices.Delete(g.History, 0, n-MaxHistory)
 			}
 		}
-		g.Day, g.Sent = day, 0
+		g.Day, g.Sent, g.Ahead = day, 0, 0
 	}
-	g.Sent++
+	if g.Ahead > 0 {
+		g.Ahead-- // a slot reserved earlier today
+		if !p.HasMix() {
+			return true, false
+		}
+	} else {
+		extra := 0
+		if ahead && limit > 0 && !p.HasMix() {
+			extra = min(MaxAhead, int(limit-int64(g.Sent)-1)/16)
+		}
+		g.Sent += 1 + extra
+		g.Ahead = extra
+	}
 	if g.First.IsZero() {
 		g.First = now
 	}
 	if !p.HasMix() {
 		g.Recent = nil
-		return true
+		return true, true
 	}
-	keep := g.Recent[:0]
+	keep := make([]Delivery, 0, len(g.Recent)+1) // a new slice: g may share its history with a copy
 	for _, d := range g.Recent {
 		if now.Sub(d.At) < p.mixWindow {
 			keep = append(keep, d)
@@ -111,19 +156,30 @@ func (p *Policy) Take(g *GroupState, c groupcast.Category, now time.Time, limit 
 	if n := len(g.Recent); n > MaxRecent {
 		g.Recent = slices.Delete(g.Recent, 0, n-MaxRecent)
 	}
+	return true, true
+}
+
+// Release gives back the slots reserved ahead and not used (a sender that
+// stops, or hands the group to another). It answers whether g changed.
+func (g *GroupState) Release() bool {
+	if g.Ahead == 0 {
+		return false
+	}
+	g.Sent -= g.Ahead
+	g.Ahead = 0
 	return true
 }
 
 // GiveBack returns a slot taken on day by a send of category c that then
 // failed for good, and takes its delivery out of the mix history.
 func (p *Policy) GiveBack(g *GroupState, c groupcast.Category, day string) bool {
-	if g.Day != day || g.Sent == 0 {
+	if g.Day != day || g.Sent-g.Ahead == 0 {
 		return false
 	}
 	g.Sent--
 	for j := len(g.Recent) - 1; j >= 0; j-- {
 		if g.Recent[j].Category == c {
-			g.Recent = slices.Delete(g.Recent, j, j+1)
+			g.Recent = slices.Delete(slices.Clone(g.Recent), j, j+1)
 			break
 		}
 	}

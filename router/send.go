@@ -22,7 +22,7 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 	if o.policy != nil && reserved != o.policy.DayKey(now) {
 		// The slot is taken once per day: a retry today keeps the one the
 		// first attempt took (the target records it).
-		day, ok, err := s.takeSlot(ctx, o.policy, rec, d, now, o.decision)
+		day, ok, err := w.groups.take(ctx, o.policy, d, rec.Announcement.Category, now, o.decision)
 		if err != nil {
 			w.s.log.Warn("store failed: the account's queue waits", "announcement", id, "account", w.name, "err", err)
 			return result{step: stepBlockQ, at: now.Add(storeRetry)}
@@ -30,8 +30,8 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 		if !ok {
 			// Another sender took the last slot since the read: the cap
 			// deferral, decided again on the state as it is now.
-			var g policy.GroupState
-			if err := s.st.ReadJSON(ctx, store.GroupStateKey(d.Key()), &g); err != nil {
+			g, err := w.groups.state(ctx, d.Key())
+			if err != nil {
 				return result{step: stepBlockQ, at: now.Add(storeRetry)}
 			}
 			in := policy.Input{Announcement: &rec.Announcement, Destination: d, Rendered: o.rendered, Now: now, Approved: true}
@@ -135,31 +135,6 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 		return result{step: stepStop} // the lease lapsed: the next owner sends it, and records what happened
 	}
 	return w.failed(rec, d, a, sendErr, o, reserved)
-}
-
-// takeSlot takes the group's daily-cap slot for the send in one
-// compare-and-set of its state; it answers the day taken.
-func (s *Service) takeSlot(ctx context.Context, pol *policy.Policy, rec *store.Record, d groupcast.Destination,
-	now time.Time, dec policy.Decision) (string, bool, error) {
-	var g policy.GroupState
-	granted := false
-	err := s.st.ModifyJSON(ctx, store.GroupStateKey(d.Key()), &g, func() { g = policy.GroupState{} }, func() (bool, error) {
-		limit := dec.Limit
-		if !dec.CountsToCap {
-			limit = 0
-		}
-		granted = pol.Take(&g, rec.Announcement.Category, now, limit)
-		return granted, nil
-	})
-	return pol.DayKey(now), granted, err
-}
-
-// giveBackSlot returns a daily-cap slot after a send failed for good.
-func (s *Service) giveBackSlot(ctx context.Context, pol *policy.Policy, rec *store.Record, d groupcast.Destination, day string) error {
-	var g policy.GroupState
-	return s.st.ModifyJSON(ctx, store.GroupStateKey(d.Key()), &g, func() { g = policy.GroupState{} }, func() (bool, error) {
-		return pol.GiveBack(&g, rec.Announcement.Category, day), nil
-	})
 }
 
 // fresh: the sender saw no stored state for the target before the send.
@@ -266,7 +241,7 @@ func (w *worker) failed(rec *store.Record, d groupcast.Destination, a *account, 
 	if t.State == groupcast.StateFailed {
 		if reserved != "" && o.policy != nil {
 			// Nothing went out: give the daily-cap slot back.
-			if err := s.giveBackSlot(ctx, o.policy, rec, d, reserved); err != nil {
+			if err := w.groups.giveBack(ctx, o.policy, d, rec.Announcement.Category, reserved); err != nil {
 				s.log.Warn("daily-cap slot not given back", "announcement", rec.Announcement.ID, "account", w.name, "err", err)
 			}
 		}

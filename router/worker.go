@@ -62,6 +62,7 @@ type worker struct {
 	pausedUntil  time.Time
 	pauseReason  string
 	pauseLoaded  bool
+	groups       *groupSlots // the policy state of this account's groups
 }
 
 // parked is a record asked back later, and when it is due (clock).
@@ -110,7 +111,7 @@ func (s *Service) startWorker(ctx context.Context, name string, h *hold) *worker
 	ctx, cancel := context.WithCancel(ctx)
 	sendCtx, sendCancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &worker{s: s, name: name, hold: h, cancel: cancel, done: make(chan struct{}), sendCtx: sendCtx,
-		parked: map[uint64]parked{}, cancelled: map[string]bool{}, panics: map[uint64]int{}}
+		parked: map[uint64]parked{}, cancelled: map[string]bool{}, panics: map[uint64]int{}, groups: newGroupSlots(s.st)}
 	go func() {
 		<-ctx.Done()
 		t := time.NewTimer(s.opts.ShutdownGrace)
@@ -156,6 +157,16 @@ func (w *worker) run(ctx context.Context) {
 		return nil
 	})
 
+	defer func() {
+		// Stopping with the lease still ours: the slots reserved ahead go
+		// back (a lapsed lease leaves them counted: another replica may
+		// be sending already).
+		if ok, _ := w.hold.valid(); ok {
+			if err := w.groups.release(w.sendCtx); err != nil {
+				s.log.Warn("daily-cap slots reserved ahead not given back: they stay counted today", "account", w.name, "err", err)
+			}
+		}
+	}()
 	for ctx.Err() == nil {
 		recs, ctl, err := w.subscribe(ctx)
 		if err != nil {
@@ -614,7 +625,7 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 		return w.end(rec, d, t, groupcast.StateFailed, "policy: "+err.Error())
 	}
 	if in.pol != nil {
-		if err := s.st.ReadJSON(ctx, store.GroupStateKey(d.Key()), &in.group); err != nil {
+		if in.group, err = w.groups.state(ctx, d.Key()); err != nil {
 			return blockFor(err)
 		}
 	}

@@ -123,6 +123,59 @@ func (s *Store) ModifyJSON(ctx context.Context, key string, v any, reset func(),
 	return fmt.Errorf("%w: %s", ErrConflict, key)
 }
 
+// ReadDoc reads the JSON document at key into v from the store (never
+// from this process's memory) and answers its revision: 0 when absent,
+// v left as it is. With WriteDoc it serves a single owner that keeps the
+// document between writes.
+func (s *Store) ReadDoc(ctx context.Context, key string, v any) (uint64, error) {
+	e, err := s.counts.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: %s: %w", key, err)
+	}
+	if err := json.Unmarshal(e.Value(), v); err != nil {
+		return 0, fmt.Errorf("store: decode %s: %w", key, err)
+	}
+	return e.Revision(), nil
+}
+
+// WriteDoc writes v at key if the document is still at rev (0: absent)
+// and answers its new revision; ErrConflict when another write came
+// first. Other errors leave it unknown whether the write happened.
+func (s *Store) WriteDoc(ctx context.Context, key string, v any, rev uint64) (uint64, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return 0, fmt.Errorf("store: encode %s: %w", key, err)
+	}
+	var next uint64
+	if rev == 0 {
+		next, err = s.counts.Create(ctx, key, b)
+	} else {
+		next, err = s.counts.Update(ctx, key, b, rev)
+	}
+	if err != nil {
+		s.docs.Delete(key)
+		if isExists(err) {
+			return 0, fmt.Errorf("%w: %s", ErrConflict, key)
+		}
+		return 0, fmt.Errorf("store: %s: %w", key, err)
+	}
+	s.docs.Store(key, docHint{value: b, rev: next})
+	return next, nil
+}
+
+// DocRevision is the revision of the document at key as this process last
+// read or wrote it (0: not known here): an owner keeping a copy sees that
+// another writer in this process changed it.
+func (s *Store) DocRevision(key string) uint64 {
+	if h, ok := s.docs.Load(key); ok {
+		return h.(docHint).rev
+	}
+	return 0
+}
+
 // ReadJSON reads the document at key into v, from this process's last
 // version when it has one (a single owner writes it), else from the store.
 func (s *Store) ReadJSON(ctx context.Context, key string, v any) error {
