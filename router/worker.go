@@ -194,19 +194,19 @@ func (w *worker) run(ctx context.Context) {
 }
 
 // subscribe follows the account's two queues, the records (lookahead
-// messages at a time) and the events, each from its first unacknowledged
+// messages at a time, fetched a quarter of it at a time) and the events, each from its first unacknowledged
 // message: whatever a crashed or departed owner left unsettled (in
 // flight, or asked back later) comes back at once and in order.
 func (w *worker) subscribe(ctx context.Context) (recs, ctl *jsbus.Subscriber, err error) {
 	s := w.s
 	js := s.st.JetStream()
-	open := func(stream, durable string, inFlight int) (*jsbus.Subscriber, <-chan *message.Message, error) {
+	open := func(stream, durable string, inFlight, fetchMin int) (*jsbus.Subscriber, <-chan *message.Message, error) {
 		floor, err := jsbus.AckFloor(ctx, js, stream, durable)
 		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return nil, nil, err
 		}
 		sub, err := jsbus.NewSubscriber(jsbus.SubscriberConfig{JetStream: js, Stream: stream, Durable: durable,
-			AckWait: s.opts.AckWait, InFlight: inFlight, RecreateFrom: floor + 1, Logger: s.log})
+			AckWait: s.opts.AckWait, InFlight: inFlight, FetchMin: fetchMin, RecreateFrom: floor + 1, Logger: s.log})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -224,10 +224,12 @@ func (w *worker) subscribe(ctx context.Context) (recs, ctl *jsbus.Subscriber, er
 		return nil, nil, err
 	}
 	w.replayed = st.CachedInfo().State.LastSeq
-	if recs, w.recCh, err = open(store.RecordsStream, store.ConsumerPrefix+w.name, s.opts.Lookahead); err != nil {
+	// Records are fetched a quarter of the lookahead at a time (the sender
+	// still holds the other three quarters); control jobs at once.
+	if recs, w.recCh, err = open(store.RecordsStream, store.ConsumerPrefix+w.name, s.opts.Lookahead, s.opts.Lookahead/4); err != nil {
 		return nil, nil, err
 	}
-	if ctl, w.ctlCh, err = open(store.EventsStream, store.ControlPrefix+w.name, 16); err != nil {
+	if ctl, w.ctlCh, err = open(store.EventsStream, store.ControlPrefix+w.name, 16, 1); err != nil {
 		_ = recs.Close()
 		return nil, nil, err
 	}

@@ -572,3 +572,50 @@ func TestConsumerConfig(t *testing.T) {
 		t.Error("DeliverByStartSequencePolicy without StartSeq: no error")
 	}
 }
+
+// TestFetchMin: with FetchMin a busy subscription asks for messages only
+// once that many slots are free — settling fewer brings nothing new, and
+// the FetchMin-th brings as many at once — and with the default it asks
+// as soon as one is.
+func TestFetchMin(t *testing.T) {
+	for _, tt := range []struct {
+		fetchMin, acked, want int // messages acked, then how many are out
+	}{
+		{fetchMin: 4, acked: 3, want: 5},
+		{fetchMin: 4, acked: 4, want: 8},
+		{fetchMin: 0, acked: 1, want: 8},
+	} {
+		t.Run(fmt.Sprintf("fetchmin=%d/acked=%d", tt.fetchMin, tt.acked), func(t *testing.T) {
+			js := embedded(t)
+			stream(t, js, "S", jetstream.LimitsPolicy, "s.>")
+			publishN(t, &Publisher{JetStream: js}, "s.a", 20)
+			sub := newSubscriber(t, SubscriberConfig{JetStream: js, Stream: "S", Durable: "d", InFlight: 8, FetchMin: tt.fetchMin})
+			defer sub.Close()
+			ch, err := sub.Subscribe(testCtx(t), "s.a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var held []*message.Message
+			for range 8 {
+				held = append(held, receive(t, ch))
+			}
+			for _, m := range held[:tt.acked] {
+				m.Ack()
+			}
+			waitFor(t, func() bool { return consumerInfo(t, js, "S", "d").AckFloor.Consumer == uint64(tt.acked) })
+			for range tt.want - (8 - tt.acked) {
+				receive(t, ch)
+			}
+			// Long enough for a fetch to bring more, were one asked.
+			time.Sleep(200 * time.Millisecond)
+			select {
+			case m := <-ch:
+				t.Fatalf("message %s delivered: more than %d out", m.UUID, tt.want)
+			default:
+			}
+			if got := consumerInfo(t, js, "S", "d").NumAckPending; got != tt.want {
+				t.Errorf("%d messages out, want %d", got, tt.want)
+			}
+		})
+	}
+}

@@ -50,6 +50,13 @@ type SubscriberConfig struct {
 	// InFlight is how many messages one subscription has out at once
 	// (default 1: in order, one after the other).
 	InFlight int
+	// FetchMin is how many free slots a fetch waits for (default 1: fetch
+	// as soon as one message is settled; at most InFlight). Larger, a busy
+	// subscription asks JetStream once for several messages instead of
+	// once for each message settled — a fetch is a request, a reply
+	// subscription and a status message — and its handler never runs dry:
+	// it still holds InFlight−FetchMin messages while the fetch waits.
+	FetchMin int
 	// RecreateFrom, if not 0, deletes the durable consumer when the
 	// Subscriber first subscribes with it and creates it again, starting at
 	// this stream sequence, so that every message from there on is delivered
@@ -118,6 +125,7 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 	if cfg.InFlight <= 0 {
 		cfg.InFlight = 1
 	}
+	cfg.FetchMin = min(max(cfg.FetchMin, 1), cfg.InFlight)
 	if cfg.DeliverPolicy == jetstream.DeliverByStartSequencePolicy && cfg.StartSeq == 0 {
 		return nil, errors.New("jsbus: DeliverByStartSequencePolicy needs StartSeq")
 	}
@@ -307,6 +315,14 @@ func (s *Subscriber) fetchLoop(ctx context.Context, cons jetstream.Consumer, out
 				free++
 			default:
 				break count
+			}
+		}
+		for free < s.cfg.FetchMin { // the handler still has the others
+			select {
+			case slots <- struct{}{}:
+				free++
+			case <-ctx.Done():
+				return
 			}
 		}
 		fctx, cancel := s.fetchContext(ctx)
