@@ -84,40 +84,20 @@ func (s *Store) ModifyJSON(ctx context.Context, key string, v any, reset func(),
 			}
 			rev = d.rev
 		} else {
-			e, err := s.counts.Get(ctx, key)
-			switch {
-			case errors.Is(err, jetstream.ErrKeyNotFound):
-			case err != nil:
-				return fmt.Errorf("store: %s: %w", key, err)
-			default:
-				if err := json.Unmarshal(e.Value(), v); err != nil {
-					return fmt.Errorf("store: decode %s: %w", key, err)
-				}
-				rev = e.Revision()
+			var err error
+			if rev, err = s.ReadDoc(ctx, key, v); err != nil {
+				return err
 			}
 		}
 		write, err := change()
 		if err != nil || !write {
 			return err
 		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("store: encode %s: %w", key, err)
+		if _, err := s.WriteDoc(ctx, key, v, rev); errors.Is(err, ErrConflict) {
+			continue
+		} else if err != nil {
+			return err
 		}
-		var next uint64
-		if rev == 0 {
-			next, err = s.counts.Create(ctx, key, b)
-		} else {
-			next, err = s.counts.Update(ctx, key, b, rev)
-		}
-		if err != nil {
-			s.docs.Delete(key)
-			if isExists(err) {
-				continue
-			}
-			return fmt.Errorf("store: %s: %w", key, err)
-		}
-		s.docs.Store(key, docHint{value: b, rev: next})
 		return nil
 	}
 	return fmt.Errorf("%w: %s", ErrConflict, key)
