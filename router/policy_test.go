@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -274,5 +275,29 @@ func TestWindowOpeningBurstStaysUnderRate(t *testing.T) {
 	s.mu.Unlock()
 	if inversions > 0 {
 		t.Errorf("released out of acceptance order: %d inversions among %d", inversions, n)
+	}
+}
+
+// TestDailyCapSlotGivenBackAfterPermanentFailure: a send that fails for
+// good gives its daily-cap slot back, so the group still gets its cap's
+// worth of deliveries that day.
+func TestDailyCapSlotGivenBackAfterPermanentFailure(t *testing.T) {
+	scripts.Store("s1", script(func(n int, m groupcast.Outgoing) error {
+		if n == 2 {
+			return groupcast.Permanent("93000", errors.New("invalid webhook key"))
+		}
+		return nil
+	}))
+	t.Cleanup(func() { scripts.Delete("s1") })
+	clock := &fakeClock{now: at("2026-11-26 12:30")}
+	h := startWithClock(t, fmt.Sprintf(policyConfig, ""), store.DriverMemory, "", clock)
+	want := []groupcast.State{groupcast.StateDelivered, groupcast.StateFailed, groupcast.StateDelivered, groupcast.StateDelivered, groupcast.StateDeferred}
+	for i, state := range want {
+		id := fmt.Sprintf("gb-%d", i)
+		submit(t, h, fmt.Sprintf("---\nid: %s\ntitle: 第%d条\n---\n正文", id, i))
+		st := h.waitFor(id, string(state), allIn(state))
+		if state == groupcast.StateDeferred && !strings.HasPrefix(target(st).Reason, "daily_cap: 3/3") {
+			t.Errorf("%s: deferred for %q, want the cap of 3 reached", id, target(st).Reason)
+		}
 	}
 }
