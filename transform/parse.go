@@ -7,6 +7,7 @@ import (
 
 	"github.com/yuin/goldmark/ast"
 	east "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 
 	"github.com/groupcast/groupcast"
@@ -17,6 +18,7 @@ import (
 type Doc struct {
 	a      *groupcast.Announcement
 	src    []byte
+	text   string // src as a string: text nodes are slices of it, not copies
 	root   ast.Node
 	links  []groupcast.Link  // front-matter links, then links in the body; one per URL
 	front  int               // how many of links come from the front matter
@@ -42,7 +44,8 @@ func parseBody(orig *groupcast.Announcement, body string) *Doc {
 	if d.err = tooLong(body); d.err != nil {
 		d.root = ast.NewDocument()
 	} else {
-		d.src = []byte(strings.ToValidUTF8(body, "\uFFFD"))
+		d.text = strings.ToValidUTF8(body, "\uFFFD")
+		d.src = []byte(d.text)
 		if d.root, _, d.err = parseMarkdown(d.src); d.err != nil {
 			d.root = ast.NewDocument() // not fit to render; Render refuses
 		}
@@ -114,17 +117,34 @@ func (d *Doc) dest(b []byte) string {
 // goldmark's HTML writer does, and replaces NUL as CommonMark asks.
 func unescape(b []byte) string {
 	if bytes.IndexByte(b, '\\') >= 0 || bytes.IndexByte(b, '&') >= 0 {
-		// Escapes and references start with one of these two: most text
-		// has neither and skips three passes.
-		b = util.UnescapePunctuations(b)
-		b = util.ResolveNumericReferences(b)
-		b = util.ResolveEntityNames(b)
+		b = resolve(b)
 	}
-	s := string(b)
+	return validText(string(b))
+}
+
+// unescapeString is unescape for text already a string: most text has
+// neither escapes nor NUL and is answered as it is, without a copy.
+func unescapeString(s string) string {
+	if strings.IndexByte(s, '\\') >= 0 || strings.IndexByte(s, '&') >= 0 {
+		s = string(resolve([]byte(s)))
+	}
+	return validText(s)
+}
+
+// validText is s with NUL replaced as CommonMark asks, valid UTF-8.
+func validText(s string) string {
 	if strings.IndexByte(s, 0) >= 0 {
 		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// resolve resolves backslash escapes and character references. Escapes and
+// references start with "\\" or "&": callers skip text with neither.
+func resolve(b []byte) []byte {
+	b = util.UnescapePunctuations(b)
+	b = util.ResolveNumericReferences(b)
+	return util.ResolveEntityNames(b)
 }
 
 // strayDelimiters removes runs of two or more "*" and "~~" that the parser
@@ -165,11 +185,20 @@ func (d *Doc) plainValue(t *ast.Text) string {
 }
 
 func (d *Doc) textValue(t *ast.Text) string {
-	v := t.Value(d.src)
+	v := d.segment(t.Segment)
 	if t.IsRaw() {
-		return strings.ToValidUTF8(string(v), "\uFFFD")
+		return strings.ToValidUTF8(v, "\uFFFD")
 	}
-	return unescape(v)
+	return unescapeString(v)
+}
+
+// segment is the source text of seg: a slice of the body, not a copy,
+// unless the parser padded it.
+func (d *Doc) segment(seg text.Segment) string {
+	if seg.Padding == 0 && !seg.ForceNewline {
+		return d.text[seg.Start:seg.Stop]
+	}
+	return string(seg.Value(d.src))
 }
 
 // plainText is the text of n's inline descendants, with no markup, soft
