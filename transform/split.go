@@ -289,28 +289,54 @@ func isBlank(r rune) bool { return r == ' ' || r == '\t' || r == '\u3000' }
 // sentenceCuts finds sentence ends: a run of 。！？ (anything may follow), or
 // of ! ? . followed by a blank or the end; closing quotes and brackets after
 // the run belong to the sentence; the blanks after it are the separator.
+//
+// It walks the clusters once, without a list of them: the sentence style
+// runs on every flow of every short render.
 func sentenceCuts(s string) []span {
 	var cuts []span
-	cs := clusters(s)
-	for i := 0; i < len(cs); {
-		if !isFullStop(cs[i].r) && !isASCIIStop(cs[i].r) {
-			i++
+	const (
+		prose   = iota // outside a sentence end
+		stops          // in the run of stops
+		closers        // in the quotes and brackets after it
+		blanks         // in the blanks after those
+	)
+	phase, full, j := prose, false, 0 // j: where the closers end
+	state := -1
+	for off, rest := 0, s; rest != ""; {
+		var c string
+		c, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		r, w := utf8.DecodeRuneInString(c)
+		cl := cluster{start: off, r: r, alone: w == len(c)}
+		off += len(c)
+		if phase == stops && isStopRun(r) {
+			full = full || isFullStop(r)
 			continue
 		}
-		full := false
-		j := i
-		for ; j < len(cs) && isStopRun(cs[j].r); j++ {
-			full = full || isFullStop(cs[j].r)
+		if phase == stops || phase == closers {
+			if isCloser(r) {
+				phase = closers
+				continue
+			}
+			phase, j = blanks, cl.start
 		}
-		for ; j < len(cs) && isCloser(cs[j].r); j++ {
+		if phase == blanks {
+			if cl.blank() {
+				continue
+			}
+			if full || cl.start > j {
+				cuts = append(cuts, span{j, cl.start})
+			}
+			phase = prose // "3.14", "example.com": no cut, carry on after the run
 		}
-		k := j
-		for ; k < len(cs) && cs[k].blank(); k++ {
+		if isFullStop(r) || isASCIIStop(r) {
+			phase, full = stops, isFullStop(r)
 		}
-		if full || k > j || k == len(cs) {
-			cuts = append(cuts, span{cs.off(j, len(s)), cs.off(k, len(s))})
-		}
-		i = k // "3.14", "example.com": no cut, carry on after the run
+	}
+	switch phase {
+	case stops, closers:
+		cuts = append(cuts, span{len(s), len(s)})
+	case blanks:
+		cuts = append(cuts, span{j, len(s)})
 	}
 	return cuts
 }
