@@ -59,7 +59,9 @@ func TemplateFuncs() template.FuncMap {
 	return template.FuncMap{
 		"plain": func(md string) string {
 			d := parseBody(&groupcast.Announcement{}, md)
-			return (&longWriter{d: d}).blocks(d.root, "\n\n")
+			w := &longWriter{d: d}
+			w.blocks(d.root, "\n\n")
+			return string(w.b)
 		},
 		"markdown": func(md string) string {
 			d := parseBody(&groupcast.Announcement{}, md)
