@@ -270,28 +270,6 @@ func wide(r rune) bool {
 		(r >= 0x3000 && r <= 0x303F) || (r >= 0xFF00 && r <= 0xFFEF) || r == '“' || r == '”' || r == '‘' || r == '’' || r == '…' || r == '—'
 }
 
-// prefixLines puts first before the first line of s and rest before every
-// other line; rest is trimmed on blank lines so no line ends in spaces.
-func prefixLines(s, first, rest string) string {
-	lines := strings.Split(s, "\n")
-	var b strings.Builder
-	for i, l := range lines {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		p := rest
-		if i == 0 {
-			p = first
-		}
-		if l == "" {
-			p = strings.TrimRight(p, " ")
-		}
-		b.WriteString(p)
-		b.WriteString(l)
-	}
-	return b.String()
-}
-
 // joinBlocks joins rendered blocks, dropping empty ones.
 func joinBlocks(blocks []string, sep string) string {
 	n := 0

@@ -65,7 +65,9 @@ func TemplateFuncs() template.FuncMap {
 		},
 		"markdown": func(md string) string {
 			d := parseBody(&groupcast.Announcement{}, md)
-			return (&formalWriter{d: d}).blocks(d.root, "\n\n")
+			w := &formalWriter{d: d}
+			w.blocks(d.root, "\n\n")
+			return string(w.b)
 		},
 		"summary": func(n int, md string) string {
 			flows, _ := parseBody(&groupcast.Announcement{}, md).flows()

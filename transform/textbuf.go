@@ -84,7 +84,9 @@ func (t *textBuf) takeTail(start int) []byte {
 	return t.tmp
 }
 
-// prefixLines is prefixLines on b[start:].
+// prefixLines puts first before the first line of b[start:] and rest
+// before every other line; rest is trimmed on blank lines so no line ends
+// in spaces.
 func (t *textBuf) prefixLines(start int, first, rest string) {
 	s := t.takeTail(start)
 	for i := 0; ; i++ {
