@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode"
@@ -295,6 +296,7 @@ func (d *Doc) flows() (flows []flow, omitted bool) {
 }
 
 type shortWriter struct {
+	textBuf // the inline text being written
 	d       *Doc
 	out     []flow
 	links   []groupcast.Link
@@ -357,31 +359,39 @@ func salutationLine(s string) bool {
 const softBreak = "\x00" // never in text: unescape turns NUL into U+FFFD
 
 func (w *shortWriter) inlines(n ast.Node) string {
-	var b strings.Builder
+	start := len(w.b)
 	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
-		w.inline(&b, c)
+		w.inline(c)
 	}
-	lines := strings.Split(b.String(), softBreak)
+	raw := w.b[start:]
+	// Each line with its blanks collapsed; the lines joined by lineJoin.
+	// Collapsing only shortens: the text fits in len(raw).
 	var out strings.Builder
-	for _, l := range lines {
-		l = strings.Join(strings.Fields(l), " ")
-		if l == "" {
-			continue
+	out.Grow(len(raw))
+	for line := range bytes.SplitSeq(raw, []byte(softBreak)) {
+		first := true
+		for f := range bytes.FieldsSeq(line) {
+			switch {
+			case !first:
+				out.WriteByte(' ')
+			case out.Len() > 0:
+				r, _ := utf8.DecodeRune(f)
+				out.WriteString(lineJoin(out.String(), r))
+			}
+			out.Write(f)
+			first = false
 		}
-		if out.Len() > 0 {
-			out.WriteString(lineJoin(out.String(), l))
-		}
-		out.WriteString(l)
 	}
+	w.b = w.b[:start]
 	return out.String()
 }
 
 // lineJoin is what a line break inside a paragraph becomes in the short
 // style: a space inside English prose wrapped by its author, a line break
 // anywhere else (Chinese announcements break lines on purpose: 时间、地点).
-func lineJoin(before, after string) string {
+// after is the first rune of the line after the break.
+func lineJoin(before string, r2 rune) string {
 	r1, _ := utf8.DecodeLastRuneInString(before)
-	r2, _ := utf8.DecodeRuneInString(after)
 	if r1 < utf8.RuneSelf && r2 < utf8.RuneSelf && unicode.IsLetter(r1) && (unicode.IsLetter(r2) || unicode.IsDigit(r2)) {
 		return " "
 	}
@@ -390,45 +400,46 @@ func lineJoin(before, after string) string {
 
 // inline writes plain text, without markup: links by their text (their
 // URLs go to link lines), images and struck-through text left out.
-func (w *shortWriter) inline(b *strings.Builder, n ast.Node) {
+func (w *shortWriter) inline(n ast.Node) {
 	d := w.d
 	switch n := n.(type) {
 	case *ast.Text:
-		b.WriteString(d.plainValue(n))
+		w.b = append(w.b, d.plainValue(n)...)
 		if n.SoftLineBreak() || n.HardLineBreak() {
-			b.WriteString(softBreak)
+			w.b = append(w.b, softBreak...)
 		}
 	case *ast.String:
-		b.WriteString(strings.ToValidUTF8(string(n.Value), "\uFFFD"))
+		w.b = append(w.b, strings.ToValidUTF8(string(n.Value), "\uFFFD")...)
 	case *ast.CodeSpan:
-		b.WriteString(codeSpanText(d, n))
+		w.b = append(w.b, codeSpanText(d, n)...)
 	case *ast.Link:
-		var lb strings.Builder
+		start := len(w.b)
 		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
-			w.inline(&lb, c)
+			w.inline(c)
 		}
-		text, url := d.titled(strings.TrimSpace(lb.String()), d.dest(n.Destination))
+		w.trimSpace(start)
+		text, url := d.titled(w.cut(start), d.dest(n.Destination))
 		if text == "" {
 			text = url
 		}
-		b.WriteString(text)
+		w.b = append(w.b, text...)
 		if url != "" && text != url {
 			w.links = append(w.links, groupcast.Link{Title: strings.Join(strings.Fields(strings.ReplaceAll(text, softBreak, " ")), " "), URL: url})
 		}
 	case *ast.AutoLink:
-		b.WriteString(d.autoLinkText(n))
+		w.b = append(w.b, d.autoLinkText(n)...)
 	case *ast.Image:
 		w.omitted = true
 	case *ast.RawHTML, *east.Strikethrough:
 	case *east.TaskCheckBox:
 		if n.IsChecked {
-			b.WriteString("☑ ")
+			w.b = append(w.b, "☑ "...)
 		} else {
-			b.WriteString("☐ ")
+			w.b = append(w.b, "☐ "...)
 		}
 	default:
 		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
-			w.inline(b, c)
+			w.inline(c)
 		}
 	}
 }
