@@ -55,8 +55,8 @@ func (d *Doc) short(limit int) string {
 			links = append(links, f.links...)
 		}
 		lines = append(lines, linkLines(dedupLinks(links))...)
-		if text := joinBlocks(lines, "\n"); Chars(text) <= limit {
-			return text
+		if joinedChars(lines) <= limit { // joined only when it fits
+			return joinBlocks(lines, "\n")
 		}
 	}
 
@@ -147,6 +147,22 @@ func fitLine(line, title string, max int) string {
 	return cutText(title, max)
 }
 
+// joinedChars is Chars(joinBlocks(lines, "\n")), without joining them.
+func joinedChars(lines []string) int {
+	n, k := 0, 0
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		if k > 0 {
+			n++ // "\n" ends a rune: no rune spans two lines
+		}
+		n += Chars(l)
+		k++
+	}
+	return n
+}
+
 func linkLine(l groupcast.Link) string {
 	if l.Title == "" || l.Title == l.URL {
 		return l.URL
@@ -182,6 +198,11 @@ func dedupLinks(links []groupcast.Link) []groupcast.Link {
 // used is how many flows the excerpt drew from.
 func excerpt(flows []flow, budget int, note string) (text string, used int, complete bool) {
 	var b strings.Builder
+	size := 0 // what the excerpt can take: all of the flows, or budget runes
+	for _, f := range flows {
+		size += len(f.text) + 1
+	}
+	b.Grow(min(size, max(budget, 0)*utf8.UTFMax) + len(note) + 1)
 	n := 0
 	complete = true
 	flowStart, flowChars := 0, 0 // where the last flow drawn from starts in b
@@ -290,7 +311,7 @@ func cutText(s string, max int) string {
 // are left to the full text.
 // omitted reports whether it left out a table, code or an image.
 func (d *Doc) flows() (flows []flow, omitted bool) {
-	w := &shortWriter{d: d}
+	w := &shortWriter{d: d, out: make([]flow, 0, 8)}
 	w.collect(d.root, "")
 	return w.out, w.omitted
 }
