@@ -95,7 +95,7 @@ func parseBody(orig *groupcast.Announcement, body string) *Doc {
 func sanitized(a *groupcast.Announcement) *groupcast.Announcement {
 	c := *a
 	valid := func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
-	c.Title = strings.Join(strings.Fields(valid(a.Title)), " ")
+	c.Title = oneLine(valid(a.Title))
 	c.Summary, c.Author = valid(a.Summary), valid(a.Author)
 	c.Links = make([]groupcast.Link, len(a.Links))
 	for i, l := range a.Links {
@@ -106,6 +106,23 @@ func sanitized(a *groupcast.Announcement) *groupcast.Announcement {
 		c.Images[i] = groupcast.Image{URL: valid(im.URL), Alt: valid(im.Alt)}
 	}
 	return &c
+}
+
+// oneLine is s with its blanks collapsed: strings.Join(strings.Fields(s),
+// " "), and s itself when it is that already (a title usually is).
+func oneLine(s string) string {
+	prevSpace := true // no blank at the start
+	for _, r := range s {
+		space := unicode.IsSpace(r)
+		if space && (r != ' ' || prevSpace) {
+			return strings.Join(strings.Fields(s), " ")
+		}
+		prevSpace = space
+	}
+	if prevSpace && s != "" { // a blank at the end
+		return strings.Join(strings.Fields(s), " ")
+	}
+	return s
 }
 
 // dest is a link destination with escapes and entities resolved.

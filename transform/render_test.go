@@ -332,3 +332,11 @@ func BenchmarkRender(b *testing.B) {
 		}
 	})
 }
+
+func TestOneLine(t *testing.T) {
+	for _, s := range []string{"", " ", "a", "a b", " a", "a ", "a  b", "a\tb", "a\nb", "通知\u3000标题", "【通知】 数据库 升级", "x\u00a0y", "\xff a"} {
+		if got, want := oneLine(s), strings.Join(strings.Fields(s), " "); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
