@@ -24,7 +24,8 @@ const mentionAll = "@所有人"
 // notice gets its heading, salutation, closing and signature.
 func (d *Doc) formal(o groupcast.StyleOptions, now time.Time) string {
 	w := &formalWriter{d: d}
-	w.b = make([]byte, 0, d.sizeHint()+64)
+	hint := d.sizeHint()
+	w.b = make([]byte, 0, hint+hint/8) // headings, closing, signature, hard breaks
 	w.b = append(w.b, "### "...)
 	w.b = append(w.b, formalHeading(d.a.Title)...)
 	if d.a.MentionAll {
@@ -198,11 +199,11 @@ func (w *formalWriter) block(n ast.Node) {
 	case *ast.List:
 		w.list(n)
 	case *east.Table:
-		header, rows := tableRows(n, w.inlineString)
+		header, rows := w.tableRows(n, w.inlines)
 		for i := range header {
 			header[i] = strings.ReplaceAll(header[i], "*", "")
 		}
-		w.b = append(w.b, strings.Join(recordLines(header, rows, "- ", "**", "；"), "\n")...)
+		w.records(header, rows, "- ", "**", "；")
 	default:
 		w.blocks(n, "\n\n")
 	}
@@ -292,34 +293,61 @@ var markdownLead = regexp.MustCompile("^(#|>|[-+*=_~`|]|[0-9]+[.)])")
 // never has. And it keeps its lines from reading as something else: a line
 // that starts like a fence or table row gets a no-break space.
 func (w *formalWriter) tidyLines(start int) {
-	s := w.takeTail(start)
-	for i := 0; ; i++ {
-		l, more, found := bytes.Cut(s, []byte{'\n'})
-		if i > 0 {
-			w.b = append(w.b, '\n')
+	if !utf8.Valid(w.b[start:]) {
+		// Rewritten rune by rune below, an invalid byte would become the
+		// three of U+FFFD: no room for that in place.
+		var valid []byte
+		for _, c := range string(w.b[start:]) {
+			valid = utf8.AppendRune(valid, c)
 		}
-		l = bytes.TrimLeft(l, " \u3000")
+		w.b = append(w.b[:start], valid...)
+	}
+	// In place: the text only gets shorter, so what is written never
+	// overtakes what is still to be read.
+	b, end := w.b, len(w.b)
+	j := start // where the next byte is written
+	for r := start; ; {
+		lineEnd := end
+		if k := bytes.IndexByte(b[r:end], '\n'); k >= 0 {
+			lineEnd = r + k
+		}
+		l := bytes.TrimLeft(b[r:lineEnd], " \u3000")
 		body := bytes.TrimRight(l, " ")
 		hardBreak := l[len(body):] // "  " before a line break: keep
-		lineStart := len(w.b)
 		prev := rune(0)
 		for len(body) > 0 {
-			r, n := utf8.DecodeRune(body)
-			body = body[n:]
-			if (r == ' ' || r == '\u3000') && strings.ContainsRune("。，、；：？！）」』”", prev) {
-				continue
+			c, n := utf8.DecodeRune(body)
+			if !((c == ' ' || c == '\u3000') && strings.ContainsRune("。，、；：？！）」』”", prev)) {
+				j += copy(b[j:], body[:n])
+				prev = c
 			}
-			w.b = utf8.AppendRune(w.b, r)
-			prev = r
+			body = body[n:]
 		}
-		w.b = append(w.b, hardBreak...)
-		if line := w.b[lineStart:]; bytes.HasPrefix(line, []byte("```")) || bytes.HasPrefix(line, []byte("~~~")) || bytes.HasPrefix(line, []byte("|")) {
-			w.insert(lineStart, "\u00a0")
+		j += copy(b[j:], hardBreak)
+		if lineEnd == end {
+			break
 		}
-		if !found {
+		b[j] = '\n'
+		j++
+		r = lineEnd + 1
+	}
+	w.b = b[:j]
+	if !bytes.ContainsAny(w.b[start:], "`~|") {
+		return
+	}
+	for pos := start; ; {
+		line := w.b[pos:]
+		if k := bytes.IndexByte(line, '\n'); k >= 0 {
+			line = line[:k]
+		}
+		if bytes.HasPrefix(line, []byte("```")) || bytes.HasPrefix(line, []byte("~~~")) || bytes.HasPrefix(line, []byte("|")) {
+			w.insert(pos, "\u00a0")
+			pos += len("\u00a0")
+		}
+		pos += len(line) + 1
+		if pos > len(w.b) {
 			return
 		}
-		s = more
 	}
 }
 

@@ -122,7 +122,7 @@ func (w *longWriter) block(n ast.Node) {
 	case *ast.List:
 		w.list(n)
 	case *east.Table:
-		w.b = append(w.b, w.table(n)...)
+		w.table(n)
 	default:
 		w.blocks(n, "\n\n")
 	}
@@ -175,68 +175,48 @@ func (w *longWriter) list(l *ast.List) {
 // table writes a small table as rows aligned by display width (CJK counts
 // two columns), and a wide one as one "列：值；列：值" line per row, which
 // reads well on a phone whatever the font.
-func (w *longWriter) table(t *east.Table) string {
-	header, rows := tableRows(t, w.inlineString)
-	all := append([][]string{header}, rows...)
-	cols := 0
-	for _, r := range all {
+func (w *longWriter) table(t *east.Table) {
+	header, rows := w.tableRows(t, w.inlines)
+	cols := len(header)
+	for _, r := range rows {
 		cols = max(cols, len(r))
 	}
 	widths := make([]int, cols)
-	for _, r := range all {
-		for i, c := range r {
-			widths[i] = max(widths[i], uniseg.StringWidth(c))
+	for i := -1; i < len(rows); i++ {
+		for j, c := range row(header, rows, i) {
+			widths[j] = max(widths[j], uniseg.StringWidth(c))
 		}
 	}
 	total := 2 * (cols - 1)
 	for _, wd := range widths {
 		total += wd
 	}
-	var lines []string
-	if cols <= 4 && total <= 40 {
-		for _, r := range all {
-			var b strings.Builder
-			for i, c := range r {
-				b.WriteString(c)
-				if i < len(r)-1 {
-					b.WriteString(strings.Repeat(" ", widths[i]-uniseg.StringWidth(c)+2))
-				}
-			}
-			lines = append(lines, strings.TrimRight(b.String(), " "))
-		}
-		return strings.Join(lines, "\n")
+	if cols > 4 || total > 40 {
+		w.records(header, rows, "• ", "", "；")
+		return
 	}
-	return strings.Join(recordLines(header, rows, "• ", "", "；"), "\n")
+	for i := -1; i < len(rows); i++ {
+		if i > -1 {
+			w.b = append(w.b, '\n')
+		}
+		start := len(w.b)
+		r := row(header, rows, i)
+		for j, c := range r {
+			w.b = append(w.b, c...)
+			if j < len(r)-1 {
+				w.b = append(w.b, indent(widths[j]-uniseg.StringWidth(c)+2)...)
+			}
+		}
+		w.set(start, bytes.TrimRight(w.b[start:], " "))
+	}
 }
 
-// recordLines writes each row as "列：值" pairs; empty cells are left out,
-// a column without a header gives its value alone.
-func recordLines(header []string, rows [][]string, prefix, strong, sep string) []string {
-	var lines []string
-	for _, r := range rows {
-		var pairs []string
-		for i, c := range r {
-			if c == "" {
-				continue
-			}
-			h := ""
-			if i < len(header) {
-				h = header[i]
-			}
-			if h == "" {
-				pairs = append(pairs, c)
-			} else {
-				pairs = append(pairs, strong+h+strong+"："+c)
-			}
-		}
-		if len(pairs) > 0 {
-			lines = append(lines, prefix+strings.Join(pairs, sep))
-		}
+// row is the header for i -1, else rows[i].
+func row(header []string, rows [][]string, i int) []string {
+	if i < 0 {
+		return header
 	}
-	if len(rows) == 0 && len(header) > 0 { // a header alone is still content
-		lines = append(lines, prefix+strings.Join(header, sep))
-	}
-	return lines
+	return rows[i]
 }
 
 // inlines writes n's inlines, trimmed.

@@ -6,7 +6,6 @@ import (
 	"unicode"
 
 	"github.com/yuin/goldmark/ast"
-	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 
@@ -249,35 +248,18 @@ func (d *Doc) codeLines(n ast.Node) []string {
 	out := make([]string, 0, lines.Len())
 	for i := range lines.Len() {
 		seg := lines.At(i)
-		v := strings.TrimRight(string(seg.Value(d.src)), "\r\n")
+		v := strings.TrimRight(d.segment(seg), "\r\n")
 		out = append(out, strings.ToValidUTF8(v, "\uFFFD"))
 	}
 	if n.Kind() == ast.KindHTMLBlock {
 		if h := n.(*ast.HTMLBlock); h.HasClosure() {
-			out = append(out, strings.TrimRight(string(h.ClosureLine.Value(d.src)), "\r\n"))
+			out = append(out, strings.TrimRight(d.segment(h.ClosureLine), "\r\n"))
 		}
 	}
 	for len(out) > 0 && strings.TrimSpace(out[len(out)-1]) == "" {
 		out = out[:len(out)-1]
 	}
 	return out
-}
-
-// tableRows returns a table's header and body rows as plain cell texts,
-// rendered by cell (the caller's inline renderer).
-func tableRows(t *east.Table, cell func(ast.Node) string) (header []string, rows [][]string) {
-	for r := t.FirstChild(); r != nil; r = r.NextSibling() {
-		var cells []string
-		for c := r.FirstChild(); c != nil; c = c.NextSibling() {
-			cells = append(cells, strings.TrimSpace(cell(c)))
-		}
-		if r.Kind() == east.KindTableHeader {
-			header = cells
-		} else {
-			rows = append(rows, cells)
-		}
-	}
-	return header, rows
 }
 
 // wide reports whether r is written without spaces between words: CJK

@@ -2,7 +2,11 @@ package transform
 
 import (
 	"bytes"
+	"slices"
 	"unicode/utf8"
+
+	"github.com/yuin/goldmark/ast"
+	east "github.com/yuin/goldmark/extension/ast"
 )
 
 // textBuf is the text a style writes, block after block, into one buffer
@@ -12,8 +16,7 @@ import (
 // where a block or an inline run starts, so that it can be trimmed,
 // prefixed or dropped in place.
 type textBuf struct {
-	b   []byte
-	tmp []byte // scratch for rewriting the end of b
+	b []byte
 }
 
 // open starts a block in a run of blocks that began at start: sep goes
@@ -77,23 +80,12 @@ func (t *textBuf) lastRune(start int) rune {
 	return r
 }
 
-// takeTail moves b[start:] to tmp and answers it, for rewriting.
-func (t *textBuf) takeTail(start int) []byte {
-	t.tmp = append(t.tmp[:0], t.b[start:]...)
-	t.b = t.b[:start]
-	return t.tmp
-}
-
 // prefixLines puts first before the first line of b[start:] and rest
 // before every other line; rest is trimmed on blank lines so no line ends
-// in spaces.
+// in spaces. It works in place: the lines move right, the last one first,
+// to make room for their prefixes.
 func (t *textBuf) prefixLines(start int, first, rest string) {
-	s := t.takeTail(start)
-	for i := 0; ; i++ {
-		line, more, found := bytes.Cut(s, []byte{'\n'})
-		if i > 0 {
-			t.b = append(t.b, '\n')
-		}
+	prefix := func(i int, line []byte) string {
 		p := rest
 		if i == 0 {
 			p = first
@@ -101,12 +93,33 @@ func (t *textBuf) prefixLines(start int, first, rest string) {
 		if len(line) == 0 {
 			p = trimRightSpaces(p)
 		}
-		t.b = append(t.b, p...)
-		t.b = append(t.b, line...)
+		return p
+	}
+	added, last := 0, 0 // last: the index of the last line
+	for s := t.b[start:]; ; last++ {
+		line, more, found := bytes.Cut(s, []byte{'\n'})
+		added += len(prefix(last, line))
 		if !found {
-			return
+			break
 		}
 		s = more
+	}
+	end := len(t.b) // of the line being moved
+	t.b = slices.Grow(t.b, added)[:end+added]
+	dst := len(t.b)
+	for i := last; i >= 0; i-- {
+		lineStart := start + bytes.LastIndexByte(t.b[start:end], '\n') + 1
+		line := t.b[lineStart:end]
+		p := prefix(i, line)
+		dst -= len(line)
+		copy(t.b[dst:], line)
+		dst -= len(p)
+		copy(t.b[dst:], p)
+		if i > 0 {
+			dst--
+			t.b[dst] = '\n'
+		}
+		end = lineStart - 1
 	}
 }
 
@@ -135,5 +148,86 @@ func (d *Doc) sizeHint() int {
 	for _, l := range d.links[:d.front] {
 		n += len(l.Title) + len(l.URL) + 16
 	}
-	return n
+	return n + n/8
+}
+
+// tableRows answers a table's header and body rows as plain cell texts,
+// each cell written by inlines (the style's) and trimmed. The cells are
+// slices of one string.
+func (t *textBuf) tableRows(table *east.Table, inlines func(ast.Node)) (header []string, rows [][]string) {
+	start := len(t.b)
+	cells, rowCount := 0, 0
+	for r := table.FirstChild(); r != nil; r = r.NextSibling() {
+		cells += r.ChildCount()
+		rowCount++
+	}
+	ends := make([]int, 0, 2*cells) // start and end of each cell in b[start:]
+	for r := table.FirstChild(); r != nil; r = r.NextSibling() {
+		for c := r.FirstChild(); c != nil; c = c.NextSibling() {
+			from := len(t.b)
+			inlines(c)
+			t.trimSpace(from)
+			ends = append(ends, from-start, len(t.b)-start)
+		}
+	}
+	text := t.cut(start)
+	all := make([]string, len(ends)/2)
+	for i := range all {
+		all[i] = text[ends[2*i]:ends[2*i+1]]
+	}
+	rows = make([][]string, 0, rowCount)
+	for r := table.FirstChild(); r != nil; r = r.NextSibling() {
+		n := r.ChildCount()
+		row := all[:n:n]
+		all = all[n:]
+		if r.Kind() == east.KindTableHeader {
+			header = row
+		} else {
+			rows = append(rows, row)
+		}
+	}
+	return header, rows
+}
+
+// records writes each row as a line of "列：值" pairs after prefix, sep
+// between them; empty cells are left out, a column without a header gives
+// its value alone, strong goes around each header.
+func (t *textBuf) records(header []string, rows [][]string, prefix, strong, sep string) {
+	start := len(t.b)
+	line := func() { // a new line, after the ones written
+		if len(t.b) > start {
+			t.b = append(t.b, '\n')
+		}
+		t.b = append(t.b, prefix...)
+	}
+	for _, r := range rows {
+		pairs := 0
+		for i, c := range r {
+			if c == "" {
+				continue
+			}
+			if pairs == 0 {
+				line()
+			} else {
+				t.b = append(t.b, sep...)
+			}
+			pairs++
+			if i < len(header) && header[i] != "" {
+				t.b = append(t.b, strong...)
+				t.b = append(t.b, header[i]...)
+				t.b = append(t.b, strong...)
+				t.b = append(t.b, "："...)
+			}
+			t.b = append(t.b, c...)
+		}
+	}
+	if len(rows) == 0 && len(header) > 0 { // a header alone is still content
+		line()
+		for i, h := range header {
+			if i > 0 {
+				t.b = append(t.b, sep...)
+			}
+			t.b = append(t.b, h...)
+		}
+	}
 }
