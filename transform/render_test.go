@@ -340,3 +340,30 @@ func TestOneLine(t *testing.T) {
 		}
 	}
 }
+
+// Past the characters an excerpt can take, the short style writes no more
+// prose, but what it leaves out is still found: an image in the last
+// paragraph, a table after it.
+func TestFlowsStopPastTheLimitButFindWhatTheyOmit(t *testing.T) {
+	long := strings.Repeat("很长的一句话。", 10) // 70 characters
+	for _, c := range []struct {
+		tail    string
+		omitted bool
+	}{
+		{"结尾。", false},
+		{"结尾 ![图](https://e.com/a.png)", true},
+		{"[![图](https://e.com/a.png)](https://e.com/l)", true},
+		{"~~![图](https://e.com/a.png)~~ 删掉的图不算", false},
+		{"| a |\n|---|\n| 1 |", true},
+	} {
+		doc := parseBody(&groupcast.Announcement{}, long+"\n\n"+long+"\n\n"+long+"\n\n"+c.tail)
+		flows, omitted := doc.flows(100)
+		if len(flows) != 3 || omitted != c.omitted { // two flows hold 140 characters: the fourth paragraph is not written
+			t.Errorf("%q: %d flows, omitted %v; want 3 flows, omitted %v", c.tail, len(flows), omitted, c.omitted)
+		}
+		all, allOmitted := doc.flows(1 << 30)
+		if len(all) < 3 || allOmitted != c.omitted {
+			t.Errorf("%q without a limit: %d flows, omitted %v", c.tail, len(all), allOmitted)
+		}
+	}
+}

@@ -40,7 +40,7 @@ func (d *Doc) short(limit int) string {
 	if summary != "" {
 		flows = []flow{{text: summary}}
 	} else {
-		flows, omitted = d.flows()
+		flows, omitted = d.flows(limit)
 	}
 	all := d.mappedLinks(d.links) // the links as written
 	front := all[:d.front]
@@ -310,8 +310,12 @@ func cutText(s string, max int) string {
 // items and quoted paragraphs, in order. Headings, tables, code and images
 // are left to the full text.
 // omitted reports whether it left out a table, code or an image.
-func (d *Doc) flows() (flows []flow, omitted bool) {
-	w := &shortWriter{d: d, out: make([]flow, 0, 8)}
+//
+// Once the flows but the last hold more than limit characters, no excerpt
+// within limit reaches the rest (and nothing can drop those flows), so
+// the rest is only searched for what would be omitted, not written.
+func (d *Doc) flows(limit int) (flows []flow, omitted bool) {
+	w := &shortWriter{d: d, out: make([]flow, 0, 8), limit: limit}
 	w.collect(d.root, "")
 	return w.out, w.omitted
 }
@@ -322,27 +326,55 @@ type shortWriter struct {
 	out     []flow
 	links   []groupcast.Link
 	omitted bool
+	limit   int
+	chars   int // in out
+	last    int // characters of the last flow
+}
+
+// enough reports whether the flows but the last hold more than limit
+// characters.
+func (w *shortWriter) enough() bool {
+	return w.chars-w.last > w.limit
+}
+
+func (w *shortWriter) add(f flow) {
+	w.out = append(w.out, f)
+	w.last = Chars(f.text)
+	w.chars += w.last
+}
+
+func (w *shortWriter) dropLast() {
+	w.out = w.out[:len(w.out)-1]
+	w.chars -= w.last
+	w.last = 0
+	if len(w.out) > 0 {
+		w.last = Chars(w.out[len(w.out)-1].text)
+	}
 }
 
 func (w *shortWriter) collect(parent ast.Node, marker string) {
 	for c := parent.FirstChild(); c != nil; c = c.NextSibling() {
 		switch c := c.(type) {
 		case *ast.Paragraph, *ast.TextBlock:
+			if w.enough() {
+				w.omitted = w.omitted || hasImage(c)
+				continue
+			}
 			w.links = nil
 			text := w.inlines(c)
 			if text == "" && w.introduces(c) {
-				w.out = w.out[:len(w.out)-1] // the paragraph before introduced an image
+				w.dropLast() // the paragraph before introduced an image
 			}
 			if text != "" && !(len(w.out) == 0 && parent.Kind() == ast.KindDocument && salutationLine(text)) {
-				w.out = append(w.out, flow{text: marker + text, links: w.links})
+				w.add(flow{text: marker + text, links: w.links})
 			}
 			marker = ""
 		case *east.Table, *ast.FencedCodeBlock, *ast.CodeBlock, *ast.HTMLBlock:
 			if h, ok := c.(*ast.HTMLBlock); !ok || h.HTMLBlockType != ast.HTMLBlockType2 {
 				w.omitted = true
 			}
-			if w.introduces(c) {
-				w.out = w.out[:len(w.out)-1] // "值班安排如下：" without the table reads wrong
+			if !w.enough() && w.introduces(c) {
+				w.dropLast() // "值班安排如下：" without the table reads wrong
 			}
 		case *ast.List:
 			num := c.Start
@@ -358,6 +390,22 @@ func (w *shortWriter) collect(parent ast.Node, marker string) {
 			w.collect(c, marker)
 		}
 	}
+}
+
+// hasImage reports whether inline would meet an image in n.
+func hasImage(n ast.Node) bool {
+	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+		switch c.(type) {
+		case *ast.Image:
+			return true
+		case *ast.Text, *ast.String, *ast.CodeSpan, *ast.AutoLink, *ast.RawHTML, *east.Strikethrough, *east.TaskCheckBox:
+		default: // links, emphasis: inline writes their children
+			if hasImage(c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // introduces reports whether the last flow is the paragraph right before

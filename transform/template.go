@@ -70,7 +70,7 @@ func TemplateFuncs() template.FuncMap {
 			return string(w.b)
 		},
 		"summary": func(n int, md string) string {
-			flows, _ := parseBody(&groupcast.Announcement{}, md).flows()
+			flows, _ := parseBody(&groupcast.Announcement{}, md).flows(max(n, 0))
 			text, _, _ := excerpt(flows, n, "")
 			return text
 		},
