@@ -367,3 +367,25 @@ func TestFlowsStopPastTheLimitButFindWhatTheyOmit(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRenderCorpus renders every document of the corpus, parsed once,
+// in one style per op: what each style allocates over bodies of every kind
+// (tables, code, quotes, emoji, long and short).
+func BenchmarkRenderCorpus(b *testing.B) {
+	var docs []*Doc
+	for _, c := range corpus(b) {
+		docs = append(docs, Parse(c.a))
+	}
+	for _, style := range []string{StyleShort, StyleLong, StyleFormal} {
+		b.Run(style, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, d := range docs {
+					if _, err := d.Render(goldenDest(style), goldenNow); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
