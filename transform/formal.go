@@ -48,7 +48,7 @@ func (d *Doc) formal(o groupcast.StyleOptions, now time.Time) string {
 		before += "\n\n"
 	}
 	w.insert(start, before)
-	if extra := d.linksOutsideBody(); len(extra) > 0 {
+	if extra := d.outside; len(extra) > 0 {
 		w.b = append(w.b, "\n\n相关链接："...)
 		for _, l := range d.mappedLinks(extra) {
 			w.b = append(w.b, "\n- "...)

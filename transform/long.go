@@ -16,12 +16,14 @@ import (
 func (d *Doc) long() string {
 	w := &longWriter{d: d}
 	w.b = make([]byte, 0, d.sizeHint())
+	// The title, the body and the links outside it, as blocks: a blank
+	// one goes with its separator.
 	w.b = append(w.b, bracket(d.a.Title)...)
-	w.close(0, 0, "")
+	w.close(0, 0, "\n\n")
 	mark := w.open(0, "\n\n")
 	w.blocks(d.root, "\n\n")
 	w.close(0, mark, "\n\n")
-	if extra := d.linksOutsideBody(); len(extra) > 0 {
+	if extra := d.outside; len(extra) > 0 {
 		mark := w.open(0, "\n\n")
 		w.b = append(w.b, "相关链接："...)
 		for _, l := range d.mappedLinks(extra) {

@@ -15,14 +15,17 @@ import (
 // Doc is an announcement with its body parsed. It is read-only once made,
 // so one Doc may render every destination of an announcement, concurrently.
 type Doc struct {
-	a      *groupcast.Announcement
-	src    []byte
-	text   string // src as a string: text nodes are slices of it, not copies
-	root   ast.Node
-	links  []groupcast.Link  // front-matter links, then links in the body; one per URL
-	front  int               // how many of links come from the front matter
-	images []groupcast.Image // front-matter images, then images in the body; one per URL
-	err    error             // a limit the body passes (limits.go): Render refuses
+	a     *groupcast.Announcement
+	src   []byte
+	text  string // src as a string: text nodes are slices of it, not copies
+	root  ast.Node
+	links []groupcast.Link // front-matter links, then links in the body; one per URL
+	front int              // how many of links come from the front matter
+	// outside are the front-matter links the body does not link to: the
+	// long and formal styles list them after the body.
+	outside []groupcast.Link
+	images  []groupcast.Image // front-matter images, then images in the body; one per URL
+	err     error             // a limit the body passes (limits.go): Render refuses
 	// link writes each link's URL (WithLinks, tracked links); nil: as is.
 	link func(url string) string
 }
@@ -86,6 +89,9 @@ func parseBody(orig *groupcast.Announcement, body string) *Doc {
 		}
 		return ast.WalkContinue, nil
 	})
+	if d.front > 0 {
+		d.outside = d.linksOutsideBody()
+	}
 	return d
 }
 
