@@ -45,8 +45,9 @@ func (d *Doc) short(limit int) string {
 	all := d.mappedLinks(d.links) // the links as written
 	front := all[:d.front]
 
-	// Everything fits: no shortening, no pointer.
-	if summary == "" && !omitted {
+	// Everything fits: no shortening, no pointer. (The prose alone is
+	// already too long for most notices: then nothing is joined to see.)
+	if summary == "" && !omitted && proseChars(flows) <= limit {
 		lines := []string{title}
 		var links []groupcast.Link
 		links = append(links, front...)
@@ -147,6 +148,15 @@ func fitLine(line, title string, max int) string {
 	return cutText(title, max)
 }
 
+// proseChars is the characters of the flows' text, newlines left out.
+func proseChars(flows []flow) int {
+	n := 0
+	for _, f := range flows {
+		n += Chars(f.text)
+	}
+	return n
+}
+
 // joinedChars is Chars(joinBlocks(lines, "\n")), without joining them.
 func joinedChars(lines []string) int {
 	n, k := 0, 0
@@ -202,7 +212,7 @@ func excerpt(flows []flow, budget int, note string) (text string, used int, comp
 	for _, f := range flows {
 		size += len(f.text) + 1
 	}
-	b.Grow(min(size, max(budget, 0)*utf8.UTFMax) + len(note) + 1)
+	b.Grow(min(size, max(budget, 0)*3) + len(note) + 1) // 3 bytes a character: CJK
 	n := 0
 	complete = true
 	flowStart, flowChars := 0, 0 // where the last flow drawn from starts in b
@@ -316,6 +326,7 @@ func cutText(s string, max int) string {
 // the rest is only searched for what would be omitted, not written.
 func (d *Doc) flows(limit int) (flows []flow, omitted bool) {
 	w := &shortWriter{d: d, out: make([]flow, 0, 8), limit: limit}
+	w.b = make([]byte, 0, min(len(d.text), 512)) // room for most paragraphs
 	w.collect(d.root, "")
 	return w.out, w.omitted
 }
