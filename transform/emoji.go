@@ -67,7 +67,7 @@ func HasEmoji(s string) bool {
 	state := -1
 	for rest := s; rest != ""; {
 		var c string
-		c, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		c, rest, state = nextCluster(rest, state)
 		if emojiCluster(c) {
 			return true
 		}
@@ -88,7 +88,7 @@ func RemoveEmoji(s string) string {
 	dropBlanks := false // after a removed emoji at the start or after a blank
 	for rest := s; rest != ""; {
 		var c string
-		c, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		c, rest, state = nextCluster(rest, state)
 		if emojiCluster(c) {
 			last, _ := utf8.DecodeLastRune(b)
 			dropBlanks = len(b) == 0 || last == ' ' || last == '\n' || last == '\u3000'

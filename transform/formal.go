@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,24 +24,40 @@ const mentionAll = "@所有人"
 // notice gets its heading, salutation, closing and signature.
 func (d *Doc) formal(o groupcast.StyleOptions, now time.Time) string {
 	w := &formalWriter{d: d}
-	body := w.blocks(d.root, "\n\n")
-	blocks := []string{"### " + formalHeading(d.a.Title)}
+	hint := d.sizeHint()
+	w.b = make([]byte, 0, hint+hint/8) // headings, closing, signature, hard breaks
+	w.b = append(w.b, "### "...)
+	w.b = append(w.b, formalHeading(d.a.Title)...)
 	if d.a.MentionAll {
-		blocks = append(blocks, mentionAll)
+		w.b = append(w.b, "\n\n"+mentionAll...)
 	}
-	if s := option(o.Salutation, DefaultSalutation); s != "" && !opensWithSalutation(body, s) {
-		blocks = append(blocks, formalText(s))
-	}
-	blocks = append(blocks, body)
-	if extra := d.linksOutsideBody(); len(extra) > 0 {
-		lines := []string{"相关链接："}
-		for _, l := range d.mappedLinks(extra) {
-			lines = append(lines, "- "+mdLink(formalText(l.Title), l.URL))
+	// The body first: whether it greets and closes itself decides the
+	// salutation before it and the closing after it.
+	start := len(w.b)
+	w.blocks(d.root, "\n\n")
+	body := w.b[start:]
+	closing := option(o.Closing, DefaultClosing)
+	closes := closing != "" && bytes.HasSuffix(bytes.TrimSpace(body), []byte(closing))
+	var before string
+	if s := option(o.Salutation, DefaultSalutation); s != "" && !opensWithSalutation(firstLine(body), s) {
+		if s = formalText(s); s != "" {
+			before = "\n\n" + s
 		}
-		blocks = append(blocks, strings.Join(lines, "\n"))
 	}
-	if c := option(o.Closing, DefaultClosing); c != "" && !strings.HasSuffix(strings.TrimSpace(body), c) {
-		blocks = append(blocks, formalText(c))
+	if len(body) > 0 { // blocks wrote nothing blank
+		before += "\n\n"
+	}
+	w.insert(start, before)
+	if extra := d.outside; len(extra) > 0 {
+		w.b = append(w.b, "\n\n相关链接："...)
+		for _, l := range d.mappedLinks(extra) {
+			w.b = append(w.b, "\n- "...)
+			w.b = append(w.b, mdLink(formalText(l.Title), l.URL)...)
+		}
+	}
+	if c := formalText(closing); c != "" && !closes {
+		w.b = append(w.b, "\n\n"...)
+		w.b = append(w.b, c...)
 	}
 	signer := option(o.Signature, "")
 	if o.Signature == "" {
@@ -49,12 +66,20 @@ func (d *Doc) formal(o groupcast.StyleOptions, now time.Time) string {
 			signer = d.a.Author
 		}
 	}
-	sig := dateCN(now)
+	w.b = append(w.b, "\n\n"...)
 	if signer = formalText(signer); signer != "" {
-		sig = signer + "  \n" + sig // two spaces: a line break in DingTalk Markdown
+		w.b = append(w.b, signer...)
+		w.b = append(w.b, "  \n"...) // two spaces: a line break in DingTalk Markdown
 	}
-	blocks = append(blocks, sig)
-	return joinBlocks(blocks, "\n\n")
+	w.b = append(w.b, dateCN(now)...)
+	return string(w.b)
+}
+
+// firstLine is the first line of the text, white space trimmed: what
+// opensWithSalutation reads.
+func firstLine(text []byte) string {
+	first, _, _ := bytes.Cut(bytes.TrimSpace(text), []byte{'\n'})
+	return string(bytes.TrimSpace(first))
 }
 
 // option is v, or def when v is empty, or nothing when v is Off.
@@ -69,12 +94,10 @@ func option(v, def string) string {
 }
 
 // opensWithSalutation reports whether the body already greets its readers,
-// so that the formal style does not greet twice: its first line is the
+// given its first line, so that the formal style does not greet twice: the line is the
 // salutation, or a short line ending in "：" (各部门：, 尊敬的合作伙伴：), or it
 // opens with a greeting (各位用户好！, 大家好, Hi all, …).
-func opensWithSalutation(body, salutation string) bool {
-	first, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
-	first = strings.TrimSpace(first)
+func opensWithSalutation(first, salutation string) bool {
 	if strings.HasPrefix(first, salutation) {
 		return true
 	}
@@ -131,74 +154,86 @@ func mdLink(text, url string) string {
 }
 
 type formalWriter struct {
-	d *Doc
+	textBuf
+	d     *Doc
+	start int // where the inline run being written starts
 }
 
-func (w *formalWriter) blocks(parent ast.Node, sep string) string {
-	var out []string
+// blocks writes parent's blocks, sep between them, as joinBlocks joins.
+func (w *formalWriter) blocks(parent ast.Node, sep string) {
+	start := len(w.b)
 	for c := parent.FirstChild(); c != nil; c = c.NextSibling() {
-		out = append(out, w.block(c))
+		mark := w.open(start, sep)
+		w.block(c)
+		w.close(start, mark, sep)
 	}
-	return joinBlocks(out, sep)
 }
 
-func (w *formalWriter) block(n ast.Node) string {
+func (w *formalWriter) block(n ast.Node) {
+	start := len(w.b)
 	switch n := n.(type) {
 	case *ast.Paragraph, *ast.TextBlock:
-		return protectLines(tidyLines(w.inlines(n)))
+		w.inlines(n)
+		w.tidyLines(start)
 	case *ast.Heading:
-		h := w.inlines(n)
-		if h == "" {
-			return ""
+		if w.inlines(n); len(w.b) == start {
+			return
 		}
 		if n.Level <= 2 {
-			return "#### " + h
+			w.insert(start, "#### ")
+		} else {
+			w.insert(start, "##### ")
 		}
-		return "##### " + h
 	case *ast.ThematicBreak:
-		return "" // not in the subset; the blank line says enough
+		// not in the subset; the blank line says enough
 	case *ast.CodeBlock, *ast.FencedCodeBlock:
-		return quoteCode(w.d.codeLines(n))
+		w.b = append(w.b, quoteCode(w.d.codeLines(n))...)
 	case *ast.HTMLBlock:
 		if n.HTMLBlockType == ast.HTMLBlockType2 {
-			return ""
+			return
 		}
-		return quoteCode(w.d.codeLines(n))
+		w.b = append(w.b, quoteCode(w.d.codeLines(n))...)
 	case *ast.Blockquote:
-		return prefixLines(w.blocks(n, "\n\n"), "> ", "> ")
+		w.blocks(n, "\n\n")
+		w.prefixLines(start, "> ", "> ")
 	case *ast.List:
-		return w.list(n)
+		w.list(n)
 	case *east.Table:
-		header, rows := tableRows(n, func(c ast.Node) string { return w.inlines(c) })
+		header, rows := w.tableRows(n, w.inlines)
 		for i := range header {
 			header[i] = strings.ReplaceAll(header[i], "*", "")
 		}
-		return strings.Join(recordLines(header, rows, "- ", "**", "；"), "\n")
+		w.records(header, rows, "- ", "**", "；")
+	default:
+		w.blocks(n, "\n\n")
 	}
-	return w.blocks(n, "\n\n")
 }
 
-func (w *formalWriter) list(l *ast.List) string {
-	var items []string
+func (w *formalWriter) list(l *ast.List) {
 	num := l.Start
+	sep := "\n"
+	if !l.IsTight {
+		sep = "\n\n"
+	}
+	// A blank line between items, or an item after a quoted line would
+	// continue the quote ("3." cannot interrupt a paragraph).
+	between := "\n"
+	if !l.IsTight || hasQuotedBlock(l) {
+		between = "\n\n"
+	}
 	for it := l.FirstChild(); it != nil; it = it.NextSibling() {
 		marker := "- "
 		if l.IsOrdered() {
 			marker = strconv.Itoa(num) + ". "
 			num++
 		}
-		sep := "\n"
-		if !l.IsTight {
-			sep = "\n\n"
+		if it != l.FirstChild() {
+			w.b = append(w.b, between...)
 		}
-		items = append(items, prefixLines(w.blocks(it, sep), marker, strings.Repeat(" ", len(marker))))
+		start := len(w.b)
+		w.blocks(it, sep)
+		w.prefixLines(start, marker, indent(len(marker)))
 	}
-	if !l.IsTight || hasQuotedBlock(l) {
-		// A blank line between items, or an item after a quoted line would
-		// continue the quote ("3." cannot interrupt a paragraph).
-		return strings.Join(items, "\n\n")
-	}
-	return strings.Join(items, "\n")
 }
 
 // hasQuotedBlock reports whether an item of l holds a block the formal
@@ -252,121 +287,153 @@ func quoteCode(lines []string) string {
 // marker or a table row.
 var markdownLead = regexp.MustCompile("^(#|>|[-+*=_~`|]|[0-9]+[.)])")
 
-// protectLines keeps text lines of a paragraph from reading as something
-// else: a line that starts like a fence or table row gets a no-break space.
-func protectLines(s string) string {
-	if !strings.ContainsAny(s, "`~|") {
-		return s
-	}
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		if strings.HasPrefix(l, "```") || strings.HasPrefix(l, "~~~") || strings.HasPrefix(l, "|") {
-			lines[i] = "\u00a0" + l
+// tidyLines drops, in the paragraph at b[start:], the blanks that removing
+// emoji leaves at the start of a line ("📍 地点" was a line) and after
+// full-width punctuation ("大奖！！🎁 大家" is "大奖。大家"), which Chinese text
+// never has. And it keeps its lines from reading as something else: a line
+// that starts like a fence or table row gets a no-break space.
+func (w *formalWriter) tidyLines(start int) {
+	if !utf8.Valid(w.b[start:]) {
+		// Rewritten rune by rune below, an invalid byte would become the
+		// three of U+FFFD: no room for that in place.
+		var valid []byte
+		for _, c := range string(w.b[start:]) {
+			valid = utf8.AppendRune(valid, c)
 		}
+		w.b = append(w.b[:start], valid...)
 	}
-	return strings.Join(lines, "\n")
-}
-
-// lastRune is the last rune written to b, or 0.
-func lastRune(b *strings.Builder) rune {
-	s := b.String()
-	if s == "" {
-		return 0
-	}
-	r, _ := utf8.DecodeLastRuneInString(s)
-	return r
-}
-
-// tidyLines drops the blanks that removing emoji leaves at the start of a
-// line ("📍 地点" was a line) and after full-width punctuation ("大奖！！🎁 大家"
-// is "大奖。大家"), which Chinese text never has.
-func tidyLines(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		l = strings.TrimLeft(l, " \u3000")
-		body := strings.TrimRight(l, " ")
+	// In place: the text only gets shorter, so what is written never
+	// overtakes what is still to be read.
+	b, end := w.b, len(w.b)
+	j := start // where the next byte is written
+	for r := start; ; {
+		lineEnd := end
+		if k := bytes.IndexByte(b[r:end], '\n'); k >= 0 {
+			lineEnd = r + k
+		}
+		l := bytes.TrimLeft(b[r:lineEnd], " \u3000")
+		body := bytes.TrimRight(l, " ")
 		hardBreak := l[len(body):] // "  " before a line break: keep
-		l = body
-		var b strings.Builder
 		prev := rune(0)
-		for _, r := range l {
-			if (r == ' ' || r == '\u3000') && strings.ContainsRune("。，、；：？！）」』”", prev) {
-				continue
+		for len(body) > 0 {
+			c, n := utf8.DecodeRune(body)
+			if !((c == ' ' || c == '\u3000') && strings.ContainsRune("。，、；：？！）」』”", prev)) {
+				j += copy(b[j:], body[:n])
+				prev = c
 			}
-			b.WriteRune(r)
-			prev = r
+			body = body[n:]
 		}
-		lines[i] = b.String() + hardBreak
+		j += copy(b[j:], hardBreak)
+		if lineEnd == end {
+			break
+		}
+		b[j] = '\n'
+		j++
+		r = lineEnd + 1
 	}
-	return strings.Join(lines, "\n")
+	w.b = b[:j]
+	if !bytes.ContainsAny(w.b[start:], "`~|") {
+		return
+	}
+	for pos := start; ; {
+		line := w.b[pos:]
+		if k := bytes.IndexByte(line, '\n'); k >= 0 {
+			line = line[:k]
+		}
+		if bytes.HasPrefix(line, []byte("```")) || bytes.HasPrefix(line, []byte("~~~")) || bytes.HasPrefix(line, []byte("|")) {
+			w.insert(pos, "\u00a0")
+			pos += len("\u00a0")
+		}
+		pos += len(line) + 1
+		if pos > len(w.b) {
+			return
+		}
+	}
 }
 
-func (w *formalWriter) inlines(n ast.Node) string {
-	var b strings.Builder
+// inlines writes n's inlines, trimmed.
+func (w *formalWriter) inlines(n ast.Node) {
+	outer := w.start
+	w.start = len(w.b)
 	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
-		w.inline(&b, c)
+		w.inline(c)
 	}
-	return strings.Trim(b.String(), " \t\n")
+	w.trim(w.start, " \t\n")
+	w.start = outer
 }
 
-func (w *formalWriter) inline(b *strings.Builder, n ast.Node) {
+// inlineString is n's inlines, trimmed.
+func (w *formalWriter) inlineString(n ast.Node) string {
+	start := len(w.b)
+	w.inlines(n)
+	return w.cut(start)
+}
+
+func (w *formalWriter) inline(n ast.Node) {
 	d := w.d
 	switch n := n.(type) {
 	case *ast.Text:
-		b.WriteString(calmAfter(lastRune(b), RemoveEmoji(d.textValue(n))))
+		w.b = append(w.b, calmAfter(w.lastRune(w.start), RemoveEmoji(d.textValue(n)))...)
 		if n.HardLineBreak() || n.SoftLineBreak() {
 			// Authors of Chinese notices break lines on purpose (时间、地点…);
 			// DingTalk keeps a line break only with two spaces before it.
-			b.WriteString("  \n")
+			w.b = append(w.b, "  \n"...)
 		}
 	case *ast.String:
-		b.WriteString(calmAfter(lastRune(b), RemoveEmoji(strings.ToValidUTF8(string(n.Value), "\uFFFD"))))
+		w.b = append(w.b, calmAfter(w.lastRune(w.start), RemoveEmoji(strings.ToValidUTF8(string(n.Value), "\uFFFD")))...)
 	case *ast.CodeSpan:
-		b.WriteString(RemoveEmoji(codeSpanText(d, n)))
+		w.b = append(w.b, RemoveEmoji(codeSpanText(d, n))...)
 	case *ast.Emphasis:
-		inner := w.inlines(n)
-		if inner == "" {
+		start := len(w.b)
+		if w.inlines(n); len(w.b) == start {
 			return
 		}
 		mark := "*"
 		if n.Level >= 2 {
 			mark = "**"
 		}
-		b.WriteString(mark + inner + mark)
+		w.insert(start, mark)
+		w.b = append(w.b, mark...)
 	case *ast.Link:
-		b.WriteString(mdLink(d.titled(w.inlines(n), d.dest(n.Destination))))
+		w.b = append(w.b, mdLink(d.titled(w.inlineString(n), d.dest(n.Destination)))...)
 	case *ast.AutoLink:
 		label := strings.ToValidUTF8(string(n.Label(d.src)), "\uFFFD")
 		if n.AutoLinkType == ast.AutoLinkEmail {
-			b.WriteString(label)
+			w.b = append(w.b, label...)
 		} else {
 			u := strings.ToValidUTF8(string(n.URL(d.src)), "\uFFFD")
 			if d.link != nil {
 				label = d.autoLinkText(n)
 			}
-			b.WriteString(mdLink(label, d.linkURL(u)))
+			w.b = append(w.b, mdLink(label, d.linkURL(u))...)
 		}
 	case *ast.Image:
-		b.WriteString("![" + bracketEscaper.Replace(w.inlines(n)) + "](" + urlEscaper.Replace(d.dest(n.Destination)) + ")")
+		alt := bracketEscaper.Replace(w.inlineString(n))
+		w.b = append(w.b, "!["...)
+		w.b = append(w.b, alt...)
+		w.b = append(w.b, "]("...)
+		w.b = append(w.b, urlEscaper.Replace(d.dest(n.Destination))...)
+		w.b = append(w.b, ')')
 	case *ast.RawHTML:
 		tag := rawHTML(d, n)
 		switch {
 		case isBreakTag(tag):
-			b.WriteString("  \n")
+			w.b = append(w.b, "  \n"...)
 		case fontTag.MatchString(tag): // reported to work in DingTalk, and authors use it for colour
-			b.WriteString(tag)
+			w.b = append(w.b, tag...)
 		}
 	case *east.Strikethrough:
-		b.WriteString(w.inlines(n) + "（已删除）")
+		w.inlines(n)
+		w.b = append(w.b, "（已删除）"...)
 	case *east.TaskCheckBox:
 		if n.IsChecked { // ☑ and ☐ are emoji: the marks of paper forms instead
-			b.WriteString("√ ")
+			w.b = append(w.b, "√ "...)
 		} else {
-			b.WriteString("□ ")
+			w.b = append(w.b, "□ "...)
 		}
 	default:
 		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
-			w.inline(b, c)
+			w.inline(c)
 		}
 	}
 }

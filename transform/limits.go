@@ -309,6 +309,14 @@ func (t boundedReferences) Transform(node *ast.Paragraph, reader text.Reader, pc
 		stateOf(pc).fail(fmt.Sprintf("more than %d lines starting with [ in one paragraph", MaxReferences))
 		return
 	}
+	if lines.Len() > 0 {
+		// Definitions only open a paragraph, with "[" after the blanks
+		// the parser skips: most paragraphs need no reader to say so.
+		seg := lines.At(0)
+		if first := bytes.TrimLeft(seg.Value(src), " \t\r\n"); len(first) > 0 && first[0] != '[' {
+			return
+		}
+	}
 	t.ParagraphTransformer.Transform(node, reader, pc)
 }
 

@@ -15,15 +15,24 @@ import (
 // nothing of the body is left out.
 func (d *Doc) long() string {
 	w := &longWriter{d: d}
-	blocks := []string{bracket(d.a.Title), w.blocks(d.root, "\n\n")}
-	if extra := d.linksOutsideBody(); len(extra) > 0 {
-		lines := []string{"相关链接："}
+	w.b = make([]byte, 0, d.sizeHint())
+	// The title, the body and the links outside it, as blocks: a blank
+	// one goes with its separator.
+	w.b = append(w.b, bracket(d.a.Title)...)
+	w.close(0, 0, "\n\n")
+	mark := w.open(0, "\n\n")
+	w.blocks(d.root, "\n\n")
+	w.close(0, mark, "\n\n")
+	if extra := d.outside; len(extra) > 0 {
+		mark := w.open(0, "\n\n")
+		w.b = append(w.b, "相关链接："...)
 		for _, l := range d.mappedLinks(extra) {
-			lines = append(lines, "• "+linkText(l.Title, l.URL))
+			w.b = append(w.b, "\n• "...)
+			w.b = append(w.b, linkText(l.Title, l.URL)...)
 		}
-		blocks = append(blocks, strings.Join(lines, "\n"))
+		w.close(0, mark, "\n\n")
 	}
-	return joinBlocks(blocks, "\n\n")
+	return string(w.b)
 }
 
 // bracket writes a heading as 【heading】, unless it brings its own 【label】.
@@ -77,179 +86,197 @@ func (d *Doc) linksOutsideBody() []groupcast.Link {
 var bullets = []string{"•", "◦", "▪"}
 
 type longWriter struct {
+	textBuf
 	d     *Doc
 	depth int // list nesting
 }
 
-func (w *longWriter) blocks(parent ast.Node, sep string) string {
-	var out []string
+// blocks writes parent's blocks, sep between them, as joinBlocks joins.
+func (w *longWriter) blocks(parent ast.Node, sep string) {
+	start := len(w.b)
 	for c := parent.FirstChild(); c != nil; c = c.NextSibling() {
-		out = append(out, w.block(c))
+		mark := w.open(start, sep)
+		w.block(c)
+		w.close(start, mark, sep)
 	}
-	return joinBlocks(out, sep)
 }
 
-func (w *longWriter) block(n ast.Node) string {
+func (w *longWriter) block(n ast.Node) {
+	start := len(w.b)
 	switch n := n.(type) {
 	case *ast.Paragraph, *ast.TextBlock:
-		return w.inlines(n)
+		w.inlines(n)
 	case *ast.Heading:
-		return bracket(w.inlines(n))
+		w.inlines(n)
+		w.bracket(start)
 	case *ast.ThematicBreak:
-		return "────────"
+		w.b = append(w.b, "────────"...)
 	case *ast.CodeBlock, *ast.FencedCodeBlock:
-		return strings.Join(w.d.codeLines(n), "\n")
+		w.lines(w.d.codeLines(n))
 	case *ast.HTMLBlock:
 		if n.HTMLBlockType == ast.HTMLBlockType2 { // <!-- a comment -->: a note to the authors
-			return ""
+			return
 		}
-		return strings.Join(w.d.codeLines(n), "\n")
+		w.lines(w.d.codeLines(n))
 	case *ast.Blockquote:
-		return prefixLines(w.blocks(n, "\n\n"), "▎", "▎")
+		w.blocks(n, "\n\n")
+		w.prefixLines(start, "▎", "▎")
 	case *ast.List:
-		return w.list(n)
+		w.list(n)
 	case *east.Table:
-		return w.table(n)
+		w.table(n)
+	default:
+		w.blocks(n, "\n\n")
 	}
-	return w.blocks(n, "\n\n")
 }
 
-func (w *longWriter) list(l *ast.List) string {
+// bracket is bracket on b[start:].
+func (w *longWriter) bracket(start int) {
+	w.trimSpace(start)
+	if len(w.b) == start || bytes.HasPrefix(w.b[start:], []byte("【")) {
+		return
+	}
+	w.insert(start, "【")
+	w.b = append(w.b, "】"...)
+}
+
+// lines writes lines one a line.
+func (w *longWriter) lines(lines []string) {
+	for i, l := range lines {
+		if i > 0 {
+			w.b = append(w.b, '\n')
+		}
+		w.b = append(w.b, l...)
+	}
+}
+
+func (w *longWriter) list(l *ast.List) {
 	bullet := bullets[w.depth%len(bullets)] + " "
 	w.depth++
 	defer func() { w.depth-- }()
-	var items []string
 	num := l.Start
+	sep := "\n"
+	if !l.IsTight {
+		sep = "\n\n"
+	}
 	for it := l.FirstChild(); it != nil; it = it.NextSibling() {
 		marker := bullet
 		if l.IsOrdered() {
 			marker = strconv.Itoa(num) + string(l.Marker) + " "
 			num++
 		}
-		sep := "\n"
-		if !l.IsTight {
-			sep = "\n\n"
+		if it != l.FirstChild() {
+			w.b = append(w.b, sep...)
 		}
-		items = append(items, prefixLines(w.blocks(it, sep), marker, strings.Repeat(" ", uniseg.StringWidth(marker))))
+		start := len(w.b)
+		w.blocks(it, sep)
+		w.prefixLines(start, marker, indent(uniseg.StringWidth(marker)))
 	}
-	if !l.IsTight {
-		return strings.Join(items, "\n\n")
-	}
-	return strings.Join(items, "\n")
 }
 
 // table writes a small table as rows aligned by display width (CJK counts
 // two columns), and a wide one as one "列：值；列：值" line per row, which
 // reads well on a phone whatever the font.
-func (w *longWriter) table(t *east.Table) string {
-	header, rows := tableRows(t, func(n ast.Node) string { return w.inlines(n) })
-	all := append([][]string{header}, rows...)
-	cols := 0
-	for _, r := range all {
+func (w *longWriter) table(t *east.Table) {
+	header, rows := w.tableRows(t, w.inlines)
+	cols := len(header)
+	for _, r := range rows {
 		cols = max(cols, len(r))
 	}
 	widths := make([]int, cols)
-	for _, r := range all {
-		for i, c := range r {
-			widths[i] = max(widths[i], uniseg.StringWidth(c))
+	for i := -1; i < len(rows); i++ {
+		for j, c := range row(header, rows, i) {
+			widths[j] = max(widths[j], uniseg.StringWidth(c))
 		}
 	}
 	total := 2 * (cols - 1)
 	for _, wd := range widths {
 		total += wd
 	}
-	var lines []string
-	if cols <= 4 && total <= 40 {
-		for _, r := range all {
-			var b strings.Builder
-			for i, c := range r {
-				b.WriteString(c)
-				if i < len(r)-1 {
-					b.WriteString(strings.Repeat(" ", widths[i]-uniseg.StringWidth(c)+2))
-				}
-			}
-			lines = append(lines, strings.TrimRight(b.String(), " "))
-		}
-		return strings.Join(lines, "\n")
+	if cols > 4 || total > 40 {
+		w.records(header, rows, "• ", "", "；")
+		return
 	}
-	return strings.Join(recordLines(header, rows, "• ", "", "；"), "\n")
+	for i := -1; i < len(rows); i++ {
+		if i > -1 {
+			w.b = append(w.b, '\n')
+		}
+		start := len(w.b)
+		r := row(header, rows, i)
+		for j, c := range r {
+			w.b = append(w.b, c...)
+			if j < len(r)-1 {
+				w.b = append(w.b, indent(widths[j]-uniseg.StringWidth(c)+2)...)
+			}
+		}
+		w.set(start, bytes.TrimRight(w.b[start:], " "))
+	}
 }
 
-// recordLines writes each row as "列：值" pairs; empty cells are left out,
-// a column without a header gives its value alone.
-func recordLines(header []string, rows [][]string, prefix, strong, sep string) []string {
-	var lines []string
-	for _, r := range rows {
-		var pairs []string
-		for i, c := range r {
-			if c == "" {
-				continue
-			}
-			h := ""
-			if i < len(header) {
-				h = header[i]
-			}
-			if h == "" {
-				pairs = append(pairs, c)
-			} else {
-				pairs = append(pairs, strong+h+strong+"："+c)
-			}
-		}
-		if len(pairs) > 0 {
-			lines = append(lines, prefix+strings.Join(pairs, sep))
-		}
+// row is the header for i -1, else rows[i].
+func row(header []string, rows [][]string, i int) []string {
+	if i < 0 {
+		return header
 	}
-	if len(rows) == 0 && len(header) > 0 { // a header alone is still content
-		lines = append(lines, prefix+strings.Join(header, sep))
-	}
-	return lines
+	return rows[i]
 }
 
-func (w *longWriter) inlines(n ast.Node) string {
-	var b strings.Builder
+// inlines writes n's inlines, trimmed.
+func (w *longWriter) inlines(n ast.Node) {
+	start := len(w.b)
 	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
-		w.inline(&b, c)
+		w.inline(c)
 	}
-	return strings.Trim(b.String(), " \t\n")
+	w.trim(start, " \t\n")
 }
 
-func (w *longWriter) inline(b *strings.Builder, n ast.Node) {
+// inlineString is n's inlines, trimmed.
+func (w *longWriter) inlineString(n ast.Node) string {
+	start := len(w.b)
+	w.inlines(n)
+	return w.cut(start)
+}
+
+func (w *longWriter) inline(n ast.Node) {
 	d := w.d
 	switch n := n.(type) {
 	case *ast.Text:
-		b.WriteString(d.plainValue(n))
+		w.b = append(w.b, d.plainValue(n)...)
 		if n.SoftLineBreak() || n.HardLineBreak() {
-			b.WriteByte('\n')
+			w.b = append(w.b, '\n')
 		}
 	case *ast.String:
-		b.WriteString(strings.ToValidUTF8(string(n.Value), "\uFFFD"))
+		w.b = append(w.b, strings.ToValidUTF8(string(n.Value), "\uFFFD")...)
 	case *ast.CodeSpan:
-		b.WriteString(codeSpanText(d, n))
+		w.b = append(w.b, codeSpanText(d, n)...)
 	case *ast.Link:
-		b.WriteString(linkText(d.titled(w.inlines(n), d.dest(n.Destination))))
+		w.b = append(w.b, linkText(d.titled(w.inlineString(n), d.dest(n.Destination)))...)
 	case *ast.AutoLink:
-		b.WriteString(d.autoLinkText(n))
+		w.b = append(w.b, d.autoLinkText(n)...)
 	case *ast.Image:
-		if alt := w.inlines(n); alt != "" {
-			b.WriteString("〔图片：" + alt + "〕")
+		start := len(w.b)
+		if w.inlines(n); len(w.b) > start {
+			w.insert(start, "〔图片：")
+			w.b = append(w.b, "〕"...)
 		} else {
-			b.WriteString("〔图片〕")
+			w.b = append(w.b, "〔图片〕"...)
 		}
 	case *ast.RawHTML:
 		if isBreakTag(rawHTML(d, n)) {
-			b.WriteByte('\n')
+			w.b = append(w.b, '\n')
 		}
 	case *east.Strikethrough:
-		b.WriteString(w.inlines(n) + "（已删除）")
+		w.inlines(n)
+		w.b = append(w.b, "（已删除）"...)
 	case *east.TaskCheckBox:
 		if n.IsChecked {
-			b.WriteString("☑ ")
+			w.b = append(w.b, "☑ "...)
 		} else {
-			b.WriteString("☐ ")
+			w.b = append(w.b, "☐ "...)
 		}
 	default:
 		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
-			w.inline(b, c)
+			w.inline(c)
 		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"unicode"
 
 	"github.com/yuin/goldmark/ast"
-	east "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 
 	"github.com/groupcast/groupcast"
@@ -15,13 +15,17 @@ import (
 // Doc is an announcement with its body parsed. It is read-only once made,
 // so one Doc may render every destination of an announcement, concurrently.
 type Doc struct {
-	a      *groupcast.Announcement
-	src    []byte
-	root   ast.Node
-	links  []groupcast.Link  // front-matter links, then links in the body; one per URL
-	front  int               // how many of links come from the front matter
-	images []groupcast.Image // front-matter images, then images in the body; one per URL
-	err    error             // a limit the body passes (limits.go): Render refuses
+	a     *groupcast.Announcement
+	src   []byte
+	text  string // src as a string: text nodes are slices of it, not copies
+	root  ast.Node
+	links []groupcast.Link // front-matter links, then links in the body; one per URL
+	front int              // how many of links come from the front matter
+	// outside are the front-matter links the body does not link to: the
+	// long and formal styles list them after the body.
+	outside []groupcast.Link
+	images  []groupcast.Image // front-matter images, then images in the body; one per URL
+	err     error             // a limit the body passes (limits.go): Render refuses
 	// link writes each link's URL (WithLinks, tracked links); nil: as is.
 	link func(url string) string
 }
@@ -42,7 +46,8 @@ func parseBody(orig *groupcast.Announcement, body string) *Doc {
 	if d.err = tooLong(body); d.err != nil {
 		d.root = ast.NewDocument()
 	} else {
-		d.src = []byte(strings.ToValidUTF8(body, "\uFFFD"))
+		d.text = strings.ToValidUTF8(body, "\uFFFD")
+		d.src = []byte(d.text)
 		if d.root, _, d.err = parseMarkdown(d.src); d.err != nil {
 			d.root = ast.NewDocument() // not fit to render; Render refuses
 		}
@@ -84,6 +89,9 @@ func parseBody(orig *groupcast.Announcement, body string) *Doc {
 		}
 		return ast.WalkContinue, nil
 	})
+	if d.front > 0 {
+		d.outside = d.linksOutsideBody()
+	}
 	return d
 }
 
@@ -92,7 +100,7 @@ func parseBody(orig *groupcast.Announcement, body string) *Doc {
 func sanitized(a *groupcast.Announcement) *groupcast.Announcement {
 	c := *a
 	valid := func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
-	c.Title = strings.Join(strings.Fields(valid(a.Title)), " ")
+	c.Title = oneLine(valid(a.Title))
 	c.Summary, c.Author = valid(a.Summary), valid(a.Author)
 	c.Links = make([]groupcast.Link, len(a.Links))
 	for i, l := range a.Links {
@@ -105,6 +113,23 @@ func sanitized(a *groupcast.Announcement) *groupcast.Announcement {
 	return &c
 }
 
+// oneLine is s with its blanks collapsed: strings.Join(strings.Fields(s),
+// " "), and s itself when it is that already (a title usually is).
+func oneLine(s string) string {
+	prevSpace := true // no blank at the start
+	for _, r := range s {
+		space := unicode.IsSpace(r)
+		if space && (r != ' ' || prevSpace) {
+			return strings.Join(strings.Fields(s), " ")
+		}
+		prevSpace = space
+	}
+	if prevSpace && s != "" { // a blank at the end
+		return strings.Join(strings.Fields(s), " ")
+	}
+	return s
+}
+
 // dest is a link destination with escapes and entities resolved.
 func (d *Doc) dest(b []byte) string {
 	return strings.TrimSpace(unescape(b))
@@ -114,17 +139,34 @@ func (d *Doc) dest(b []byte) string {
 // goldmark's HTML writer does, and replaces NUL as CommonMark asks.
 func unescape(b []byte) string {
 	if bytes.IndexByte(b, '\\') >= 0 || bytes.IndexByte(b, '&') >= 0 {
-		// Escapes and references start with one of these two: most text
-		// has neither and skips three passes.
-		b = util.UnescapePunctuations(b)
-		b = util.ResolveNumericReferences(b)
-		b = util.ResolveEntityNames(b)
+		b = resolve(b)
 	}
-	s := string(b)
+	return validText(string(b))
+}
+
+// unescapeString is unescape for text already a string: most text has
+// neither escapes nor NUL and is answered as it is, without a copy.
+func unescapeString(s string) string {
+	if strings.IndexByte(s, '\\') >= 0 || strings.IndexByte(s, '&') >= 0 {
+		s = string(resolve([]byte(s)))
+	}
+	return validText(s)
+}
+
+// validText is s with NUL replaced as CommonMark asks, valid UTF-8.
+func validText(s string) string {
 	if strings.IndexByte(s, 0) >= 0 {
 		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// resolve resolves backslash escapes and character references. Escapes and
+// references start with "\\" or "&": callers skip text with neither.
+func resolve(b []byte) []byte {
+	b = util.UnescapePunctuations(b)
+	b = util.ResolveNumericReferences(b)
+	return util.ResolveEntityNames(b)
 }
 
 // strayDelimiters removes runs of two or more "*" and "~~" that the parser
@@ -165,11 +207,20 @@ func (d *Doc) plainValue(t *ast.Text) string {
 }
 
 func (d *Doc) textValue(t *ast.Text) string {
-	v := t.Value(d.src)
+	v := d.segment(t.Segment)
 	if t.IsRaw() {
-		return strings.ToValidUTF8(string(v), "\uFFFD")
+		return strings.ToValidUTF8(v, "\uFFFD")
 	}
-	return unescape(v)
+	return unescapeString(v)
+}
+
+// segment is the source text of seg: a slice of the body, not a copy,
+// unless the parser padded it.
+func (d *Doc) segment(seg text.Segment) string {
+	if seg.Padding == 0 && !seg.ForceNewline {
+		return d.text[seg.Start:seg.Stop]
+	}
+	return string(seg.Value(d.src))
 }
 
 // plainText is the text of n's inline descendants, with no markup, soft
@@ -203,12 +254,12 @@ func (d *Doc) codeLines(n ast.Node) []string {
 	out := make([]string, 0, lines.Len())
 	for i := range lines.Len() {
 		seg := lines.At(i)
-		v := strings.TrimRight(string(seg.Value(d.src)), "\r\n")
+		v := strings.TrimRight(d.segment(seg), "\r\n")
 		out = append(out, strings.ToValidUTF8(v, "\uFFFD"))
 	}
 	if n.Kind() == ast.KindHTMLBlock {
 		if h := n.(*ast.HTMLBlock); h.HasClosure() {
-			out = append(out, strings.TrimRight(string(h.ClosureLine.Value(d.src)), "\r\n"))
+			out = append(out, strings.TrimRight(d.segment(h.ClosureLine), "\r\n"))
 		}
 	}
 	for len(out) > 0 && strings.TrimSpace(out[len(out)-1]) == "" {
@@ -217,50 +268,11 @@ func (d *Doc) codeLines(n ast.Node) []string {
 	return out
 }
 
-// tableRows returns a table's header and body rows as plain cell texts,
-// rendered by cell (the caller's inline renderer).
-func tableRows(t *east.Table, cell func(ast.Node) string) (header []string, rows [][]string) {
-	for r := t.FirstChild(); r != nil; r = r.NextSibling() {
-		var cells []string
-		for c := r.FirstChild(); c != nil; c = c.NextSibling() {
-			cells = append(cells, strings.TrimSpace(cell(c)))
-		}
-		if r.Kind() == east.KindTableHeader {
-			header = cells
-		} else {
-			rows = append(rows, cells)
-		}
-	}
-	return header, rows
-}
-
 // wide reports whether r is written without spaces between words: CJK
 // ideographs, kana, hangul and full-width punctuation.
 func wide(r rune) bool {
 	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) ||
 		(r >= 0x3000 && r <= 0x303F) || (r >= 0xFF00 && r <= 0xFFEF) || r == '“' || r == '”' || r == '‘' || r == '’' || r == '…' || r == '—'
-}
-
-// prefixLines puts first before the first line of s and rest before every
-// other line; rest is trimmed on blank lines so no line ends in spaces.
-func prefixLines(s, first, rest string) string {
-	lines := strings.Split(s, "\n")
-	var b strings.Builder
-	for i, l := range lines {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		p := rest
-		if i == 0 {
-			p = first
-		}
-		if l == "" {
-			p = strings.TrimRight(p, " ")
-		}
-		b.WriteString(p)
-		b.WriteString(l)
-	}
-	return b.String()
 }
 
 // joinBlocks joins rendered blocks, dropping empty ones.

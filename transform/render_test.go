@@ -332,3 +332,60 @@ func BenchmarkRender(b *testing.B) {
 		}
 	})
 }
+
+func TestOneLine(t *testing.T) {
+	for _, s := range []string{"", " ", "a", "a b", " a", "a ", "a  b", "a\tb", "a\nb", "通知\u3000标题", "【通知】 数据库 升级", "x\u00a0y", "\xff a"} {
+		if got, want := oneLine(s), strings.Join(strings.Fields(s), " "); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// Past the characters an excerpt can take, the short style writes no more
+// prose, but what it leaves out is still found: an image in the last
+// paragraph, a table after it.
+func TestFlowsStopPastTheLimitButFindWhatTheyOmit(t *testing.T) {
+	long := strings.Repeat("很长的一句话。", 10) // 70 characters
+	for _, c := range []struct {
+		tail    string
+		omitted bool
+	}{
+		{"结尾。", false},
+		{"结尾 ![图](https://e.com/a.png)", true},
+		{"[![图](https://e.com/a.png)](https://e.com/l)", true},
+		{"~~![图](https://e.com/a.png)~~ 删掉的图不算", false},
+		{"| a |\n|---|\n| 1 |", true},
+	} {
+		doc := parseBody(&groupcast.Announcement{}, long+"\n\n"+long+"\n\n"+long+"\n\n"+c.tail)
+		flows, omitted := doc.flows(100)
+		if len(flows) != 3 || omitted != c.omitted { // two flows hold 140 characters: the fourth paragraph is not written
+			t.Errorf("%q: %d flows, omitted %v; want 3 flows, omitted %v", c.tail, len(flows), omitted, c.omitted)
+		}
+		all, allOmitted := doc.flows(1 << 30)
+		if len(all) < 3 || allOmitted != c.omitted {
+			t.Errorf("%q without a limit: %d flows, omitted %v", c.tail, len(all), allOmitted)
+		}
+	}
+}
+
+// BenchmarkRenderCorpus renders every document of the corpus, parsed once,
+// in one style per op: what each style allocates over bodies of every kind
+// (tables, code, quotes, emoji, long and short).
+func BenchmarkRenderCorpus(b *testing.B) {
+	var docs []*Doc
+	for _, c := range corpus(b) {
+		docs = append(docs, Parse(c.a))
+	}
+	for _, style := range []string{StyleShort, StyleLong, StyleFormal} {
+		b.Run(style, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, d := range docs {
+					if _, err := d.Render(goldenDest(style), goldenNow); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode"
@@ -39,13 +40,14 @@ func (d *Doc) short(limit int) string {
 	if summary != "" {
 		flows = []flow{{text: summary}}
 	} else {
-		flows, omitted = d.flows()
+		flows, omitted = d.flows(limit)
 	}
 	all := d.mappedLinks(d.links) // the links as written
 	front := all[:d.front]
 
-	// Everything fits: no shortening, no pointer.
-	if summary == "" && !omitted {
+	// Everything fits: no shortening, no pointer. (The prose alone is
+	// already too long for most notices: then nothing is joined to see.)
+	if summary == "" && !omitted && proseChars(flows) <= limit {
 		lines := []string{title}
 		var links []groupcast.Link
 		links = append(links, front...)
@@ -54,8 +56,8 @@ func (d *Doc) short(limit int) string {
 			links = append(links, f.links...)
 		}
 		lines = append(lines, linkLines(dedupLinks(links))...)
-		if text := joinBlocks(lines, "\n"); Chars(text) <= limit {
-			return text
+		if joinedChars(lines) <= limit { // joined only when it fits
+			return joinBlocks(lines, "\n")
 		}
 	}
 
@@ -146,6 +148,31 @@ func fitLine(line, title string, max int) string {
 	return cutText(title, max)
 }
 
+// proseChars is the characters of the flows' text, newlines left out.
+func proseChars(flows []flow) int {
+	n := 0
+	for _, f := range flows {
+		n += Chars(f.text)
+	}
+	return n
+}
+
+// joinedChars is Chars(joinBlocks(lines, "\n")), without joining them.
+func joinedChars(lines []string) int {
+	n, k := 0, 0
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		if k > 0 {
+			n++ // "\n" ends a rune: no rune spans two lines
+		}
+		n += Chars(l)
+		k++
+	}
+	return n
+}
+
 func linkLine(l groupcast.Link) string {
 	if l.Title == "" || l.Title == l.URL {
 		return l.URL
@@ -181,6 +208,11 @@ func dedupLinks(links []groupcast.Link) []groupcast.Link {
 // used is how many flows the excerpt drew from.
 func excerpt(flows []flow, budget int, note string) (text string, used int, complete bool) {
 	var b strings.Builder
+	size := 0 // what the excerpt can take: all of the flows, or budget runes
+	for _, f := range flows {
+		size += len(f.text) + 1
+	}
+	b.Grow(min(size, max(budget, 0)*3) + len(note) + 1) // 3 bytes a character: CJK
 	n := 0
 	complete = true
 	flowStart, flowChars := 0, 0 // where the last flow drawn from starts in b
@@ -288,38 +320,72 @@ func cutText(s string, max int) string {
 // items and quoted paragraphs, in order. Headings, tables, code and images
 // are left to the full text.
 // omitted reports whether it left out a table, code or an image.
-func (d *Doc) flows() (flows []flow, omitted bool) {
-	w := &shortWriter{d: d}
+//
+// Once the flows but the last hold more than limit characters, no excerpt
+// within limit reaches the rest (and nothing can drop those flows), so
+// the rest is only searched for what would be omitted, not written.
+func (d *Doc) flows(limit int) (flows []flow, omitted bool) {
+	w := &shortWriter{d: d, out: make([]flow, 0, 8), limit: limit}
+	w.b = make([]byte, 0, min(len(d.text), 512)) // room for most paragraphs
 	w.collect(d.root, "")
 	return w.out, w.omitted
 }
 
 type shortWriter struct {
+	textBuf // the inline text being written
 	d       *Doc
 	out     []flow
 	links   []groupcast.Link
 	omitted bool
+	limit   int
+	chars   int // in out
+	last    int // characters of the last flow
+}
+
+// enough reports whether the flows but the last hold more than limit
+// characters.
+func (w *shortWriter) enough() bool {
+	return w.chars-w.last > w.limit
+}
+
+func (w *shortWriter) add(f flow) {
+	w.out = append(w.out, f)
+	w.last = Chars(f.text)
+	w.chars += w.last
+}
+
+func (w *shortWriter) dropLast() {
+	w.out = w.out[:len(w.out)-1]
+	w.chars -= w.last
+	w.last = 0
+	if len(w.out) > 0 {
+		w.last = Chars(w.out[len(w.out)-1].text)
+	}
 }
 
 func (w *shortWriter) collect(parent ast.Node, marker string) {
 	for c := parent.FirstChild(); c != nil; c = c.NextSibling() {
 		switch c := c.(type) {
 		case *ast.Paragraph, *ast.TextBlock:
+			if w.enough() {
+				w.omitted = w.omitted || hasImage(c)
+				continue
+			}
 			w.links = nil
 			text := w.inlines(c)
 			if text == "" && w.introduces(c) {
-				w.out = w.out[:len(w.out)-1] // the paragraph before introduced an image
+				w.dropLast() // the paragraph before introduced an image
 			}
 			if text != "" && !(len(w.out) == 0 && parent.Kind() == ast.KindDocument && salutationLine(text)) {
-				w.out = append(w.out, flow{text: marker + text, links: w.links})
+				w.add(flow{text: marker + text, links: w.links})
 			}
 			marker = ""
 		case *east.Table, *ast.FencedCodeBlock, *ast.CodeBlock, *ast.HTMLBlock:
 			if h, ok := c.(*ast.HTMLBlock); !ok || h.HTMLBlockType != ast.HTMLBlockType2 {
 				w.omitted = true
 			}
-			if w.introduces(c) {
-				w.out = w.out[:len(w.out)-1] // "值班安排如下：" without the table reads wrong
+			if !w.enough() && w.introduces(c) {
+				w.dropLast() // "值班安排如下：" without the table reads wrong
 			}
 		case *ast.List:
 			num := c.Start
@@ -335,6 +401,22 @@ func (w *shortWriter) collect(parent ast.Node, marker string) {
 			w.collect(c, marker)
 		}
 	}
+}
+
+// hasImage reports whether inline would meet an image in n.
+func hasImage(n ast.Node) bool {
+	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+		switch c.(type) {
+		case *ast.Image:
+			return true
+		case *ast.Text, *ast.String, *ast.CodeSpan, *ast.AutoLink, *ast.RawHTML, *east.Strikethrough, *east.TaskCheckBox:
+		default: // links, emphasis: inline writes their children
+			if hasImage(c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // introduces reports whether the last flow is the paragraph right before
@@ -357,31 +439,39 @@ func salutationLine(s string) bool {
 const softBreak = "\x00" // never in text: unescape turns NUL into U+FFFD
 
 func (w *shortWriter) inlines(n ast.Node) string {
-	var b strings.Builder
+	start := len(w.b)
 	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
-		w.inline(&b, c)
+		w.inline(c)
 	}
-	lines := strings.Split(b.String(), softBreak)
+	raw := w.b[start:]
+	// Each line with its blanks collapsed; the lines joined by lineJoin.
+	// Collapsing only shortens: the text fits in len(raw).
 	var out strings.Builder
-	for _, l := range lines {
-		l = strings.Join(strings.Fields(l), " ")
-		if l == "" {
-			continue
+	out.Grow(len(raw))
+	for line := range bytes.SplitSeq(raw, []byte(softBreak)) {
+		first := true
+		for f := range bytes.FieldsSeq(line) {
+			switch {
+			case !first:
+				out.WriteByte(' ')
+			case out.Len() > 0:
+				r, _ := utf8.DecodeRune(f)
+				out.WriteString(lineJoin(out.String(), r))
+			}
+			out.Write(f)
+			first = false
 		}
-		if out.Len() > 0 {
-			out.WriteString(lineJoin(out.String(), l))
-		}
-		out.WriteString(l)
 	}
+	w.b = w.b[:start]
 	return out.String()
 }
 
 // lineJoin is what a line break inside a paragraph becomes in the short
 // style: a space inside English prose wrapped by its author, a line break
 // anywhere else (Chinese announcements break lines on purpose: 时间、地点).
-func lineJoin(before, after string) string {
+// after is the first rune of the line after the break.
+func lineJoin(before string, r2 rune) string {
 	r1, _ := utf8.DecodeLastRuneInString(before)
-	r2, _ := utf8.DecodeRuneInString(after)
 	if r1 < utf8.RuneSelf && r2 < utf8.RuneSelf && unicode.IsLetter(r1) && (unicode.IsLetter(r2) || unicode.IsDigit(r2)) {
 		return " "
 	}
@@ -390,45 +480,46 @@ func lineJoin(before, after string) string {
 
 // inline writes plain text, without markup: links by their text (their
 // URLs go to link lines), images and struck-through text left out.
-func (w *shortWriter) inline(b *strings.Builder, n ast.Node) {
+func (w *shortWriter) inline(n ast.Node) {
 	d := w.d
 	switch n := n.(type) {
 	case *ast.Text:
-		b.WriteString(d.plainValue(n))
+		w.b = append(w.b, d.plainValue(n)...)
 		if n.SoftLineBreak() || n.HardLineBreak() {
-			b.WriteString(softBreak)
+			w.b = append(w.b, softBreak...)
 		}
 	case *ast.String:
-		b.WriteString(strings.ToValidUTF8(string(n.Value), "\uFFFD"))
+		w.b = append(w.b, strings.ToValidUTF8(string(n.Value), "\uFFFD")...)
 	case *ast.CodeSpan:
-		b.WriteString(codeSpanText(d, n))
+		w.b = append(w.b, codeSpanText(d, n)...)
 	case *ast.Link:
-		var lb strings.Builder
+		start := len(w.b)
 		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
-			w.inline(&lb, c)
+			w.inline(c)
 		}
-		text, url := d.titled(strings.TrimSpace(lb.String()), d.dest(n.Destination))
+		w.trimSpace(start)
+		text, url := d.titled(w.cut(start), d.dest(n.Destination))
 		if text == "" {
 			text = url
 		}
-		b.WriteString(text)
+		w.b = append(w.b, text...)
 		if url != "" && text != url {
 			w.links = append(w.links, groupcast.Link{Title: strings.Join(strings.Fields(strings.ReplaceAll(text, softBreak, " ")), " "), URL: url})
 		}
 	case *ast.AutoLink:
-		b.WriteString(d.autoLinkText(n))
+		w.b = append(w.b, d.autoLinkText(n)...)
 	case *ast.Image:
 		w.omitted = true
 	case *ast.RawHTML, *east.Strikethrough:
 	case *east.TaskCheckBox:
 		if n.IsChecked {
-			b.WriteString("☑ ")
+			w.b = append(w.b, "☑ "...)
 		} else {
-			b.WriteString("☐ ")
+			w.b = append(w.b, "☐ "...)
 		}
 	default:
 		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
-			w.inline(b, c)
+			w.inline(c)
 		}
 	}
 }

@@ -289,28 +289,54 @@ func isBlank(r rune) bool { return r == ' ' || r == '\t' || r == '\u3000' }
 // sentenceCuts finds sentence ends: a run of 。！？ (anything may follow), or
 // of ! ? . followed by a blank or the end; closing quotes and brackets after
 // the run belong to the sentence; the blanks after it are the separator.
+//
+// It walks the clusters once, without a list of them: the sentence style
+// runs on every flow of every short render.
 func sentenceCuts(s string) []span {
 	var cuts []span
-	cs := clusters(s)
-	for i := 0; i < len(cs); {
-		if !isFullStop(cs[i].r) && !isASCIIStop(cs[i].r) {
-			i++
+	const (
+		prose   = iota // outside a sentence end
+		stops          // in the run of stops
+		closers        // in the quotes and brackets after it
+		blanks         // in the blanks after those
+	)
+	phase, full, j := prose, false, 0 // j: where the closers end
+	state := -1
+	for off, rest := 0, s; rest != ""; {
+		var c string
+		c, rest, state = nextCluster(rest, state)
+		r, w := utf8.DecodeRuneInString(c)
+		cl := cluster{start: off, r: r, alone: w == len(c)}
+		off += len(c)
+		if phase == stops && isStopRun(r) {
+			full = full || isFullStop(r)
 			continue
 		}
-		full := false
-		j := i
-		for ; j < len(cs) && isStopRun(cs[j].r); j++ {
-			full = full || isFullStop(cs[j].r)
+		if phase == stops || phase == closers {
+			if isCloser(r) {
+				phase = closers
+				continue
+			}
+			phase, j = blanks, cl.start
 		}
-		for ; j < len(cs) && isCloser(cs[j].r); j++ {
+		if phase == blanks {
+			if cl.blank() {
+				continue
+			}
+			if full || cl.start > j {
+				cuts = append(cuts, span{j, cl.start})
+			}
+			phase = prose // "3.14", "example.com": no cut, carry on after the run
 		}
-		k := j
-		for ; k < len(cs) && cs[k].blank(); k++ {
+		if isFullStop(r) || isASCIIStop(r) {
+			phase, full = stops, isFullStop(r)
 		}
-		if full || k > j || k == len(cs) {
-			cuts = append(cuts, span{cs.off(j, len(s)), cs.off(k, len(s))})
-		}
-		i = k // "3.14", "example.com": no cut, carry on after the run
+	}
+	switch phase {
+	case stops, closers:
+		cuts = append(cuts, span{len(s), len(s)})
+	case blanks:
+		cuts = append(cuts, span{j, len(s)})
 	}
 	return cuts
 }
@@ -342,7 +368,7 @@ func clusters(s string) clusterList {
 	state := -1
 	for off, rest := 0, s; rest != ""; {
 		var c string
-		c, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		c, rest, state = nextCluster(rest, state)
 		r, w := utf8.DecodeRuneInString(c)
 		cs = append(cs, cluster{start: off, r: r, alone: w == len(c)})
 		off += len(c)
@@ -396,11 +422,54 @@ func graphemeCuts(s string) []span {
 	state := -1
 	for off, rest := 0, s; rest != ""; {
 		var cluster string
-		cluster, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		cluster, rest, state = nextCluster(rest, state)
 		if off > 0 {
 			cuts = append(cuts, span{off, off})
 		}
 		off += len(cluster)
 	}
 	return cuts
+}
+
+// nextCluster is uniseg.FirstGraphemeClusterInString without the width:
+// the first grapheme cluster of s, the rest, and the state for the next
+// call. Between two runes that are clusters on their own whatever comes
+// before or after them (lone), it answers the first rune without asking
+// uniseg: most of a Chinese notice is such runes.
+func nextCluster(s string, state int) (cluster, rest string, newState int) {
+	r, w := utf8.DecodeRuneInString(s)
+	if lone(r) {
+		if w == len(s) {
+			return s, "", -1
+		}
+		if r2, _ := utf8.DecodeRuneInString(s[w:]); lone(r2) {
+			return s[:w], s[w:], -1
+		}
+	}
+	cluster, rest, _, newState = uniseg.FirstGraphemeClusterInString(s, state)
+	return cluster, rest, newState
+}
+
+// lone reports whether r is never part of a grapheme cluster of several
+// runes, except as a base that marks or joiners after it extend: it
+// neither extends (combining marks, joiners, selectors), nor prepends,
+// nor pairs (CR LF, hangul jamo, regional indicators), nor is a pictograph.
+// Printable ASCII, tab, line feed, CJK ideographs, CJK and full-width
+// punctuation, and the quotes, dash and ellipsis of Chinese text.
+func lone(r rune) bool {
+	switch {
+	case r >= ' ' && r <= '~', r == '\t', r == '\n':
+		return true
+	case r >= 0x4E00 && r <= 0x9FFF: // CJK unified ideographs
+		return true
+	case r >= 0x3000 && r <= 0x3029, r >= 0x3031 && r <= 0x303C: // CJK punctuation but the marks 〪–〯 and the pictographs 〰 〽
+		return true
+	case r >= 0xFF01 && r <= 0xFF5E: // full-width forms of ASCII
+		return true
+	}
+	switch r {
+	case '‘', '’', '“', '”', '…', '—':
+		return true
+	}
+	return false
 }

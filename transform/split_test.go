@@ -3,6 +3,7 @@ package transform
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -332,6 +333,36 @@ func BenchmarkSplit(b *testing.B) {
 	for b.Loop() {
 		if _, err := Split(text, 2048, Bytes); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// nextCluster cuts every string where uniseg does, whatever the runes: the
+// lone runes it cuts by itself next to marks, joiners, selectors, emoji,
+// regional indicators, hangul jamo and CR LF.
+func TestNextClusterMatchesUniseg(t *testing.T) {
+	alphabet := []string{"a", " ", "\t", "\n", "\r", "字", "。", "，", "“", "”", "…", "—", "！", "\u0301", "\u200d", "\ufe0f", "\u20e3",
+		"👍", "🏽", "👨", "🇨", "🇳", "ᄀ", "ᅡ", "ᆨ", "한", "\u302a", "〰", "〽", "\u0600", "#", "©", "ｶ", "\uff9e", "\u0e33", "\u0915", "\u094d"}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		var b strings.Builder
+		for k := r.IntN(10); k >= 0; k-- {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		s := b.String()
+		var got, want []string
+		for rest, state := s, -1; rest != ""; {
+			var c string
+			c, rest, state = nextCluster(rest, state)
+			got = append(got, c)
+		}
+		for rest, state := s, -1; rest != ""; {
+			var c string
+			c, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+			want = append(want, c)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%q: clusters %q, uniseg %q", s, got, want)
 		}
 	}
 }

@@ -59,14 +59,18 @@ func TemplateFuncs() template.FuncMap {
 	return template.FuncMap{
 		"plain": func(md string) string {
 			d := parseBody(&groupcast.Announcement{}, md)
-			return (&longWriter{d: d}).blocks(d.root, "\n\n")
+			w := &longWriter{d: d}
+			w.blocks(d.root, "\n\n")
+			return string(w.b)
 		},
 		"markdown": func(md string) string {
 			d := parseBody(&groupcast.Announcement{}, md)
-			return (&formalWriter{d: d}).blocks(d.root, "\n\n")
+			w := &formalWriter{d: d}
+			w.blocks(d.root, "\n\n")
+			return string(w.b)
 		},
 		"summary": func(n int, md string) string {
-			flows, _ := parseBody(&groupcast.Announcement{}, md).flows()
+			flows, _ := parseBody(&groupcast.Announcement{}, md).flows(max(n, 0))
 			text, _, _ := excerpt(flows, n, "")
 			return text
 		},

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -43,13 +44,14 @@ type Line struct {
 type File struct {
 	account configs.Account
 	path    string
+	out     *appender
 	env     adapters.Env
 }
 
 // New returns a file sender for account ac (its name and platform go into
 // each line).
 func New(ac configs.Account, c Config, env adapters.Env) *File {
-	return &File{account: ac, path: c.Path, env: env.WithDefaults()}
+	return &File{account: ac, path: c.Path, out: appenderFor(c.Path), env: env.WithDefaults()}
 }
 
 // appender keeps one path's file open and appends whole lines to it. It
@@ -61,7 +63,12 @@ type appender struct {
 	path    string
 	f       *os.File
 	checked time.Time
+	line    bytes.Buffer  // the line being written, reused
+	enc     *json.Encoder // writes to line, HTML characters as they are
 }
+
+// maxKept is the largest line buffer an appender keeps for the next line.
+const maxKept = 64 << 10
 
 // reopenCheck is how often an appender looks for a rotated file.
 const reopenCheck = time.Second
@@ -84,11 +91,30 @@ func appenderFor(path string) *appender {
 	return appenders[abs]
 }
 
-// write appends b in one write call: with O_APPEND a killed process leaves
-// whole lines.
-func (a *appender) write(b []byte) error {
+// writeJSON appends v as one JSON line. The line is encoded under the
+// lock into the appender's buffer, so a line costs no buffer of its own.
+func (a *appender) writeJSON(v any) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.enc == nil {
+		a.enc = json.NewEncoder(&a.line)
+		a.enc.SetEscapeHTML(false)
+	}
+	a.line.Reset()
+	defer func() {
+		if a.line.Cap() > maxKept {
+			a.line = bytes.Buffer{}
+		}
+	}()
+	if err := a.enc.Encode(v); err != nil {
+		return groupcast.Permanent("encode", err)
+	}
+	return a.write(a.line.Bytes())
+}
+
+// write appends b in one write call: with O_APPEND a killed process leaves
+// whole lines. The caller holds mu.
+func (a *appender) write(b []byte) error {
 	if a.f != nil && time.Since(a.checked) >= reopenCheck {
 		a.checked = time.Now()
 		open, err1 := a.f.Stat()
@@ -121,21 +147,16 @@ func (f *File) Send(ctx context.Context, m groupcast.Outgoing) (groupcast.Receip
 		return groupcast.Receipt{}, groupcast.Temporary("canceled", err)
 	}
 	now := f.env.Now()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(Line{
+	err := f.out.writeJSON(Line{
 		Announcement: m.Announcement.ID, Route: m.Destination.Route, Account: f.account.Name,
 		Platform: f.account.Platform, Group: m.Group, Style: m.Rendered.Style,
 		Part: 1, Parts: 1, Text: m.Rendered.Text, Time: now,
 	})
 	if err != nil {
-		return groupcast.Receipt{}, groupcast.Permanent("encode", err)
-	}
-	if err := appenderFor(f.path).write(buf.Bytes()); err != nil {
 		return groupcast.Receipt{}, err
 	}
-	return groupcast.Receipt{Parts: 1, MessageIDs: []string{fmt.Sprintf("%s#%d", f.path, now.UnixNano())}, SentAt: now}, nil
+	id := f.path + "#" + strconv.FormatInt(now.UnixNano(), 10)
+	return groupcast.Receipt{Parts: 1, MessageIDs: []string{id}, SentAt: now}, nil
 }
 
 // Recall appends nothing: a file line cannot be taken back.

@@ -72,6 +72,38 @@ func TestLinesHaveExactlyTheSpecFieldsAndStayWhole(t *testing.T) {
 	}
 }
 
+// Lines are encoded into a buffer the file keeps: a long line, then a short
+// one, each comes out whole and alone, HTML characters as written.
+func TestLinesOfEverySizeComeOutWhole(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	f := file.New(configs.Account{Name: "f", Platform: "qq"}, file.Config{Path: path}, adapters.Env{})
+	texts := []string{"短 <b>&amp;", strings.Repeat("长", 40000), "x", strings.Repeat("中", 100)}
+	for _, text := range texts {
+		if _, err := f.Send(context.Background(), groupcast.Outgoing{
+			Announcement: &groupcast.Announcement{ID: "a"}, Rendered: groupcast.Rendered{Text: text},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != len(texts) {
+		t.Fatalf("%d lines, want %d", len(lines), len(texts))
+	}
+	for i, l := range lines {
+		var line file.Line
+		if err := json.Unmarshal([]byte(l), &line); err != nil || line.Text != texts[i] {
+			t.Fatalf("line %d: %v, text %.40q, want %.40q", i, err, line.Text, texts[i])
+		}
+	}
+	if !strings.Contains(lines[0], `"短 <b>&amp;"`) {
+		t.Errorf("HTML characters escaped: %s", lines[0])
+	}
+}
+
 func TestUnwritablePathIsTemporary(t *testing.T) {
 	dir := t.TempDir()
 	blocker := filepath.Join(dir, "file")
@@ -119,5 +151,23 @@ func TestRotationReopens(t *testing.T) {
 	total := strings.Count(string(old), "\n") + strings.Count(string(cur), "\n")
 	if !strings.Contains(string(old), `"a1"`) || !strings.Contains(string(old), `"a2"`) || total < 3 {
 		t.Errorf("lines lost across the rotation: old %q new %q", old, cur)
+	}
+}
+
+// BenchmarkSend appends one delivery line of a ~1 KB announcement, as the
+// bench's file targets do.
+func BenchmarkSend(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "out.jsonl")
+	f := file.New(configs.Account{Name: "f", Platform: "qq"}, file.Config{Path: path}, adapters.Env{})
+	m := groupcast.Outgoing{
+		Announcement: &groupcast.Announcement{ID: "01JDX3N8Q4W5E6R7T8Y9U0I1O2"}, Group: "ops-1",
+		Destination: groupcast.Destination{Route: "ops"},
+		Rendered:    groupcast.Rendered{Style: "long", Text: strings.Repeat("维护期间以下服务将暂停：订单查询与导出。\n", 16)},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.Send(context.Background(), m); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
