@@ -45,7 +45,7 @@ func (s *Service) SubmitDirect(ctx context.Context, a *groupcast.Announcement, a
 	// quotes) never becomes a tracked link on the organisation's domain.
 	rec.Tracking = ""
 	rec.SubmittedBy = groupcast.PrincipalFrom(ctx)
-	answer, err := s.createRecord(ctx, rec, doc)
+	answer, err := s.createRecord(ctx, rec, doc, nil)
 	if err == nil && !answer.Existing {
 		s.log.Info("accepted", "announcement", a.ID, "targets", 1, "title", a.Title, "direct", true)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/groupcast/groupcast"
 	"github.com/groupcast/groupcast/configs"
+	"github.com/groupcast/groupcast/policy"
 	"github.com/groupcast/groupcast/store"
 	"github.com/groupcast/groupcast/transform"
 )
@@ -79,7 +80,7 @@ func (s *Service) submit(ctx context.Context, a *groupcast.Announcement, part fu
 	if part != nil {
 		part(rec)
 	}
-	acc, err := s.createRecord(ctx, rec, doc)
+	acc, err := s.createRecord(ctx, rec, doc, s.compiledPolicies(cfg))
 	if err == nil && !acc.Existing {
 		s.log.Info("accepted", "announcement", a.ID, "targets", len(dests), "title", a.Title)
 	}
@@ -90,7 +91,7 @@ func (s *Service) submit(ctx context.Context, a *groupcast.Announcement, part fu
 // releases submitMu once the store answered (acceptance order is the
 // ledger's order). The same id stored with the same content answers that
 // announcement as Existing; other content is ErrConflict.
-func (s *Service) createRecord(ctx context.Context, rec *store.Record, doc *transform.Doc) (groupcast.Accepted, error) {
+func (s *Service) createRecord(ctx context.Context, rec *store.Record, doc *transform.Doc, compiled map[string]*policy.Policy) (groupcast.Accepted, error) {
 	stored, seq, err := s.st.CreateRecord(ctx, rec)
 	s.submitMu.Unlock()
 	existing := errors.Is(err, store.ErrExists)
@@ -108,7 +109,9 @@ func (s *Service) createRecord(ctx context.Context, rec *store.Record, doc *tran
 	case err != nil:
 		return groupcast.Accepted{}, fmt.Errorf("%w: %v", groupcast.ErrNotReady, err)
 	}
-	s.records.putParsed(rec, seq, doc)
+	if c := s.records.putParsed(rec, seq, doc); len(rec.Policies) > 0 && c.pols != nil {
+		c.pols.prefill(rec, compiled)
+	}
 	s.intake.written(seq)
 	s.metrics.accepted.Inc()
 	return groupcast.Accepted{Status: s.statusOf(rec, nil, false)}, nil
@@ -190,11 +193,16 @@ func (s *Service) statusOf(rec *store.Record, stored []*store.TargetRecord, reca
 	st := groupcast.Status{ID: rec.Announcement.ID, Title: rec.Announcement.Title, AcceptedAt: accepted,
 		Targets: make([]groupcast.Target, 0, len(rec.Destinations))}
 	for _, d := range rec.Destinations {
-		t, ok := byKey[d.Key()]
-		if !ok {
-			t = implied(rec, d)
+		var t *store.TargetRecord
+		if len(byKey) > 0 { // none at acceptance: no key to build
+			t = byKey[d.Key()]
 		}
-		tt := t.Target
+		var tt groupcast.Target
+		if t != nil {
+			tt = t.Target
+		} else {
+			tt = impliedTarget(rec, d)
+		}
 		tt.Variant = d.Variant
 		if tt.PlatformMessageIDs == nil {
 			tt.PlatformMessageIDs = []string{}

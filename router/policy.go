@@ -118,3 +118,45 @@ func (s *Service) policyFor(c cached, d groupcast.Destination) (*policy.Policy, 
 	c.pols.mu.Unlock()
 	return pol, nil
 }
+
+// configPolicies are one config's policies, compiled: a record accepted
+// under that config starts its memo with them (recordPolicies), so no
+// policy is encoded and hashed per record.
+type configPolicies struct {
+	cfg *configs.Config
+	m   map[string]*policy.Policy
+}
+
+// compiledPolicies answers cfg's policies compiled, by name (one that does
+// not compile is left out: its targets say why through policyOf).
+func (s *Service) compiledPolicies(cfg *configs.Config) map[string]*policy.Policy {
+	if cp := s.cfgPolicies.Load(); cp != nil && cp.cfg == cfg {
+		return cp.m
+	}
+	tz := cfg.Timezone
+	if tz == "" {
+		tz = "Asia/Shanghai"
+	}
+	m := make(map[string]*policy.Policy, len(cfg.Policies))
+	for _, p := range cfg.Policies {
+		if pol, err := s.policies.get(p, tz); err == nil {
+			m[p.Name] = pol
+		}
+	}
+	s.cfgPolicies.Store(&configPolicies{cfg: cfg, m: m})
+	return m
+}
+
+// prefill puts the compiled policies the record names into its memo.
+func (r *recordPolicies) prefill(rec *store.Record, compiled map[string]*policy.Policy) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name := range rec.Policies {
+		if pol, ok := compiled[name]; ok {
+			if r.m == nil {
+				r.m = make(map[string]*policy.Policy, len(rec.Policies))
+			}
+			r.m[name] = pol
+		}
+	}
+}

@@ -81,7 +81,7 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 	claimed := t
 	if w.hold.shared {
 		var err error
-		claimed, err = s.settleTarget(ctx, rec, d, !e.seen, func(t *store.TargetRecord) error {
+		claimed, err = s.settleTarget(ctx, rec, d, freshOf(e, t), func(t *store.TargetRecord) error {
 			if t.State.Terminal() || t.State == groupcast.StateHeld {
 				return store.ErrUnchanged
 			}
@@ -125,7 +125,7 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 	receipt, sendErr := a.sender.Send(ctx, out)
 	if sendErr == nil {
 		a.health.sentOne(now.In(s.cfg.Load().Location).Format(time.DateOnly))
-		return w.delivered(rec, d, receipt, !e.seen)
+		return w.delivered(rec, d, receipt, freshOf(e, t))
 	}
 	a.health.failed(now, sendErr)
 	if ctx.Err() != nil {
@@ -137,8 +137,9 @@ func (w *worker) send(e *entry, a *account, d groupcast.Destination, t *store.Ta
 	return w.failed(rec, d, a, sendErr, o, reserved)
 }
 
-// fresh: the sender saw no stored state for the target before the send.
-func (w *worker) delivered(rec *store.Record, d groupcast.Destination, r groupcast.Receipt, fresh bool) result {
+// fresh: the target as its record implies it, when the sender saw no
+// stored state for it before the send (else nil).
+func (w *worker) delivered(rec *store.Record, d groupcast.Destination, r groupcast.Receipt, fresh *store.TargetRecord) result {
 	s := w.s
 	now := s.clock.Now()
 	if r.SentAt.IsZero() {

@@ -75,9 +75,11 @@ type Service struct {
 
 	cfg      atomic.Pointer[configs.Config]
 	policies policyCache
-	records  recordCache
-	skips    ledgerSkips // what the ledger scans may leave out (ledgerscan.go)
-	submitMu sync.Mutex  // acceptance order is the ledger's order
+	// cfgPolicies: the config in force's policies, compiled once.
+	cfgPolicies atomic.Pointer[configPolicies]
+	records     recordCache
+	skips       ledgerSkips // what the ledger scans may leave out (ledgerscan.go)
+	submitMu    sync.Mutex  // acceptance order is the ledger's order
 	// intake holds new announcements while the senders are busy and out
 	// of the record cache's reach (intakehold.go).
 	intake intakeHold

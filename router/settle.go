@@ -13,20 +13,21 @@ import (
 // settle writes one change of a target's state (the first write creates
 // it from what its record implies), counts it in the metrics and logs it.
 func (s *Service) settle(ctx context.Context, rec *store.Record, d groupcast.Destination, change func(*store.TargetRecord) error) (*store.TargetRecord, error) {
-	return s.settleTarget(ctx, rec, d, false, change)
+	return s.settleTarget(ctx, rec, d, nil, change)
 }
 
-// settleTarget is settle; fresh says the sender has seen no stored state
-// for the target (its record is new to it), so the first write is tried
-// as a create without reading first (refused, and read, if it exists).
-func (s *Service) settleTarget(ctx context.Context, rec *store.Record, d groupcast.Destination, fresh bool, change func(*store.TargetRecord) error) (*store.TargetRecord, error) {
+// settleTarget is settle; fresh, when not nil, is the target as its record
+// implies it (implied) and says the sender has seen no stored state for it
+// (its record is new to it), so the first write is tried as a create from
+// fresh without reading first (refused, and read, if it exists).
+func (s *Service) settleTarget(ctx context.Context, rec *store.Record, d groupcast.Destination, fresh *store.TargetRecord, change func(*store.TargetRecord) error) (*store.TargetRecord, error) {
 	id, key := rec.Announcement.ID, d.Key()
 	var from groupcast.State
-	update := s.st.UpdateTarget
-	if fresh {
-		update = s.st.UpdateNewTarget
+	update, initial := s.st.UpdateNewTarget, fresh
+	if fresh == nil {
+		update, initial = s.st.UpdateTarget, implied(rec, d)
 	}
-	t, err := update(ctx, id, key, implied(rec, d), func(t *store.TargetRecord) error {
+	t, err := update(ctx, id, key, initial, func(t *store.TargetRecord) error {
 		from = t.State
 		if len(t.Timeline) == 0 {
 			t.Record(t.UpdatedAt) // the state the record implied, since acceptance

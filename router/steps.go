@@ -163,12 +163,13 @@ func evaluate(in stepInput) outcome {
 // implied is the state a target has while nothing was written for it:
 // what its record says.
 func implied(rec *store.Record, d groupcast.Destination) *store.TargetRecord {
-	t := &store.TargetRecord{
-		Target: groupcast.Target{Route: d.Route, Platform: d.Platform, Account: d.Account, Group: d.Group,
-			Style: d.Style, Variant: d.Variant, State: groupcast.StateQueued, UpdatedAt: rec.AcceptedAt, PlatformMessageIDs: []string{}},
-		Key:        d.Key(),
-		AcceptedAt: rec.AcceptedAt,
-	}
+	return &store.TargetRecord{Target: impliedTarget(rec, d), Key: d.Key(), AcceptedAt: rec.AcceptedAt}
+}
+
+// impliedTarget is implied's groupcast.Target (what a status shows).
+func impliedTarget(rec *store.Record, d groupcast.Destination) groupcast.Target {
+	t := groupcast.Target{Route: d.Route, Platform: d.Platform, Account: d.Account, Group: d.Group,
+		Style: d.Style, Variant: d.Variant, State: groupcast.StateQueued, UpdatedAt: rec.AcceptedAt, PlatformMessageIDs: []string{}}
 	if sa := sendAt(&rec.Announcement, d); sa != nil && sa.After(rec.AcceptedAt) {
 		t.State, t.NotBefore, t.Reason = groupcast.StateScheduled, sa, "send_at"
 	}

@@ -660,7 +660,7 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 		if t.State != o.state || t.Reason != o.reason || !sameTime(t.NotBefore, o.notBefore) {
 			if o.state == groupcast.StateScheduled && !e.seen {
 				// What the record says already: nothing to write.
-			} else if _, err := s.settleTarget(ctx, rec, d, !e.seen, func(t *store.TargetRecord) error {
+			} else if _, err := s.settleTarget(ctx, rec, d, freshOf(e, t), func(t *store.TargetRecord) error {
 				if t.State.Terminal() {
 					return store.ErrUnchanged
 				}
@@ -679,6 +679,16 @@ func (w *worker) deliver(e *entry, d groupcast.Destination) result {
 		return r
 	}
 	return w.send(e, a, d, t, o)
+}
+
+// freshOf is t, the target as its record implies it, when the sender has
+// seen no stored state for it (a create may be tried without a read); nil
+// otherwise.
+func freshOf(e *entry, t *store.TargetRecord) *store.TargetRecord {
+	if e.seen {
+		return nil
+	}
+	return t
 }
 
 func sameTime(a, b *time.Time) bool {
