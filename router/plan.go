@@ -12,8 +12,16 @@ import (
 // two routes both name for the same account is planned once (the first
 // route wins), so nobody gets the same announcement twice.
 func Plan(cfg *configs.Config, a *groupcast.Announcement) []groupcast.Destination {
-	var out []groupcast.Destination
-	seen := map[string]bool{}
+	n := 0
+	for _, r := range cfg.Routes {
+		if matches(r.Match, a) {
+			for _, t := range r.Targets {
+				n += len(t.Groups)
+			}
+		}
+	}
+	out := make([]groupcast.Destination, 0, n)
+	seen := make(map[string]bool, n)
 	for _, r := range cfg.Routes {
 		if !matches(r.Match, a) {
 			continue
@@ -42,11 +50,10 @@ func Plan(cfg *configs.Config, a *groupcast.Announcement) []groupcast.Destinatio
 						Timezone:   cfg.Timezone,
 					},
 				}
-				if seen[d.Key()] {
-					continue
+				if k := d.Key(); !seen[k] {
+					seen[k] = true
+					out = append(out, d)
 				}
-				seen[d.Key()] = true
-				out = append(out, d)
 			}
 		}
 	}
