@@ -94,7 +94,7 @@ type SubscriberConfig struct {
 type Subscriber struct {
 	cfg SubscriberConfig
 	log *slog.Logger
-	// ticker makes a subscription's InProgress ticker (a seam for tests).
+	// ticker makes the InProgress ticker (a seam for tests).
 	ticker func(time.Duration) (<-chan time.Time, func())
 
 	stop    context.Context // done when Close is called
@@ -301,8 +301,6 @@ func (s *Subscriber) fetchLoop(ctx context.Context, cons jetstream.Consumer, out
 	slots := make(chan struct{}, n)
 	var workers sync.WaitGroup
 	defer workers.Wait()
-	b, stopBeat := s.startBeat(ctx)
-	defer stopBeat()
 	for ctx.Err() == nil {
 		select { // wait for one free slot, then count the others
 		case slots <- struct{}{}:
@@ -359,7 +357,7 @@ func (s *Subscriber) fetchLoop(ctx context.Context, cons jetstream.Consumer, out
 			go func() {
 				defer workers.Done()
 				defer func() { <-slots }()
-				s.track(ctx, m, msg, done, b)
+				s.track(ctx, m, msg, done)
 			}()
 		}
 		cancel()
@@ -411,62 +409,15 @@ func (s *Subscriber) handOut(ctx context.Context, jm jetstream.Msg, out chan<- *
 	}
 }
 
-// beat is one subscription's InProgress clock: its channel is closed and
-// replaced every AckWait/3, so one ticker serves every message the
-// handlers hold (not a ticker per message).
-type beat struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-// c is the channel the next beat closes.
-func (b *beat) c() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.ch
-}
-
-// startBeat runs the subscription's beat until ctx ends or stop is called
-// (stop waits for it).
-func (s *Subscriber) startBeat(ctx context.Context) (*beat, func()) {
-	b := &beat{ch: make(chan struct{})}
-	tick, stopTick := s.ticker(s.cfg.AckWait / 3)
-	quit, ended := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(ended)
-		for {
-			select {
-			case <-tick:
-				b.mu.Lock()
-				was := b.ch
-				b.ch = make(chan struct{})
-				b.mu.Unlock()
-				close(was) // after the swap: whoever wakes asks for the next one
-			case <-ctx.Done():
-				return
-			case <-quit:
-				return
-			}
-		}
-	}()
-	var once sync.Once
-	return b, func() {
-		once.Do(func() {
-			close(quit)
-			<-ended
-			stopTick()
-		})
-	}
-}
-
 // track settles a message handed out in JetStream when the handler acks or
-// nacks it. While the handler holds it, it tells JetStream on every beat
-// (AckWait/3) that the message is in progress, so that a handler waiting on
-// a pacer is not redelivered. ctx ending means stop: a message the handler
-// holds gets CloseTimeout.
-func (s *Subscriber) track(ctx context.Context, jm jetstream.Msg, msg *message.Message, done context.CancelFunc, b *beat) {
+// nacks it. While the handler holds it, it tells JetStream every AckWait/3
+// that the message is in progress, so that a handler waiting on a pacer is
+// not redelivered. ctx ending means stop: a message the handler holds gets
+// CloseTimeout.
+func (s *Subscriber) track(ctx context.Context, jm jetstream.Msg, msg *message.Message, done context.CancelFunc) {
 	defer done()
-	tick := b.c()
+	tick, stopTick := s.ticker(s.cfg.AckWait / 3)
+	defer stopTick()
 	stopping := ctx.Done()
 	var grace <-chan time.Time
 	for {
@@ -478,7 +429,6 @@ func (s *Subscriber) track(ctx context.Context, jm jetstream.Msg, msg *message.M
 			s.settle(jm, msg)
 			return
 		case <-tick:
-			tick = b.c()
 			if err := jm.InProgress(); err != nil {
 				s.log.Debug("in progress", "subject", jm.Subject(), "err", err)
 			}
