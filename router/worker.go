@@ -194,9 +194,10 @@ func (w *worker) run(ctx context.Context) {
 }
 
 // subscribe follows the account's two queues, the records (lookahead
-// messages at a time, fetched a quarter of it at a time) and the events, each from its first unacknowledged
-// message: whatever a crashed or departed owner left unsettled (in
-// flight, or asked back later) comes back at once and in order.
+// messages at a time, fetched a quarter of it at a time) and the events,
+// each from its first unacknowledged message: whatever a crashed or
+// departed owner left unsettled (in flight, or asked back later) comes
+// back at once and in order.
 func (w *worker) subscribe(ctx context.Context) (recs, ctl *jsbus.Subscriber, err error) {
 	s := w.s
 	js := s.st.JetStream()
