@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/groupcast/groupcast"
@@ -107,5 +108,52 @@ func TestReserveSeams(t *testing.T) {
 	// Release gives the reservation back.
 	if !g.Release() || g.Sent != 1 || g.Ahead != 0 || g.Release() {
 		t.Errorf("after release: sent %d ahead %d", g.Sent, g.Ahead)
+	}
+}
+
+// TestReserveProperties: random sends, failures given back, releases and
+// new days under one cap: the stored count never passes the cap, every
+// send is counted exactly once (what SentOn and the history say), and a
+// reservation is never negative nor larger than the count.
+func TestReserveProperties(t *testing.T) {
+	loc := mustLoc(t, "Asia/Shanghai")
+	p := mustCompile(t, configs.Policy{Name: "p", DailyCap: configs.DailyCap{New: 3}}, loc)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		limit := int64(1 + rng.IntN(300))
+		if rng.IntN(5) == 0 {
+			limit = 0 // urgent sends: no limit
+		}
+		var g GroupState
+		now := clock(t, loc, "2026-11-26 10:00")
+		sent := map[string]int{} // the sends that went out, by day
+		for range 400 {
+			day := p.DayKey(now)
+			switch op := rng.IntN(10); {
+			case op < 7:
+				ok, _ := p.Reserve(&g, groupcast.CategoryNotice, now, limit)
+				if ok {
+					sent[day]++
+				} else if limit == 0 || int64(sent[day]) < limit {
+					t.Fatalf("round %d: refused at %d sent under cap %d (%+v)", round, sent[day], limit, g)
+				}
+			case op < 8:
+				if sent[day] > 0 && p.GiveBack(&g, groupcast.CategoryNotice, day) {
+					sent[day]--
+				}
+			case op < 9:
+				g.Release()
+			default:
+				now = now.AddDate(0, 0, 1)
+			}
+			if g.Ahead < 0 || g.Ahead > g.Sent || (limit > 0 && int64(g.Sent) > limit) {
+				t.Fatalf("round %d: sent %d ahead %d under cap %d", round, g.Sent, g.Ahead, limit)
+			}
+			for d, n := range sent {
+				if got := g.SentOn(d); got != n && len(g.History) < MaxHistory {
+					t.Fatalf("round %d: day %s counts %d sends, %d went out", round, d, got, n)
+				}
+			}
+		}
 	}
 }
