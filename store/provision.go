@@ -182,15 +182,12 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfgs []jetstream
 func ensureStream(ctx context.Context, js jetstream.JetStream, c jetstream.StreamConfig) error {
 	// A stream just placed has no leader for a moment, and nobody answers
 	// its info: ask again rather than wait.
-	exists := func() error {
+	stream := func() (jetstream.Stream, error) {
 		ictx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		defer cancel()
-		_, err := js.Stream(ictx, c.Name)
-		return err
+		return js.Stream(ictx, c.Name)
 	}
-	ictx, icancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	have, err := js.Stream(ictx, c.Name)
-	icancel()
+	have, err := stream()
 	if err == nil {
 		if !differs(have.CachedInfo().Config, c) {
 			// Already as wanted: no update (every replica starting would
@@ -221,7 +218,7 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, c jetstream.Strea
 			}
 			return err
 		case <-tick.C:
-			if exists() == nil {
+			if _, err := stream(); err == nil {
 				cancel()
 				_, err = js.UpdateStream(ctx, c)
 				return err
