@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"slices"
 	"time"
@@ -35,20 +36,27 @@ func AssignVariants(a *groupcast.Announcement, dests []groupcast.Destination, no
 	}
 	n := len(a.Variants)
 	if by == groupcast.ABBySlot && a.AB != nil && len(a.AB.Slots) == n {
-		from := now
-		if a.SendAt != nil && a.SendAt.After(from) {
-			from = *a.SendAt
-		}
 		// The groups are dealt the variants as by group, and each
 		// variant's groups go at its slot.
 		assignByHash(a.ID, dests, n, func(d *groupcast.Destination, i int) {
-			h, m, _ := groupcast.ParseClock(a.AB.Slots[i])
-			at := groupcast.NextClock(from, h, m, loc)
+			at := slotTime(a, i, now, loc)
 			d.Variant, d.SendAt = a.Variants[i].Name, &at
 		})
 		return
 	}
 	assignByHash(a.ID, dests, n, func(d *groupcast.Destination, i int) { d.Variant = a.Variants[i].Name })
+}
+
+// slotTime is when variant i of an A/B test by slot goes: the next time
+// the clock in loc reads ab.slots[i], at or after the announcement's
+// send_at (or now).
+func slotTime(a *groupcast.Announcement, i int, now time.Time, loc *time.Location) time.Time {
+	from := now
+	if a.SendAt != nil && a.SendAt.After(from) {
+		from = *a.SendAt
+	}
+	h, m, _ := groupcast.ParseClock(a.AB.Slots[i])
+	return groupcast.NextClock(from, h, m, loc)
 }
 
 // assignByHash deals n variants round-robin to each route's destinations
@@ -68,14 +76,7 @@ func assignByHash(id string, dests []groupcast.Destination, n int, set func(*gro
 	}
 	for _, r := range routes {
 		list := byRoute[r]
-		slices.SortFunc(list, func(x, y ranked) int {
-			for k := range x.hash {
-				if x.hash[k] != y.hash[k] {
-					return int(x.hash[k]) - int(y.hash[k])
-				}
-			}
-			return 0
-		})
+		slices.SortFunc(list, func(x, y ranked) int { return bytes.Compare(x.hash[:], y.hash[:]) })
 		for k, e := range list {
 			set(&dests[e.i], k%n)
 		}

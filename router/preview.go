@@ -140,12 +140,7 @@ func previewDests(a *groupcast.Announcement, dests []groupcast.Destination, now 
 			o := d
 			o.Variant = v.Name
 			if d.SendAt != nil && a.AB != nil && i < len(a.AB.Slots) {
-				from := now
-				if a.SendAt != nil && a.SendAt.After(from) {
-					from = *a.SendAt
-				}
-				h, m, _ := groupcast.ParseClock(a.AB.Slots[i])
-				at := groupcast.NextClock(from, h, m, loc)
+				at := slotTime(a, i, now, loc)
 				o.SendAt = &at
 			}
 			out = append(out, o)
