@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -25,30 +23,41 @@ const KindTarget = "target"
 
 // Watch follows the ledger from now on: every target written (a KV watch
 // on the ledger's target keys, updates only) and every announcement
-// accepted (the records' subjects). The channel is closed when ctx ends or
-// the watch breaks (the connection closed); the caller starts a new one
-// and reads what it missed from the ledger. A slow reader holds the
-// watch back, not the writers: JetStream's ordered consumer waits.
+// accepted (an ordered consumer on the records stream from its next
+// message, subjects only: a write the stream refused is not seen, and a
+// reconnect loses nothing). The channel is closed when ctx ends or the
+// watch breaks; the caller starts a new one and reads what it missed from
+// the ledger. A slow reader holds the watch back, not the writers:
+// JetStream's ordered consumers wait.
 func (s *Store) Watch(ctx context.Context) (<-chan Change, error) {
 	w, err := s.ledger.Watch(ctx, prefixTarget+">", jetstream.UpdatesOnly(), jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("store: watch ledger: %w", err)
 	}
-	recs := make(chan *nats.Msg, 256)
-	sub, err := s.nc.ChanSubscribe(subjectRecord+">", recs)
+	rc, err := s.js.OrderedConsumer(ctx, RecordsStream, jetstream.OrderedConsumerConfig{
+		HeadersOnly: true, DeliverPolicy: jetstream.DeliverNewPolicy})
 	if err != nil {
 		_ = w.Stop()
 		return nil, fmt.Errorf("store: watch records: %w", err)
 	}
-	if err := s.nc.FlushTimeout(5 * time.Second); err != nil { // the subscription is in place at the server
-		_ = sub.Unsubscribe()
+	recs := make(chan string, 256)
+	done := make(chan struct{})
+	cc, err := rc.Consume(func(m jetstream.Msg) {
+		if _, id, ok := KeyOf(m.Subject()); ok {
+			select {
+			case recs <- id:
+			case <-done:
+			}
+		}
+	})
+	if err != nil {
 		_ = w.Stop()
 		return nil, fmt.Errorf("store: watch records: %w", err)
 	}
 	out := make(chan Change, 64)
 	go func() {
 		defer close(out)
-		defer func() { _ = sub.Unsubscribe(); _ = w.Stop() }()
+		defer func() { close(done); cc.Stop(); _ = w.Stop() }()
 		send := func(c Change) bool {
 			select {
 			case out <- c:
@@ -61,6 +70,8 @@ func (s *Store) Watch(ctx context.Context) (<-chan Change, error) {
 			select {
 			case <-ctx.Done():
 				return
+			case <-cc.Closed():
+				return
 			case e, ok := <-w.Updates():
 				if !ok {
 					return
@@ -71,16 +82,10 @@ func (s *Store) Watch(ctx context.Context) (<-chan Change, error) {
 				if c, ok := targetChange(e.Key(), e.Value()); ok && !send(c) {
 					return
 				}
-			case m, ok := <-recs:
-				if !ok {
+			case id := <-recs:
+				if !send(Change{Kind: KindRecord, ID: id}) {
 					return
 				}
-				if _, id, ok := KeyOf(m.Subject); ok && !send(Change{Kind: KindRecord, ID: id}) {
-					return
-				}
-			}
-			if !sub.IsValid() {
-				return
 			}
 		}
 	}()
