@@ -274,6 +274,20 @@ func (c *Console) maxBody() int64 {
 // login shows the form (GET) or checks a token and starts a session
 // (POST).
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		// Bounded before anything reads the form: this page needs no
+		// login, so its body must not be the server's 10 MB default.
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				c.fail(w, r, http.StatusRequestEntityTooLarge, "err_too_large", "")
+			} else {
+				c.fail(w, r, http.StatusBadRequest, "err_input", err.Error())
+			}
+			return
+		}
+	}
 	tokens := c.eng.Config().Server.Tokens
 	next := safeNext(r.FormValue("next"))
 	if len(tokens) == 0 {
@@ -286,7 +300,6 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusOK, "login", data)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if !checkCSRF(r, csrf) {
 		c.fail(w, r, http.StatusForbidden, "err_csrf", "")
 		return

@@ -471,6 +471,11 @@ func TestSession(t *testing.T) {
 	if p := b.login("wrong-token"); p.status != http.StatusUnauthorized || !strings.Contains(p.body, "令牌无效") {
 		t.Fatalf("bad token: %d", p.status)
 	}
+	// A login body past 64 KiB is refused before any of it counts.
+	big := b.do("POST", "/login", url.Values{"token": {"sam-token"}, "csrf": {b.csrf}, "pad": {strings.Repeat("x", 1<<20)}})
+	if big.status != http.StatusRequestEntityTooLarge || strings.Contains(big.hdr.Get("Set-Cookie"), "gc_session=e") {
+		t.Fatalf("a 1 MB login: %d %q", big.status, big.hdr.Values("Set-Cookie"))
+	}
 	p = b.login("sam-token")
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("login: %d %s", p.status, p.body)
