@@ -41,6 +41,55 @@ type PartStatus struct {
 	State string    `json:"state"`
 }
 
+// In is the status as it is answered: every time in loc (the configured
+// zone, whatever the store or the process kept: accepted_at, each target's
+// updated_at, not_before and timeline, each part's at) and each target's
+// max_attempts. The targets, timelines and parts are copies.
+func (st Status) In(loc *time.Location, maxAttempts int) Status {
+	if loc == nil {
+		loc = time.UTC
+	}
+	in := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		l := t.In(loc)
+		return &l
+	}
+	if !st.AcceptedAt.IsZero() {
+		st.AcceptedAt = st.AcceptedAt.In(loc)
+	}
+	if st.Targets != nil {
+		targets := make([]Target, len(st.Targets))
+		for i, t := range st.Targets {
+			if !t.UpdatedAt.IsZero() {
+				t.UpdatedAt = t.UpdatedAt.In(loc)
+			}
+			t.NotBefore = in(t.NotBefore)
+			if t.Timeline != nil {
+				tl := make([]Transition, len(t.Timeline))
+				for k, e := range t.Timeline {
+					e.At, e.NotBefore = e.At.In(loc), in(e.NotBefore)
+					tl[k] = e
+				}
+				t.Timeline = tl
+			}
+			t.MaxAttempts = maxAttempts
+			targets[i] = t
+		}
+		st.Targets = targets
+	}
+	if st.Parts != nil {
+		parts := make([]PartStatus, len(st.Parts))
+		for i, p := range st.Parts {
+			p.At = p.At.In(loc)
+			parts[i] = p
+		}
+		st.Parts = parts
+	}
+	return st
+}
+
 // Accepted is the answer to a submission. Existing is true when the id was
 // already stored with the same content (HTTP 200 rather than 202).
 type Accepted struct {

@@ -500,39 +500,10 @@ func (s *Server) location() *time.Location {
 	return time.UTC
 }
 
-// local writes a status's times in the configured time zone, so every
-// answer carries the daemon's offset whatever the store kept, and each
-// target's max_attempts.
+// local is a status as the API answers it: times in the configured zone,
+// each target's max_attempts.
 func (s *Server) local(st groupcast.Status) groupcast.Status {
-	loc := s.location()
-	maxAttempts := s.svc.Config().Delivery.MaxAttempts
-	if !st.AcceptedAt.IsZero() {
-		st.AcceptedAt = st.AcceptedAt.In(loc)
-	}
-	targets := make([]groupcast.Target, len(st.Targets))
-	for i, t := range st.Targets {
-		if !t.UpdatedAt.IsZero() {
-			t.UpdatedAt = t.UpdatedAt.In(loc)
-		}
-		if t.NotBefore != nil {
-			nb := t.NotBefore.In(loc)
-			t.NotBefore = &nb
-		}
-		t.MaxAttempts = maxAttempts
-		targets[i] = t
-	}
-	if st.Targets != nil {
-		st.Targets = targets
-	}
-	if st.Parts != nil {
-		parts := make([]groupcast.PartStatus, len(st.Parts))
-		for i, p := range st.Parts {
-			p.At = p.At.In(loc)
-			parts[i] = p
-		}
-		st.Parts = parts
-	}
-	return st
+	return st.In(s.location(), s.svc.Config().Delivery.MaxAttempts)
 }
 
 // ErrorBody is the shape of every error answer.

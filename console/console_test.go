@@ -324,7 +324,7 @@ func TestOpenModeEveryPage(t *testing.T) {
 	id := idFromLocation(t, p)
 	e.waitState(t, id, groupcast.StateDelivered)
 	for path, want := range map[string][]string{
-		"/messages/" + id:                       {"系统维护通知", "已送达", "运维群", "123456", "wechat-ad", "**", `id="report"`},
+		"/messages/" + id:                       {"系统维护通知", "已送达", "运维群", "123456", "wechat-ad", "**", `id="report"`, "<td>1 / 10</td>"},
 		"/":                                     {"系统维护通知", "row-" + id, "已送达"},
 		"/?row=" + id:                           {"row-" + id},
 		"/messages/" + id + "?fragment=targets": {`id="targets"`, "</time> <b>排队</b>", "</time> <b>已送达</b>"}, // the stored timeline

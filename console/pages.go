@@ -53,21 +53,10 @@ func (c *Console) loc() *time.Location {
 	return time.UTC
 }
 
-// local writes a status's times in the configured zone.
+// local is a status as the pages show it: the API's view (times in the
+// configured zone, each target's max_attempts).
 func (c *Console) local(st groupcast.Status) groupcast.Status {
-	loc := c.loc()
-	st.AcceptedAt = st.AcceptedAt.In(loc)
-	ts := make([]groupcast.Target, len(st.Targets))
-	for i, t := range st.Targets {
-		t.UpdatedAt = t.UpdatedAt.In(loc)
-		if t.NotBefore != nil {
-			nb := t.NotBefore.In(loc)
-			t.NotBefore = &nb
-		}
-		ts[i] = t
-	}
-	st.Targets = ts
-	return st
+	return st.In(c.loc(), c.eng.Config().Delivery.MaxAttempts)
 }
 
 // engineError answers an engine error as a page.
