@@ -60,11 +60,15 @@ func (s *Service) Watch() (changes <-chan Change, stop func()) {
 	}
 	ready := h.ready
 	h.mu.Unlock()
-	// Changes from now on: wait (briefly) for the store watch to be open.
+	// Changes from now on: wait (briefly) for the store watch to be open;
+	// one that cannot open yet (the store failing) sends a reset when it
+	// does.
+	t := time.NewTimer(5 * time.Second)
 	select {
 	case <-ready:
-	case <-time.After(5 * time.Second):
+	case <-t.C:
 	}
+	t.Stop()
 	var once sync.Once
 	return ch, func() {
 		once.Do(func() {
@@ -83,22 +87,32 @@ func (s *Service) Watch() (changes <-chan Change, stop func()) {
 // runWatch keeps one store watch open until ctx ends, starting it again
 // (and telling the watchers to reset) when it breaks.
 func (s *Service) runWatch(ctx context.Context, ready chan struct{}) {
-	first := true
+	// missed: changes may have gone by unseen (the watch broke, or could
+	// not open while watchers waited): tell them to reset once it is open.
+	opened, missed := false, false
+	defer func() {
+		if !opened { // stopped before it opened: nobody waits for it
+			close(ready)
+		}
+	}()
 	for ctx.Err() == nil {
 		changes, err := s.st.Watch(ctx)
 		if err != nil {
 			s.log.Warn("ledger watch", "err", err)
+			missed = true
 			if s.clock.Sleep(ctx, time.Second) != nil {
 				return
 			}
 			continue
 		}
-		if first {
+		if !opened {
+			opened = true
 			close(ready)
-		} else {
+		}
+		if missed {
 			s.watch.broadcast(ctx, Change{Kind: ChangeReset})
 		}
-		first = false
+		missed = true // from here on, a reopen follows a break
 		for c := range changes {
 			ch := Change{ID: c.ID, Kind: ChangeRecord}
 			if c.Kind == store.KindTarget {
