@@ -13,6 +13,7 @@
 package console
 
 import (
+	"context"
 	"embed"
 	"io/fs"
 	"log/slog"
@@ -30,6 +31,10 @@ import (
 type Engine interface {
 	api.Engine
 	Watch() (<-chan router.Change, func())
+	// Row and Rows are Status and List with each announcement, from one
+	// read of its record.
+	Row(ctx context.Context, id string) (router.Row, error)
+	Rows(ctx context.Context, state string, limit int) ([]router.Row, error)
 }
 
 var _ Engine = (*router.Service)(nil)

@@ -117,12 +117,9 @@ func (f boardFilter) match(rw row) bool {
 	return true
 }
 
-func (c *Console) rowOf(r *http.Request, st groupcast.Status) row {
-	rw := row{Status: c.local(st)}
-	if a, err := c.eng.Announcement(r.Context(), st.ID); err == nil {
-		rw.Category, rw.Tags, rw.Priority = a.Category, a.Tags, a.Priority
-	}
-	return rw
+func (c *Console) rowOf(r router.Row) row {
+	a := r.Announcement
+	return row{Status: c.local(r.Status), Category: a.Category, Tags: a.Tags, Priority: a.Priority}
 }
 
 // boardStates are the board's state filter's choices.
@@ -144,7 +141,7 @@ func (c *Console) board(w http.ResponseWriter, r *http.Request) {
 	}
 	if id := r.URL.Query().Get("row"); id != "" {
 		// One row, for the live board: empty when it does not match.
-		st, err := c.eng.Status(r.Context(), id)
+		one, err := c.eng.Row(r.Context(), id)
 		if err != nil {
 			if errors.Is(err, groupcast.ErrNotFound) {
 				w.WriteHeader(http.StatusNotFound)
@@ -153,7 +150,7 @@ func (c *Console) board(w http.ResponseWriter, r *http.Request) {
 			c.engineError(w, r, err)
 			return
 		}
-		rw := c.rowOf(r, st)
+		rw := c.rowOf(one)
 		if !f.match(rw) {
 			w.WriteHeader(http.StatusNoContent)
 			return
@@ -167,14 +164,14 @@ func (c *Console) board(w http.ResponseWriter, r *http.Request) {
 	if f.Tag != "" || f.Platform != "" || f.Text != "" {
 		limit = 1000
 	}
-	list, err := c.eng.List(r.Context(), f.State, limit)
+	list, err := c.eng.Rows(r.Context(), f.State, limit)
 	if err != nil {
 		c.engineError(w, r, err)
 		return
 	}
 	rows := []row{}
-	for _, st := range list {
-		rw := c.rowOf(r, st)
+	for _, one := range list {
+		rw := c.rowOf(one)
 		if f.match(rw) {
 			rows = append(rows, rw)
 		}
@@ -206,16 +203,12 @@ func (c *Console) message(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusNotFound, "err_not_found", "")
 		return
 	}
-	st, err := c.eng.Status(r.Context(), id)
+	one, err := c.eng.Row(r.Context(), id)
 	if err != nil {
 		c.engineError(w, r, err)
 		return
 	}
-	a, err := c.eng.Announcement(r.Context(), id)
-	if err != nil {
-		c.engineError(w, r, err)
-		return
-	}
+	st, a := one.Status, one.Announcement
 	if r.URL.Query().Get("fragment") == "report" {
 		c.fragment(w, r, "message", "reportfrag", c.reportOf(r, id))
 		return

@@ -151,14 +151,30 @@ func (s *Service) Busy(ctx context.Context) error {
 
 // Status reads one announcement and the state of each target.
 func (s *Service) Status(ctx context.Context, id string) (groupcast.Status, error) {
+	r, err := s.Row(ctx, id)
+	return r.Status, err
+}
+
+// Row is an announcement's status and the announcement as accepted, from
+// one read of its record (the console's board shows both).
+type Row struct {
+	Status       groupcast.Status
+	Announcement *groupcast.Announcement
+}
+
+// Row answers an announcement's status with the announcement.
+func (s *Service) Row(ctx context.Context, id string) (Row, error) {
 	rec, err := s.st.Record(ctx, id)
 	if err != nil {
-		return groupcast.Status{}, err
+		return Row{}, err
 	}
+	var st groupcast.Status
 	if len(rec.Parts) > 0 {
-		return s.seriesStatus(ctx, rec)
+		st, err = s.seriesStatus(ctx, rec)
+	} else {
+		st, err = s.status(ctx, rec)
 	}
-	return s.status(ctx, rec)
+	return Row{Status: st, Announcement: &rec.Announcement}, err
 }
 
 func (s *Service) status(ctx context.Context, rec *store.Record) (groupcast.Status, error) {
@@ -220,6 +236,17 @@ func (s *Service) statusOf(rec *store.Record, stored []*store.TargetRecord, reca
 // state (an announcement state: pending, delivered, partial, failed; or a
 // target state: any target in it).
 func (s *Service) List(ctx context.Context, state string, limit int) ([]groupcast.Status, error) {
+	rows, err := s.Rows(ctx, state, limit)
+	out := make([]groupcast.Status, len(rows))
+	for i, r := range rows {
+		out[i] = r.Status
+	}
+	return out, err
+}
+
+// Rows is List with each announcement as accepted (one read of each
+// record).
+func (s *Service) Rows(ctx context.Context, state string, limit int) ([]Row, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
@@ -227,21 +254,22 @@ func (s *Service) List(ctx context.Context, state string, limit int) ([]groupcas
 	if err != nil {
 		return nil, err
 	}
-	out := []groupcast.Status{}
+	out := []Row{}
 	for _, id := range slices.Backward(ids) {
-		st, err := s.Status(ctx, id)
+		r, err := s.Row(ctx, id)
 		if err != nil {
 			if errors.Is(err, groupcast.ErrNotFound) {
 				continue
 			}
 			return nil, err
 		}
+		st := r.Status
 		if state != "" && st.State != state && !slices.ContainsFunc(st.Targets, func(t groupcast.Target) bool {
 			return string(t.State) == state
 		}) {
 			continue
 		}
-		out = append(out, st)
+		out = append(out, r)
 		if len(out) == limit {
 			break
 		}
