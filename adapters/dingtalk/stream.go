@@ -277,8 +277,14 @@ func (s *Stream) onMessage(_ context.Context, d *chatbot.BotCallbackDataModel) (
 		rep.expires = s.env.Now().Add(90 * time.Minute)
 	}
 
-	s.inbound(ctx, log, d)
+	heard := s.inbound(ctx, log, d)
 	cmd := parseCommand(d.Text.Content)
+	if heard && cmd.name == "help" && !slices.Contains(s.src.Conversations, d.ConversationId) {
+		// A customer group talking to the hub (keywords, questions): no
+		// usage text and no refusal naming the configuration there; only
+		// a real command gets an answer.
+		return nil, nil
+	}
 	if (cmd.name == "approve" || cmd.name == "reject") && s.review != nil && (d.Msgtype == "" || d.Msgtype == "text") {
 		// Reviewers decide from any conversation with the bot (a one-to-one
 		// chat, the group notices go to); who they are is what counts.
