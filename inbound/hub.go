@@ -93,6 +93,11 @@ type Hub struct {
 	eng   atomic.Pointer[engineBox]
 	rules atomic.Pointer[compiled]
 
+	// stopMu orders Inbound against Run's stop: once stopped is set no
+	// event enters the queue, so the last drain takes every one.
+	stopMu  sync.RWMutex
+	stopped bool
+
 	mu      sync.Mutex
 	batches map[string]*batch // welcome batches by rule, account, group
 	autoDay map[string]string // group key → the day daily_cap.auto last reviewed it here
@@ -103,6 +108,11 @@ type engineBox struct{ Engine }
 // ErrQueueFull is why Inbound refuses an event: more are waiting than
 // Options.QueueSize. It wraps groupcast.ErrBusy.
 var ErrQueueFull = fmt.Errorf("%w: the inbound queue is full", groupcast.ErrBusy)
+
+// ErrStopped is why Inbound refuses an event once Run has stopped (the
+// daemon is shutting down): nothing would take it. It wraps
+// groupcast.ErrNotReady, so the sender can deliver it again elsewhere.
+var ErrStopped = fmt.Errorf("%w: inbound events are no longer taken (shutting down)", groupcast.ErrNotReady)
 
 // New builds a hub on an open store. Run starts it.
 func New(o Options) (*Hub, error) {
@@ -138,11 +148,20 @@ var _ groupcast.InboundSink = (*Hub)(nil)
 
 // Inbound queues one event and returns at once: it never waits on a
 // send, a store or a full queue (then it answers ErrQueueFull, counted in
-// groupcast_inbound_events_total{outcome="dropped"} and logged).
+// groupcast_inbound_events_total{outcome="dropped"} and logged). After
+// Run has stopped it answers ErrStopped, counted the same way.
 func (h *Hub) Inbound(_ context.Context, ev groupcast.InboundEvent) error {
 	if err := check(ev); err != nil {
 		h.m.events.WithLabelValues(ev.Account, "invalid").Inc()
 		return err
+	}
+	h.stopMu.RLock()
+	defer h.stopMu.RUnlock()
+	if h.stopped {
+		h.m.events.WithLabelValues(ev.Account, "dropped").Inc()
+		h.log.Warn("inbound event after the stop: refused", "account", ev.Account, "group", ev.Group,
+			"event", ev.ID, "kind", ev.Kind)
+		return ErrStopped
 	}
 	select {
 	case h.queue <- ev:
@@ -182,6 +201,11 @@ func (h *Hub) Run(ctx context.Context, eng Engine) error {
 		case <-ctx.Done():
 			// What was taken (and answered) before the stop is handled:
 			// the events queued now, then the welcomes still batching.
+			// From here on Inbound refuses (ErrStopped) rather than
+			// queueing what nothing would take.
+			h.stopMu.Lock()
+			h.stopped = true
+			h.stopMu.Unlock()
 			dctx := context.WithoutCancel(ctx)
 			for drained := false; !drained; {
 				select {

@@ -2,6 +2,7 @@ package inbound_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -559,4 +560,55 @@ func TestStopHandlesWhatWasTaken(t *testing.T) {
 	h.eventually("the three replies", func() bool {
 		return len(h.fake.MessagesTo(123)) == 1 && len(h.fake.MessagesTo(456)) == 2
 	})
+}
+
+// TestInboundAfterStopRefused: once Run has returned, an event is refused
+// with an error wrapping ErrNotReady (the OneBot route answers 503, the
+// implementation delivers it again) and counted as dropped, not queued
+// where nothing would take it.
+func TestInboundAfterStopRefused(t *testing.T) {
+	st, err := store.Open(context.Background(), store.Options{Driver: store.DriverMemory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg, err := configs.LoadBytes([]byte(fmt.Sprintf(baseConfig, "http://127.0.0.1:1", "", "http://127.0.0.1:1")), "t.yaml",
+		configs.Options{Catalog: registry.Catalog, Platforms: registry.Platforms()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	hub, err := inbound.New(inbound.Options{Store: st, Registry: reg, Tick: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := hub.Run(ctx, &stubEngine{cfg: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	err = hub.Inbound(context.Background(), message("qq-main", "123", "late-1", "20002", "报名"))
+	if !errors.Is(err, groupcast.ErrNotReady) {
+		t.Fatalf("Inbound after the stop: %v, want an error wrapping ErrNotReady", err)
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := 0.0
+	for _, f := range fams {
+		if f.GetName() != "groupcast_inbound_events_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == "dropped" {
+					dropped += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if dropped != 1 {
+		t.Errorf("dropped %v, want 1", dropped)
+	}
 }
