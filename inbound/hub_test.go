@@ -444,9 +444,10 @@ func TestForwardWebSocketThroughRouter(t *testing.T) {
 
 // stubEngine records what the hub submits.
 type stubEngine struct {
-	cfg *configs.Config
-	mu  sync.Mutex
-	got []string
+	cfg  *configs.Config
+	mu   sync.Mutex
+	got  []string
+	fail int // the next fail submits answer an error
 }
 
 func (e *stubEngine) Config() *configs.Config { return e.cfg }
@@ -454,6 +455,10 @@ func (e *stubEngine) Owns(string) bool        { return true }
 func (e *stubEngine) SubmitDirect(_ context.Context, a *groupcast.Announcement, account, group string) (groupcast.Accepted, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.fail > 0 {
+		e.fail--
+		return groupcast.Accepted{}, fmt.Errorf("%w: the store is away", groupcast.ErrNotReady)
+	}
 	e.got = append(e.got, account+"/"+group+": "+a.Body)
 	return groupcast.Accepted{}, nil
 }
@@ -610,5 +615,59 @@ func TestInboundAfterStopRefused(t *testing.T) {
 	}
 	if dropped != 1 {
 		t.Errorf("dropped %v, want 1", dropped)
+	}
+}
+
+// TestFailedReplyReleasesTurn: when the engine does not accept a reply,
+// neither the group's cooldown nor the event stays claimed: the same
+// event delivered again gets the reply, and after a second failure so
+// does the next matching message.
+func TestFailedReplyReleasesTurn(t *testing.T) {
+	cfg, err := configs.LoadBytes([]byte(fmt.Sprintf(baseConfig, "http://127.0.0.1:1", "", "http://127.0.0.1:1")), "t.yaml",
+		configs.Options{Catalog: registry.Catalog, Platforms: registry.Platforms()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), store.Options{Driver: store.DriverMemory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 10, 0, 0, 0, shanghai)}
+	eng := &stubEngine{cfg: cfg, fail: 1}
+	// Run stopped at once: it handles what is queued, in order, and
+	// returns; each step is one Run.
+	run := func(evs ...groupcast.InboundEvent) {
+		t.Helper()
+		hub, err := inbound.New(inbound.Options{Store: st, Clock: clock, Tick: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			ev.Platform = "qq"
+			if err := hub.Inbound(context.Background(), ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := hub.Run(ctx, eng); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(message("qq-main", "123", "f-1", "20002", "报名"))
+	if len(eng.got) != 0 {
+		t.Fatalf("replies %q after a failed submit", eng.got)
+	}
+	run(message("qq-main", "123", "f-1", "20002", "报名"))
+	if len(eng.got) != 1 {
+		t.Fatalf("the same event again: replies %q, want 1", eng.got)
+	}
+	// In another group (its own cooldown), a failure then the next
+	// matching message.
+	eng.fail = 1
+	run(message("qq-main", "789", "f-2", "20002", "报名"), message("qq-main", "789", "f-3", "20003", "报名"))
+	if len(eng.got) != 2 || !strings.HasPrefix(eng.got[1], "qq-main/789: ") {
+		t.Fatalf("the next matching message: replies %q, want one in 789", eng.got)
 	}
 }

@@ -125,7 +125,8 @@ func (h *Hub) reply(ctx context.Context, eng Engine, cfg *configs.Config, ev gro
 			continue
 		}
 		now := h.clock.Now()
-		claimed, err := h.claim(ctx, "cooldown."+r.Name+"."+groupKey(ev.Account, ev.Group), now, r.Cooldown)
+		cdKey := "cooldown." + r.Name + "." + groupKey(ev.Account, ev.Group)
+		claimed, err := h.claim(ctx, cdKey, now, r.Cooldown)
 		if err != nil {
 			h.m.replies.WithLabelValues(r.Name, "failed").Inc()
 			h.log.Error("auto-reply not sent: the cooldown cannot be read", "rule", r.Name, "account", ev.Account,
@@ -148,8 +149,18 @@ func (h *Hub) reply(ctx context.Context, eng Engine, cfg *configs.Config, ev gro
 			return
 		}
 		id := "reply-" + r.Name + "-" + digest(ev.Account, ev.Group, ev.ID)
-		h.submit(ctx, eng, "reply", r.Name, id, b.String(), ev.Account, ev.Group,
-			"event", ev.ID, "sender", ev.Sender)
+		if h.submit(ctx, eng, "reply", r.Name, id, b.String(), ev.Account, ev.Group,
+			"event", ev.ID, "sender", ev.Sender) != nil {
+			// Not accepted: nothing was answered, so the group's turn and
+			// the event go back (a redelivery or the next matching
+			// message gets the reply). Better to act twice than never:
+			// the reply's id derives from the event, a second submit of
+			// the same one is the same message.
+			h.unclaim(ctx, cdKey, now)
+			if err := h.st.DeleteJSON(ctx, dedupKey(ev.Account, ev.ID)); err != nil {
+				h.log.Warn("inbound event not released after a failed reply", "account", ev.Account, "event", ev.ID, "err", err)
+			}
+		}
 		return
 	}
 }
@@ -169,9 +180,26 @@ func (h *Hub) claim(ctx context.Context, key string, now time.Time, window time.
 	return granted, err
 }
 
+// unclaim gives back a turn claim took at now, unless another has been
+// recorded since (the key is compare-and-set, like the claim).
+func (h *Hub) unclaim(ctx context.Context, key string, now time.Time) {
+	var cd cooldown
+	err := h.st.ModifyJSON(ctx, key, &cd, func() { cd = cooldown{} }, func() (bool, error) {
+		if !cd.At.Equal(now) {
+			return false, nil
+		}
+		cd.At = time.Time{}
+		return true, nil
+	})
+	if err != nil {
+		h.log.Warn("auto-reply cooldown not released after a failed reply", "key", key, "err", err)
+	}
+}
+
 // submit hands one reply or welcome to the engine, logged with what
-// caused it.
-func (h *Hub) submit(ctx context.Context, eng Engine, kind, rule, id, text, account, group string, cause ...any) {
+// caused it. The error is the engine's when it did not accept the message
+// (nil also when it already had it).
+func (h *Hub) submit(ctx context.Context, eng Engine, kind, rule, id, text, account, group string, cause ...any) error {
 	a := &groupcast.Announcement{
 		ID:       id,
 		Title:    kind + " " + rule,
@@ -193,10 +221,12 @@ func (h *Hub) submit(ctx context.Context, eng Engine, kind, rule, id, text, acco
 	case err != nil:
 		h.m.replies.WithLabelValues(rule, "failed").Inc()
 		h.log.Error(kind+" not accepted", append(args, "err", err)...)
+		return err
 	default:
 		h.m.replies.WithLabelValues(rule, "accepted").Inc()
 		h.log.Info(kind+" accepted", args...)
 	}
+	return nil
 }
 
 // batch is the joins of one group waiting for one welcome.
@@ -283,7 +313,7 @@ func (h *Hub) flush(ctx context.Context, all bool) {
 			continue
 		}
 		id := "welcome-" + w.Name + "-" + digest(b.account, b.group, b.event)
-		h.submit(ctx, eng, "welcome", w.Name, id, sb.String(), b.account, b.group,
+		_ = h.submit(ctx, eng, "welcome", w.Name, id, sb.String(), b.account, b.group,
 			"event", b.event, "members", b.count, "batch_from", b.first.Format(time.RFC3339))
 	}
 }
