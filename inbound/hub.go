@@ -8,10 +8,12 @@
 // a bounded queue, counted and logged when full, so nothing inbound ever
 // waits on a send. One goroutine (Run) takes the queue in order:
 //
-//	de-duplicate (account, id) in the store → count members → rules
+//	member events: de-duplicate (account, id) in the store → count → welcome
+//	messages:      match a rule → de-duplicate → cooldown → reply
 //
 // Events are de-duplicated across restarts and replicas by a store key
-// created once with a day's time to live. A reply or welcome is submitted
+// created once with a day's time to live; a message no rule answers (the
+// account's own, an empty one, one no rule matches) is not written. A reply or welcome is submitted
 // to the engine as an internal message with exactly one destination, no
 // policy and a deterministic id (router.SubmitDirect): the account's
 // sender, pacer, pauses and retries deliver it like any announcement, a
@@ -256,6 +258,33 @@ func (h *Hub) handle(ctx context.Context, ev groupcast.InboundEvent) {
 	if ev.Platform == "" {
 		ev.Platform = acc.Platform
 	}
+	switch ev.Kind {
+	case groupcast.EventMessage:
+		// Most group messages match no rule (and NapCat echoes every
+		// message the account sends): they cost no store write. The
+		// event is claimed once a rule would answer it.
+		h.reply(ctx, eng, cfg, ev)
+	case groupcast.EventMemberJoined, groupcast.EventMemberLeft:
+		// Member counts are not idempotent: every join and leave is
+		// claimed before it is counted.
+		if !h.first(ctx, ev) {
+			return
+		}
+		if ev.Self {
+			h.log.Info("this account joined or left a group", "account", ev.Account, "group", ev.Group, "kind", ev.Kind, "event", ev.ID)
+			return
+		}
+		h.countMember(ctx, cfg, ev)
+		if ev.Kind == groupcast.EventMemberJoined {
+			h.join(cfg, ev)
+		}
+	}
+}
+
+// first claims an event's de-duplication key: true (counted as taken)
+// when this is the first time any replica handles it, false (counted as
+// a duplicate) when it was seen before.
+func (h *Hub) first(ctx context.Context, ev groupcast.InboundEvent) bool {
 	fresh, err := h.st.CreateOnce(ctx, dedupKey(ev.Account, ev.ID), h.opts.DedupTTL)
 	if err != nil {
 		// Better to act twice than never: a reply's id is derived from
@@ -266,25 +295,10 @@ func (h *Hub) handle(ctx context.Context, ev groupcast.InboundEvent) {
 	if !fresh {
 		h.m.events.WithLabelValues(ev.Account, "duplicate").Inc()
 		h.log.Debug("inbound event seen before; ignored", "account", ev.Account, "group", ev.Group, "event", ev.ID)
-		return
+		return false
 	}
 	h.m.events.WithLabelValues(ev.Account, "taken").Inc()
-	switch ev.Kind {
-	case groupcast.EventMessage:
-		if ev.Self {
-			return
-		}
-		h.reply(ctx, eng, cfg, ev)
-	case groupcast.EventMemberJoined, groupcast.EventMemberLeft:
-		if ev.Self {
-			h.log.Info("this account joined or left a group", "account", ev.Account, "group", ev.Group, "kind", ev.Kind, "event", ev.ID)
-			return
-		}
-		h.countMember(ctx, cfg, ev)
-		if ev.Kind == groupcast.EventMemberJoined {
-			h.join(cfg, ev)
-		}
-	}
+	return true
 }
 
 // dedupKey names an event's de-duplication key (any id, any length).

@@ -671,3 +671,28 @@ func TestFailedReplyReleasesTurn(t *testing.T) {
 		t.Fatalf("the next matching message: replies %q, want one in 789", eng.got)
 	}
 }
+
+// TestUnansweredMessageWritesNothing: a message no rule answers (no
+// keyword, the account's own, empty) takes no de-duplication key, so the
+// chatter of a group costs no store write; a matching one does.
+func TestUnansweredMessageWritesNothing(t *testing.T) {
+	h := start(t, time.Date(2026, 11, 26, 10, 0, 0, 0, shanghai))
+	self := message("qq-main", "123", "w2", "10001", "报名")
+	self.Self = true
+	h.send(message("qq-main", "123", "w1", "20002", "今天天气不错"))
+	h.send(self)
+	h.send(message("qq-main", "123", "w3", "20003", "  "))
+	h.taken(3)
+	keys, err := h.st.KeysUnder(context.Background(), "inbound.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 0 {
+		t.Errorf("keys %q written for messages no rule answers", keys)
+	}
+	h.send(message("qq-main", "123", "w4", "20004", "报名"))
+	h.eventually("the reply", func() bool { return len(h.fake.MessagesTo(123)) == 1 })
+	if keys, err = h.st.KeysUnder(context.Background(), "inbound."); err != nil || len(keys) != 1 {
+		t.Errorf("keys %q (%v) after a matching message, want its one de-duplication key", keys, err)
+	}
+}

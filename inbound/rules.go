@@ -111,57 +111,68 @@ type cooldown struct {
 }
 
 // reply answers a group message with the first reply rule that matches
-// it, unless that rule answered the group within its cooldown (on any
-// replica: the claim is a compare-and-set in the store).
+// it, unless the event was handled before or that rule answered the group
+// within its cooldown (on any replica: both claims are made in the
+// store). The account's own messages, empty ones and those no rule
+// matches are taken without touching the store.
 func (h *Hub) reply(ctx context.Context, eng Engine, cfg *configs.Config, ev groupcast.InboundEvent) {
 	c := h.compile(cfg)
 	text := strings.TrimSpace(ev.Text)
-	if text == "" {
+	i := -1
+	if !ev.Self && text != "" {
+		i = slices.IndexFunc(c.replies, func(r replyRule) bool { return r.scope.matches(ev) && r.matches(text) })
+	}
+	if i < 0 {
+		h.m.events.WithLabelValues(ev.Account, "taken").Inc()
 		return
 	}
-	for i := range c.replies {
-		r := &c.replies[i]
-		if !r.scope.matches(ev) || !r.matches(text) {
-			continue
-		}
-		now := h.clock.Now()
-		cdKey := "cooldown." + r.Name + "." + groupKey(ev.Account, ev.Group)
-		claimed, err := h.claim(ctx, cdKey, now, r.Cooldown)
-		if err != nil {
-			h.m.replies.WithLabelValues(r.Name, "failed").Inc()
-			h.log.Error("auto-reply not sent: the cooldown cannot be read", "rule", r.Name, "account", ev.Account,
-				"group", ev.Group, "event", ev.ID, "err", err)
-			return
-		}
-		if !claimed {
-			h.m.replies.WithLabelValues(r.Name, "cooldown").Inc()
-			h.log.Debug("auto-reply in cooldown", "rule", r.Name, "account", ev.Account, "group", ev.Group, "event", ev.ID)
-			return
-		}
-		sender := ev.SenderName
-		if sender == "" {
-			sender = ev.Sender
-		}
-		var b strings.Builder
-		if err := r.text.Execute(&b, configs.ReplyData{Sender: sender, SenderID: ev.Sender, Group: ev.Group, Text: text}); err != nil {
-			h.m.replies.WithLabelValues(r.Name, "failed").Inc()
-			h.log.Error("auto-reply not sent: its text fails", "rule", r.Name, "event", ev.ID, "err", err)
-			return
-		}
-		id := "reply-" + r.Name + "-" + digest(ev.Account, ev.Group, ev.ID)
-		if h.submit(ctx, eng, "reply", r.Name, id, b.String(), ev.Account, ev.Group,
-			"event", ev.ID, "sender", ev.Sender) != nil {
-			// Not accepted: nothing was answered, so the group's turn and
-			// the event go back (a redelivery or the next matching
-			// message gets the reply). Better to act twice than never:
-			// the reply's id derives from the event, a second submit of
-			// the same one is the same message.
-			h.unclaim(ctx, cdKey, now)
-			if err := h.st.DeleteJSON(ctx, dedupKey(ev.Account, ev.ID)); err != nil {
-				h.log.Warn("inbound event not released after a failed reply", "account", ev.Account, "event", ev.ID, "err", err)
-			}
-		}
+	if !h.first(ctx, ev) {
 		return
+	}
+	r := &c.replies[i]
+	now := h.clock.Now()
+	cdKey := "cooldown." + r.Name + "." + groupKey(ev.Account, ev.Group)
+	claimed, err := h.claim(ctx, cdKey, now, r.Cooldown)
+	if err != nil {
+		h.m.replies.WithLabelValues(r.Name, "failed").Inc()
+		h.log.Error("auto-reply not sent: the cooldown cannot be read", "rule", r.Name, "account", ev.Account,
+			"group", ev.Group, "event", ev.ID, "err", err)
+		h.release(ctx, ev)
+		return
+	}
+	if !claimed {
+		h.m.replies.WithLabelValues(r.Name, "cooldown").Inc()
+		h.log.Debug("auto-reply in cooldown", "rule", r.Name, "account", ev.Account, "group", ev.Group, "event", ev.ID)
+		return
+	}
+	sender := ev.SenderName
+	if sender == "" {
+		sender = ev.Sender
+	}
+	var b strings.Builder
+	if err := r.text.Execute(&b, configs.ReplyData{Sender: sender, SenderID: ev.Sender, Group: ev.Group, Text: text}); err != nil {
+		h.m.replies.WithLabelValues(r.Name, "failed").Inc()
+		h.log.Error("auto-reply not sent: its text fails", "rule", r.Name, "event", ev.ID, "err", err)
+		return
+	}
+	id := "reply-" + r.Name + "-" + digest(ev.Account, ev.Group, ev.ID)
+	if h.submit(ctx, eng, "reply", r.Name, id, b.String(), ev.Account, ev.Group,
+		"event", ev.ID, "sender", ev.Sender) != nil {
+		// Not accepted: nothing was answered, so the group's turn and
+		// the event go back (a redelivery or the next matching
+		// message gets the reply). Better to act twice than never:
+		// the reply's id derives from the event, a second submit of
+		// the same one is the same message.
+		h.unclaim(ctx, cdKey, now)
+		h.release(ctx, ev)
+	}
+}
+
+// release forgets that an event was handled (its reply failed), so a
+// redelivery is handled again.
+func (h *Hub) release(ctx context.Context, ev groupcast.InboundEvent) {
+	if err := h.st.DeleteJSON(ctx, dedupKey(ev.Account, ev.ID)); err != nil {
+		h.log.Warn("inbound event not released after a failed reply", "account", ev.Account, "event", ev.ID, "err", err)
 	}
 }
 
