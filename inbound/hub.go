@@ -25,7 +25,6 @@ package inbound
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -137,7 +136,7 @@ func New(o Options) (*Hub, error) {
 		o.Tick = DefaultTick
 	}
 	h := &Hub{st: o.Store, log: o.Logger, clock: o.Clock, opts: o,
-		queue: make(chan groupcast.InboundEvent, o.QueueSize), m: newMetrics(), batches: map[string]*batch{}}
+		queue: make(chan groupcast.InboundEvent, o.QueueSize), m: newMetrics(), batches: map[string]*batch{}, autoDay: map[string]string{}}
 	if o.Registry != nil {
 		if err := h.m.register(o.Registry); err != nil {
 			return nil, fmt.Errorf("inbound: metrics: %w", err)
@@ -317,7 +316,7 @@ func digest(parts ...string) string {
 }
 
 // groupKey is a group's part of a store key: account and the group,
-// encoded (group ids may be any text), as Destination.Key writes it.
+// encoded (group ids may be any text): the destination's key.
 func groupKey(account, group string) string {
-	return account + "." + base64.RawURLEncoding.EncodeToString([]byte(group))
+	return groupcast.Destination{Account: account, Group: group}.Key()
 }

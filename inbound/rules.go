@@ -61,7 +61,7 @@ type welcomeRule struct {
 }
 
 // compile compiles cfg's rules once per configuration. Load validated
-// them; a rule that still does not compile is left out and logged.
+// them and set the default cooldown and batch; a rule that still does not compile is left out and logged.
 func (h *Hub) compile(cfg *configs.Config) *compiled {
 	if c := h.rules.Load(); c != nil && c.cfg == cfg {
 		return c
@@ -83,9 +83,6 @@ func (h *Hub) compile(cfg *configs.Config) *compiled {
 			h.log.Error("reply rule left out", "rule", r.Name, "err", err)
 			continue
 		}
-		if rr.Cooldown <= 0 {
-			rr.Cooldown = configs.DefaultReplyCooldown
-		}
 		c.replies = append(c.replies, rr)
 	}
 	for _, w := range cfg.Welcome {
@@ -95,9 +92,6 @@ func (h *Hub) compile(cfg *configs.Config) *compiled {
 		if wr.text, err = configs.ParseInboundText(w.Name, w.Text); err != nil {
 			h.log.Error("welcome rule left out", "rule", w.Name, "err", err)
 			continue
-		}
-		if wr.Batch <= 0 {
-			wr.Batch = configs.DefaultWelcomeBatch
 		}
 		c.welcome = append(c.welcome, wr)
 	}
