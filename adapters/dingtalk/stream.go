@@ -340,17 +340,24 @@ type command struct {
 	reason string // reject: the reason (the rest of the message)
 }
 
-// parseCommand reads the bot command from a message's text: leading
-// @mentions are skipped, the first word names the command.
-func parseCommand(content string) command {
+// skipMentions is a message's text from its first word that is not an
+// @mention ("" when there is none), leading space trimmed.
+func skipMentions(content string) string {
 	s := strings.TrimLeft(content, " \t\r\n\u3000")
 	for strings.HasPrefix(s, "@") {
 		i := strings.IndexAny(s, " \t\r\n\u3000")
 		if i < 0 {
-			return command{name: "help"}
+			return ""
 		}
 		s = strings.TrimLeft(s[i:], " \t\r\n\u3000")
 	}
+	return s
+}
+
+// parseCommand reads the bot command from a message's text: leading
+// @mentions are skipped, the first word names the command.
+func parseCommand(content string) command {
+	s := skipMentions(content)
 	word, rest := s, ""
 	if i := strings.IndexAny(s, " \t\r\n\u3000"); i >= 0 {
 		word, rest = s[:i], s[i:]

@@ -84,15 +84,7 @@ func plainText(d *chatbot.BotCallbackDataModel) string {
 	if d.Msgtype != "" && d.Msgtype != "text" {
 		return ""
 	}
-	t := strings.Trim(d.Text.Content, " \t\r\n\u3000")
-	for strings.HasPrefix(t, "@") {
-		i := strings.IndexAny(t, " \t\r\n\u3000")
-		if i < 0 {
-			return ""
-		}
-		t = strings.TrimLeft(t[i:], " \t\r\n\u3000")
-	}
-	return t
+	return strings.TrimRight(skipMentions(d.Text.Content), " \t\r\n\u3000")
 }
 
 // decide serves /approve ID and /reject ID 理由 from a listed reviewer.
