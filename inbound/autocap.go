@@ -40,7 +40,7 @@ func (h *Hub) autoCaps(ctx context.Context) {
 		}
 		k := groupKey(t.account, t.group)
 		h.mu.Lock()
-		done := h.autoDoneFor(k) == today
+		done := h.autoDay[k] == today
 		h.mu.Unlock()
 		if done {
 			continue
@@ -50,23 +50,9 @@ func (h *Hub) autoCaps(ctx context.Context) {
 			continue
 		}
 		h.mu.Lock()
-		h.setAutoDone(k, today)
+		h.autoDay[k] = today
 		h.mu.Unlock()
 	}
-}
-
-func (h *Hub) autoDoneFor(k string) string {
-	if h.autoDay == nil {
-		return ""
-	}
-	return h.autoDay[k]
-}
-
-func (h *Hub) setAutoDone(k, day string) {
-	if h.autoDay == nil {
-		h.autoDay = map[string]string{}
-	}
-	h.autoDay[k] = day
 }
 
 func (h *Hub) autoCap(ctx context.Context, cfg *configs.Config, t target, now time.Time, today string) error {

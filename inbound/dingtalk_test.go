@@ -108,9 +108,10 @@ func TestDingTalkStreamReplyEndToEnd(t *testing.T) {
 	if err := gw.WaitConnected(wctx, 1); err != nil {
 		t.Fatal(err)
 	}
+	session := gw.SessionWebhook(90 * time.Minute)
 	if _, err := gw.Deliver(wctx, dingtalkfake.BotMessage{
 		MsgID: "msgA1", ConversationID: "cidCustomers==", ConversationType: "2", SenderStaffID: "staff-7", SenderNick: "李四",
-		Text: dingtalkfake.Text{Content: "@groupcast 报名怎么弄？"}, SessionWebhook: gw.SessionWebhook(90 * time.Minute),
+		Text: dingtalkfake.Text{Content: "@groupcast 报名怎么弄？"}, SessionWebhook: session,
 		ChatbotUserID: "$:bot", AtUsers: []dingtalkfake.AtUser{{DingtalkID: "$:bot"}}, IsInAtList: true,
 	}); err != nil {
 		t.Fatal(err)
@@ -134,5 +135,24 @@ func TestDingTalkStreamReplyEndToEnd(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "not configured") {
 		t.Errorf("hub logs:\n%s", logs.String())
+	}
+	// The customer group is not an admin conversation: the message is
+	// the hub's, and the bot itself says nothing there (no refusal that
+	// names the configuration, no usage text). The bot answers on the
+	// session webhook before the frame is acked, so Deliver has waited.
+	if r := gw.Replies(session); len(r) != 0 {
+		t.Errorf("the customer group got bot answers %+v, want none", r)
+	}
+	// A real command from that group is still refused, as before.
+	cmdSession := gw.SessionWebhook(90 * time.Minute)
+	if _, err := gw.Deliver(wctx, dingtalkfake.BotMessage{
+		MsgID: "msgA2", ConversationID: "cidCustomers==", ConversationType: "2", SenderStaffID: "staff-7", SenderNick: "李四",
+		Text: dingtalkfake.Text{Content: "@groupcast /status abc"}, SessionWebhook: cmdSession,
+		ChatbotUserID: "$:bot", AtUsers: []dingtalkfake.AtUser{{DingtalkID: "$:bot"}}, IsInAtList: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r := gw.Replies(cmdSession); len(r) != 1 || !strings.Contains(r[0].Text, "refused") {
+		t.Errorf("a command from the customer group: answers %+v, want one refusal", r)
 	}
 }

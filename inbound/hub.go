@@ -8,10 +8,12 @@
 // a bounded queue, counted and logged when full, so nothing inbound ever
 // waits on a send. One goroutine (Run) takes the queue in order:
 //
-//	de-duplicate (account, id) in the store → count members → rules
+//	member events: de-duplicate (account, id) in the store → count → welcome
+//	messages:      match a rule → de-duplicate → cooldown → reply
 //
 // Events are de-duplicated across restarts and replicas by a store key
-// created once with a day's time to live. A reply or welcome is submitted
+// created once with a day's time to live; a message no rule answers (the
+// account's own, an empty one, one no rule matches) is not written. A reply or welcome is submitted
 // to the engine as an internal message with exactly one destination, no
 // policy and a deterministic id (router.SubmitDirect): the account's
 // sender, pacer, pauses and retries deliver it like any announcement, a
@@ -23,7 +25,6 @@ package inbound
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -93,6 +94,11 @@ type Hub struct {
 	eng   atomic.Pointer[engineBox]
 	rules atomic.Pointer[compiled]
 
+	// stopMu orders Inbound against Run's stop: once stopped is set no
+	// event enters the queue, so the last drain takes every one.
+	stopMu  sync.RWMutex
+	stopped bool
+
 	mu      sync.Mutex
 	batches map[string]*batch // welcome batches by rule, account, group
 	autoDay map[string]string // group key → the day daily_cap.auto last reviewed it here
@@ -103,6 +109,11 @@ type engineBox struct{ Engine }
 // ErrQueueFull is why Inbound refuses an event: more are waiting than
 // Options.QueueSize. It wraps groupcast.ErrBusy.
 var ErrQueueFull = fmt.Errorf("%w: the inbound queue is full", groupcast.ErrBusy)
+
+// ErrStopped is why Inbound refuses an event once Run has stopped (the
+// daemon is shutting down): nothing would take it. It wraps
+// groupcast.ErrNotReady, so the sender can deliver it again elsewhere.
+var ErrStopped = fmt.Errorf("%w: inbound events are no longer taken (shutting down)", groupcast.ErrNotReady)
 
 // New builds a hub on an open store. Run starts it.
 func New(o Options) (*Hub, error) {
@@ -125,7 +136,7 @@ func New(o Options) (*Hub, error) {
 		o.Tick = DefaultTick
 	}
 	h := &Hub{st: o.Store, log: o.Logger, clock: o.Clock, opts: o,
-		queue: make(chan groupcast.InboundEvent, o.QueueSize), m: newMetrics(), batches: map[string]*batch{}}
+		queue: make(chan groupcast.InboundEvent, o.QueueSize), m: newMetrics(), batches: map[string]*batch{}, autoDay: map[string]string{}}
 	if o.Registry != nil {
 		if err := h.m.register(o.Registry); err != nil {
 			return nil, fmt.Errorf("inbound: metrics: %w", err)
@@ -138,11 +149,20 @@ var _ groupcast.InboundSink = (*Hub)(nil)
 
 // Inbound queues one event and returns at once: it never waits on a
 // send, a store or a full queue (then it answers ErrQueueFull, counted in
-// groupcast_inbound_events_total{outcome="dropped"} and logged).
+// groupcast_inbound_events_total{outcome="dropped"} and logged). After
+// Run has stopped it answers ErrStopped, counted the same way.
 func (h *Hub) Inbound(_ context.Context, ev groupcast.InboundEvent) error {
 	if err := check(ev); err != nil {
 		h.m.events.WithLabelValues(ev.Account, "invalid").Inc()
 		return err
+	}
+	h.stopMu.RLock()
+	defer h.stopMu.RUnlock()
+	if h.stopped {
+		h.m.events.WithLabelValues(ev.Account, "dropped").Inc()
+		h.log.Warn("inbound event after the stop: refused", "account", ev.Account, "group", ev.Group,
+			"event", ev.ID, "kind", ev.Kind)
+		return ErrStopped
 	}
 	select {
 	case h.queue <- ev:
@@ -182,6 +202,11 @@ func (h *Hub) Run(ctx context.Context, eng Engine) error {
 		case <-ctx.Done():
 			// What was taken (and answered) before the stop is handled:
 			// the events queued now, then the welcomes still batching.
+			// From here on Inbound refuses (ErrStopped) rather than
+			// queueing what nothing would take.
+			h.stopMu.Lock()
+			h.stopped = true
+			h.stopMu.Unlock()
 			dctx := context.WithoutCancel(ctx)
 			for drained := false; !drained; {
 				select {
@@ -232,6 +257,33 @@ func (h *Hub) handle(ctx context.Context, ev groupcast.InboundEvent) {
 	if ev.Platform == "" {
 		ev.Platform = acc.Platform
 	}
+	switch ev.Kind {
+	case groupcast.EventMessage:
+		// Most group messages match no rule (and NapCat echoes every
+		// message the account sends): they cost no store write. The
+		// event is claimed once a rule would answer it.
+		h.reply(ctx, eng, cfg, ev)
+	case groupcast.EventMemberJoined, groupcast.EventMemberLeft:
+		// Member counts are not idempotent: every join and leave is
+		// claimed before it is counted.
+		if !h.first(ctx, ev) {
+			return
+		}
+		if ev.Self {
+			h.log.Info("this account joined or left a group", "account", ev.Account, "group", ev.Group, "kind", ev.Kind, "event", ev.ID)
+			return
+		}
+		h.countMember(ctx, cfg, ev)
+		if ev.Kind == groupcast.EventMemberJoined {
+			h.join(cfg, ev)
+		}
+	}
+}
+
+// first claims an event's de-duplication key: true (counted as taken)
+// when this is the first time any replica handles it, false (counted as
+// a duplicate) when it was seen before.
+func (h *Hub) first(ctx context.Context, ev groupcast.InboundEvent) bool {
 	fresh, err := h.st.CreateOnce(ctx, dedupKey(ev.Account, ev.ID), h.opts.DedupTTL)
 	if err != nil {
 		// Better to act twice than never: a reply's id is derived from
@@ -242,25 +294,10 @@ func (h *Hub) handle(ctx context.Context, ev groupcast.InboundEvent) {
 	if !fresh {
 		h.m.events.WithLabelValues(ev.Account, "duplicate").Inc()
 		h.log.Debug("inbound event seen before; ignored", "account", ev.Account, "group", ev.Group, "event", ev.ID)
-		return
+		return false
 	}
 	h.m.events.WithLabelValues(ev.Account, "taken").Inc()
-	switch ev.Kind {
-	case groupcast.EventMessage:
-		if ev.Self {
-			return
-		}
-		h.reply(ctx, eng, cfg, ev)
-	case groupcast.EventMemberJoined, groupcast.EventMemberLeft:
-		if ev.Self {
-			h.log.Info("this account joined or left a group", "account", ev.Account, "group", ev.Group, "kind", ev.Kind, "event", ev.ID)
-			return
-		}
-		h.countMember(ctx, cfg, ev)
-		if ev.Kind == groupcast.EventMemberJoined {
-			h.join(cfg, ev)
-		}
-	}
+	return true
 }
 
 // dedupKey names an event's de-duplication key (any id, any length).
@@ -279,7 +316,7 @@ func digest(parts ...string) string {
 }
 
 // groupKey is a group's part of a store key: account and the group,
-// encoded (group ids may be any text), as Destination.Key writes it.
+// encoded (group ids may be any text): the destination's key.
 func groupKey(account, group string) string {
-	return account + "." + base64.RawURLEncoding.EncodeToString([]byte(group))
+	return groupcast.Destination{Account: account, Group: group}.Key()
 }

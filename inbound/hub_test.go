@@ -2,6 +2,7 @@ package inbound_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -443,9 +444,10 @@ func TestForwardWebSocketThroughRouter(t *testing.T) {
 
 // stubEngine records what the hub submits.
 type stubEngine struct {
-	cfg *configs.Config
-	mu  sync.Mutex
-	got []string
+	cfg  *configs.Config
+	mu   sync.Mutex
+	got  []string
+	fail int // the next fail submits answer an error
 }
 
 func (e *stubEngine) Config() *configs.Config { return e.cfg }
@@ -453,6 +455,10 @@ func (e *stubEngine) Owns(string) bool        { return true }
 func (e *stubEngine) SubmitDirect(_ context.Context, a *groupcast.Announcement, account, group string) (groupcast.Accepted, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.fail > 0 {
+		e.fail--
+		return groupcast.Accepted{}, fmt.Errorf("%w: the store is away", groupcast.ErrNotReady)
+	}
 	e.got = append(e.got, account+"/"+group+": "+a.Body)
 	return groupcast.Accepted{}, nil
 }
@@ -559,4 +565,134 @@ func TestStopHandlesWhatWasTaken(t *testing.T) {
 	h.eventually("the three replies", func() bool {
 		return len(h.fake.MessagesTo(123)) == 1 && len(h.fake.MessagesTo(456)) == 2
 	})
+}
+
+// TestInboundAfterStopRefused: once Run has returned, an event is refused
+// with an error wrapping ErrNotReady (the OneBot route answers 503, the
+// implementation delivers it again) and counted as dropped, not queued
+// where nothing would take it.
+func TestInboundAfterStopRefused(t *testing.T) {
+	st, err := store.Open(context.Background(), store.Options{Driver: store.DriverMemory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg, err := configs.LoadBytes([]byte(fmt.Sprintf(baseConfig, "http://127.0.0.1:1", "", "http://127.0.0.1:1")), "t.yaml",
+		configs.Options{Catalog: registry.Catalog, Platforms: registry.Platforms()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	hub, err := inbound.New(inbound.Options{Store: st, Registry: reg, Tick: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := hub.Run(ctx, &stubEngine{cfg: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	err = hub.Inbound(context.Background(), message("qq-main", "123", "late-1", "20002", "报名"))
+	if !errors.Is(err, groupcast.ErrNotReady) {
+		t.Fatalf("Inbound after the stop: %v, want an error wrapping ErrNotReady", err)
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := 0.0
+	for _, f := range fams {
+		if f.GetName() != "groupcast_inbound_events_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == "dropped" {
+					dropped += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if dropped != 1 {
+		t.Errorf("dropped %v, want 1", dropped)
+	}
+}
+
+// TestFailedReplyReleasesTurn: when the engine does not accept a reply,
+// neither the group's cooldown nor the event stays claimed: the same
+// event delivered again gets the reply, and after a second failure so
+// does the next matching message.
+func TestFailedReplyReleasesTurn(t *testing.T) {
+	cfg, err := configs.LoadBytes([]byte(fmt.Sprintf(baseConfig, "http://127.0.0.1:1", "", "http://127.0.0.1:1")), "t.yaml",
+		configs.Options{Catalog: registry.Catalog, Platforms: registry.Platforms()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), store.Options{Driver: store.DriverMemory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 10, 0, 0, 0, shanghai)}
+	eng := &stubEngine{cfg: cfg, fail: 1}
+	// Run stopped at once: it handles what is queued, in order, and
+	// returns; each step is one Run.
+	run := func(evs ...groupcast.InboundEvent) {
+		t.Helper()
+		hub, err := inbound.New(inbound.Options{Store: st, Clock: clock, Tick: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			ev.Platform = "qq"
+			if err := hub.Inbound(context.Background(), ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := hub.Run(ctx, eng); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(message("qq-main", "123", "f-1", "20002", "报名"))
+	if len(eng.got) != 0 {
+		t.Fatalf("replies %q after a failed submit", eng.got)
+	}
+	run(message("qq-main", "123", "f-1", "20002", "报名"))
+	if len(eng.got) != 1 {
+		t.Fatalf("the same event again: replies %q, want 1", eng.got)
+	}
+	// In another group (its own cooldown), a failure then the next
+	// matching message.
+	eng.fail = 1
+	run(message("qq-main", "789", "f-2", "20002", "报名"), message("qq-main", "789", "f-3", "20003", "报名"))
+	if len(eng.got) != 2 || !strings.HasPrefix(eng.got[1], "qq-main/789: ") {
+		t.Fatalf("the next matching message: replies %q, want one in 789", eng.got)
+	}
+}
+
+// TestUnansweredMessageWritesNothing: a message no rule answers (no
+// keyword, the account's own, empty) takes no de-duplication key, so the
+// chatter of a group costs no store write; a matching one does.
+func TestUnansweredMessageWritesNothing(t *testing.T) {
+	h := start(t, time.Date(2026, 11, 26, 10, 0, 0, 0, shanghai))
+	self := message("qq-main", "123", "w2", "10001", "报名")
+	self.Self = true
+	h.send(message("qq-main", "123", "w1", "20002", "今天天气不错"))
+	h.send(self)
+	h.send(message("qq-main", "123", "w3", "20003", "  "))
+	h.taken(3)
+	keys, err := h.st.KeysUnder(context.Background(), "inbound.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 0 {
+		t.Errorf("keys %q written for messages no rule answers", keys)
+	}
+	h.send(message("qq-main", "123", "w4", "20004", "报名"))
+	h.eventually("the reply", func() bool { return len(h.fake.MessagesTo(123)) == 1 })
+	if keys, err = h.st.KeysUnder(context.Background(), "inbound."); err != nil || len(keys) != 1 {
+		t.Errorf("keys %q (%v) after a matching message, want its one de-duplication key", keys, err)
+	}
 }

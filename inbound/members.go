@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/groupcast/groupcast"
@@ -88,7 +89,7 @@ func (h *Hub) countMember(ctx context.Context, cfg *configs.Config, ev groupcast
 		i := slices.IndexFunc(doc.Days, func(d memberDay) bool { return d.Day == day })
 		if i < 0 {
 			doc.Days = append(doc.Days, memberDay{Day: day})
-			slices.SortFunc(doc.Days, func(a, b memberDay) int { return compareStrings(a.Day, b.Day) })
+			slices.SortFunc(doc.Days, func(a, b memberDay) int { return strings.Compare(a.Day, b.Day) })
 			i = slices.IndexFunc(doc.Days, func(d memberDay) bool { return d.Day == day })
 		}
 		if join {
@@ -106,16 +107,6 @@ func (h *Hub) countMember(ctx context.Context, cfg *configs.Config, ev groupcast
 		return
 	}
 	h.log.Info("member "+label, "account", ev.Account, "group", ev.Group, "member", ev.Sender, "event", ev.ID)
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // LeaveRate is leaves ÷ (joins + leaves), 0 when nobody moved: the share

@@ -61,7 +61,7 @@ type welcomeRule struct {
 }
 
 // compile compiles cfg's rules once per configuration. Load validated
-// them; a rule that still does not compile is left out and logged.
+// them and set the default cooldown and batch; a rule that still does not compile is left out and logged.
 func (h *Hub) compile(cfg *configs.Config) *compiled {
 	if c := h.rules.Load(); c != nil && c.cfg == cfg {
 		return c
@@ -83,9 +83,6 @@ func (h *Hub) compile(cfg *configs.Config) *compiled {
 			h.log.Error("reply rule left out", "rule", r.Name, "err", err)
 			continue
 		}
-		if rr.Cooldown <= 0 {
-			rr.Cooldown = configs.DefaultReplyCooldown
-		}
 		c.replies = append(c.replies, rr)
 	}
 	for _, w := range cfg.Welcome {
@@ -95,9 +92,6 @@ func (h *Hub) compile(cfg *configs.Config) *compiled {
 		if wr.text, err = configs.ParseInboundText(w.Name, w.Text); err != nil {
 			h.log.Error("welcome rule left out", "rule", w.Name, "err", err)
 			continue
-		}
-		if wr.Batch <= 0 {
-			wr.Batch = configs.DefaultWelcomeBatch
 		}
 		c.welcome = append(c.welcome, wr)
 	}
@@ -111,46 +105,68 @@ type cooldown struct {
 }
 
 // reply answers a group message with the first reply rule that matches
-// it, unless that rule answered the group within its cooldown (on any
-// replica: the claim is a compare-and-set in the store).
+// it, unless the event was handled before or that rule answered the group
+// within its cooldown (on any replica: both claims are made in the
+// store). The account's own messages, empty ones and those no rule
+// matches are taken without touching the store.
 func (h *Hub) reply(ctx context.Context, eng Engine, cfg *configs.Config, ev groupcast.InboundEvent) {
 	c := h.compile(cfg)
 	text := strings.TrimSpace(ev.Text)
-	if text == "" {
+	i := -1
+	if !ev.Self && text != "" {
+		i = slices.IndexFunc(c.replies, func(r replyRule) bool { return r.scope.matches(ev) && r.matches(text) })
+	}
+	if i < 0 {
+		h.m.events.WithLabelValues(ev.Account, "taken").Inc()
 		return
 	}
-	for i := range c.replies {
-		r := &c.replies[i]
-		if !r.scope.matches(ev) || !r.matches(text) {
-			continue
-		}
-		now := h.clock.Now()
-		claimed, err := h.claim(ctx, "cooldown."+r.Name+"."+groupKey(ev.Account, ev.Group), now, r.Cooldown)
-		if err != nil {
-			h.m.replies.WithLabelValues(r.Name, "failed").Inc()
-			h.log.Error("auto-reply not sent: the cooldown cannot be read", "rule", r.Name, "account", ev.Account,
-				"group", ev.Group, "event", ev.ID, "err", err)
-			return
-		}
-		if !claimed {
-			h.m.replies.WithLabelValues(r.Name, "cooldown").Inc()
-			h.log.Debug("auto-reply in cooldown", "rule", r.Name, "account", ev.Account, "group", ev.Group, "event", ev.ID)
-			return
-		}
-		sender := ev.SenderName
-		if sender == "" {
-			sender = ev.Sender
-		}
-		var b strings.Builder
-		if err := r.text.Execute(&b, configs.ReplyData{Sender: sender, SenderID: ev.Sender, Group: ev.Group, Text: text}); err != nil {
-			h.m.replies.WithLabelValues(r.Name, "failed").Inc()
-			h.log.Error("auto-reply not sent: its text fails", "rule", r.Name, "event", ev.ID, "err", err)
-			return
-		}
-		id := "reply-" + r.Name + "-" + digest(ev.Account, ev.Group, ev.ID)
-		h.submit(ctx, eng, "reply", r.Name, id, b.String(), ev.Account, ev.Group,
-			"event", ev.ID, "sender", ev.Sender)
+	if !h.first(ctx, ev) {
 		return
+	}
+	r := &c.replies[i]
+	now := h.clock.Now()
+	cdKey := "cooldown." + r.Name + "." + groupKey(ev.Account, ev.Group)
+	claimed, err := h.claim(ctx, cdKey, now, r.Cooldown)
+	if err != nil {
+		h.m.replies.WithLabelValues(r.Name, "failed").Inc()
+		h.log.Error("auto-reply not sent: the cooldown cannot be read", "rule", r.Name, "account", ev.Account,
+			"group", ev.Group, "event", ev.ID, "err", err)
+		h.release(ctx, ev)
+		return
+	}
+	if !claimed {
+		h.m.replies.WithLabelValues(r.Name, "cooldown").Inc()
+		h.log.Debug("auto-reply in cooldown", "rule", r.Name, "account", ev.Account, "group", ev.Group, "event", ev.ID)
+		return
+	}
+	sender := ev.SenderName
+	if sender == "" {
+		sender = ev.Sender
+	}
+	var b strings.Builder
+	if err := r.text.Execute(&b, configs.ReplyData{Sender: sender, SenderID: ev.Sender, Group: ev.Group, Text: text}); err != nil {
+		h.m.replies.WithLabelValues(r.Name, "failed").Inc()
+		h.log.Error("auto-reply not sent: its text fails", "rule", r.Name, "event", ev.ID, "err", err)
+		return
+	}
+	id := "reply-" + r.Name + "-" + digest(ev.Account, ev.Group, ev.ID)
+	if h.submit(ctx, eng, "reply", r.Name, id, b.String(), ev.Account, ev.Group,
+		"event", ev.ID, "sender", ev.Sender) != nil {
+		// Not accepted: nothing was answered, so the group's turn and
+		// the event go back (a redelivery or the next matching
+		// message gets the reply). Better to act twice than never:
+		// the reply's id derives from the event, a second submit of
+		// the same one is the same message.
+		h.unclaim(ctx, cdKey, now)
+		h.release(ctx, ev)
+	}
+}
+
+// release forgets that an event was handled (its reply failed), so a
+// redelivery is handled again.
+func (h *Hub) release(ctx context.Context, ev groupcast.InboundEvent) {
+	if err := h.st.DeleteJSON(ctx, dedupKey(ev.Account, ev.ID)); err != nil {
+		h.log.Warn("inbound event not released after a failed reply", "account", ev.Account, "event", ev.ID, "err", err)
 	}
 }
 
@@ -169,9 +185,26 @@ func (h *Hub) claim(ctx context.Context, key string, now time.Time, window time.
 	return granted, err
 }
 
+// unclaim gives back a turn claim took at now, unless another has been
+// recorded since (the key is compare-and-set, like the claim).
+func (h *Hub) unclaim(ctx context.Context, key string, now time.Time) {
+	var cd cooldown
+	err := h.st.ModifyJSON(ctx, key, &cd, func() { cd = cooldown{} }, func() (bool, error) {
+		if !cd.At.Equal(now) {
+			return false, nil
+		}
+		cd.At = time.Time{}
+		return true, nil
+	})
+	if err != nil {
+		h.log.Warn("auto-reply cooldown not released after a failed reply", "key", key, "err", err)
+	}
+}
+
 // submit hands one reply or welcome to the engine, logged with what
-// caused it.
-func (h *Hub) submit(ctx context.Context, eng Engine, kind, rule, id, text, account, group string, cause ...any) {
+// caused it. The error is the engine's when it did not accept the message
+// (nil also when it already had it).
+func (h *Hub) submit(ctx context.Context, eng Engine, kind, rule, id, text, account, group string, cause ...any) error {
 	a := &groupcast.Announcement{
 		ID:       id,
 		Title:    kind + " " + rule,
@@ -193,10 +226,12 @@ func (h *Hub) submit(ctx context.Context, eng Engine, kind, rule, id, text, acco
 	case err != nil:
 		h.m.replies.WithLabelValues(rule, "failed").Inc()
 		h.log.Error(kind+" not accepted", append(args, "err", err)...)
+		return err
 	default:
 		h.m.replies.WithLabelValues(rule, "accepted").Inc()
 		h.log.Info(kind+" accepted", args...)
 	}
+	return nil
 }
 
 // batch is the joins of one group waiting for one welcome.
@@ -283,7 +318,7 @@ func (h *Hub) flush(ctx context.Context, all bool) {
 			continue
 		}
 		id := "welcome-" + w.Name + "-" + digest(b.account, b.group, b.event)
-		h.submit(ctx, eng, "welcome", w.Name, id, sb.String(), b.account, b.group,
+		_ = h.submit(ctx, eng, "welcome", w.Name, id, sb.String(), b.account, b.group,
 			"event", b.event, "members", b.count, "batch_from", b.first.Format(time.RFC3339))
 	}
 }

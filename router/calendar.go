@@ -98,6 +98,7 @@ func (s *Service) storedItems(ctx context.Context, from, to, now time.Time) ([]g
 	if err != nil {
 		return nil, err
 	}
+	s.skips.retain(ids)
 	var items []groupcast.CalendarItem
 	for _, id := range ids {
 		if s.skips.skipCalendar(id) {

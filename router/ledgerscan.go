@@ -27,57 +27,86 @@ import (
 //     failed for good.
 //
 // A scan then reads only the records it has not settled yet: the active
-// ones. The sets hold ids of this ledger; they are not pruned (an id is a
-// few dozen bytes).
+// ones. Each set maps its key (the id; a notice key for noticed) to the id
+// it is about, and a scan that has just listed the ledger's ids drops the
+// entries of ids no longer in it (retain), so the sets never outgrow the
+// ledger.
 type ledgerSkips struct {
 	mu         sync.Mutex
-	settled    map[string]bool
-	unholdable map[string]bool
-	parent     map[string]bool
-	noticed    map[string]bool
+	settled    map[string]string
+	unholdable map[string]string
+	parent     map[string]string
+	noticed    map[string]string
 
 	// reads counts the records the scans read (tests measure it).
 	reads atomic.Int64
 }
 
-func (k *ledgerSkips) has(set *map[string]bool, key string) bool {
+func (k *ledgerSkips) has(set *map[string]string, key string) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return (*set)[key]
+	_, ok := (*set)[key]
+	return ok
 }
 
-func (k *ledgerSkips) mark(set *map[string]bool, key string) {
+// mark adds key, about announcement id, to set.
+func (k *ledgerSkips) mark(set *map[string]string, key, id string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if *set == nil {
-		*set = map[string]bool{}
+		*set = map[string]string{}
 	}
-	(*set)[key] = true
+	(*set)[key] = id
+}
+
+// retain drops the entries about announcements not in ids, the ledger's
+// ids as a scan just listed them (gone by the ledger's retention). An
+// entry a concurrent scan adds for a newer id may go too: it is learnt
+// again at the next read.
+func (k *ledgerSkips) retain(ids []string) {
+	listed := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		listed[id] = struct{}{}
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, set := range []map[string]string{k.settled, k.unholdable, k.parent, k.noticed} {
+		for key, id := range set {
+			if _, ok := listed[id]; !ok {
+				delete(set, key)
+			}
+		}
+	}
 }
 
 // skipReview: id can be left out of a scan for held announcements.
 func (k *ledgerSkips) skipReview(id string) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.settled[id] || k.unholdable[id] || k.parent[id]
+	_, settled := k.settled[id]
+	_, unholdable := k.unholdable[id]
+	_, parent := k.parent[id]
+	return settled || unholdable || parent
 }
 
 // skipCalendar: id has no calendar item now or later.
 func (k *ledgerSkips) skipCalendar(id string) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.settled[id] || k.parent[id]
+	_, settled := k.settled[id]
+	_, parent := k.parent[id]
+	return settled || parent
 }
 
 // learnRecord notes what the record alone says.
 func (k *ledgerSkips) learnRecord(rec *store.Record) {
 	id := rec.Announcement.ID
 	if len(rec.Parts) > 0 {
-		k.mark(&k.parent, id)
+		k.mark(&k.parent, id, id)
 		return
 	}
 	if !canHold(rec) {
-		k.mark(&k.unholdable, id)
+		k.mark(&k.unholdable, id, id)
 	}
 }
 
@@ -91,7 +120,7 @@ func (k *ledgerSkips) learnStatus(st groupcast.Status) {
 			return
 		}
 	}
-	k.mark(&k.settled, st.ID)
+	k.mark(&k.settled, st.ID, st.ID)
 }
 
 // canHold says whether any destination's policy, as the record keeps it,

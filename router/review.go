@@ -53,6 +53,7 @@ func (s *Service) reviews(ctx context.Context, skip func(id string) bool) ([]Rev
 	if err != nil {
 		return nil, err
 	}
+	s.skips.retain(ids)
 	out := []Review{}
 	for _, id := range ids {
 		if s.skips.skipReview(id) || (skip != nil && skip(id)) {

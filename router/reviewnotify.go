@@ -138,7 +138,7 @@ func (s *Service) notifyOne(ctx context.Context, n configs.ReviewNotify, rv Revi
 		return
 	}
 	if done {
-		s.skips.mark(&s.skips.noticed, key)
+		s.skips.mark(&s.skips.noticed, key, rv.ID)
 	}
 	if !claimed {
 		return
@@ -162,7 +162,7 @@ func (s *Service) notifyOne(ctx context.Context, n configs.ReviewNotify, rv Revi
 		return true, nil
 	})
 	if err == nil && recorded && (pushErr == nil || class == groupcast.ClassPermanent) {
-		s.skips.mark(&s.skips.noticed, key)
+		s.skips.mark(&s.skips.noticed, key, rv.ID)
 	}
 	switch {
 	case pushErr == nil:

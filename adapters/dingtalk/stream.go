@@ -277,8 +277,14 @@ func (s *Stream) onMessage(_ context.Context, d *chatbot.BotCallbackDataModel) (
 		rep.expires = s.env.Now().Add(90 * time.Minute)
 	}
 
-	s.inbound(ctx, log, d)
+	heard := s.inbound(ctx, log, d)
 	cmd := parseCommand(d.Text.Content)
+	if heard && cmd.name == "help" && !slices.Contains(s.src.Conversations, d.ConversationId) {
+		// A customer group talking to the hub (keywords, questions): no
+		// usage text and no refusal naming the configuration there; only
+		// a real command gets an answer.
+		return nil, nil
+	}
 	if (cmd.name == "approve" || cmd.name == "reject") && s.review != nil && (d.Msgtype == "" || d.Msgtype == "text") {
 		// Reviewers decide from any conversation with the bot (a one-to-one
 		// chat, the group notices go to); who they are is what counts.
@@ -334,17 +340,24 @@ type command struct {
 	reason string // reject: the reason (the rest of the message)
 }
 
-// parseCommand reads the bot command from a message's text: leading
-// @mentions are skipped, the first word names the command.
-func parseCommand(content string) command {
+// skipMentions is a message's text from its first word that is not an
+// @mention ("" when there is none), leading space trimmed.
+func skipMentions(content string) string {
 	s := strings.TrimLeft(content, " \t\r\n\u3000")
 	for strings.HasPrefix(s, "@") {
 		i := strings.IndexAny(s, " \t\r\n\u3000")
 		if i < 0 {
-			return command{name: "help"}
+			return ""
 		}
 		s = strings.TrimLeft(s[i:], " \t\r\n\u3000")
 	}
+	return s
+}
+
+// parseCommand reads the bot command from a message's text: leading
+// @mentions are skipped, the first word names the command.
+func parseCommand(content string) command {
+	s := skipMentions(content)
 	word, rest := s, ""
 	if i := strings.IndexAny(s, " \t\r\n\u3000"); i >= 0 {
 		word, rest = s[:i], s[i:]

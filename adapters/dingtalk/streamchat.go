@@ -30,16 +30,18 @@ const MaxRejectReasonChars = 500
 // inbound hands a group message to the sink, if there is one and the
 // source names the account that answers it (sources[].account: the hub
 // takes events of configured accounts only, and replies go out through
-// the event's account). A failing sink is logged: the command in the
-// message is still served.
-func (s *Stream) inbound(ctx context.Context, log *slog.Logger, d *chatbot.BotCallbackDataModel) {
+// the event's account). It reports whether the message was one for the
+// sink (taken or not: a failing sink is logged, and a command in the
+// message is still served).
+func (s *Stream) inbound(ctx context.Context, log *slog.Logger, d *chatbot.BotCallbackDataModel) bool {
 	if s.sink == nil || s.src.Account == "" || d.ConversationType != "2" {
-		return
+		return false
 	}
 	ev := messageEvent(s.src.Account, d, s.env.Now())
 	if err := s.sink.Inbound(ctx, ev); err != nil {
 		log.Warn("dingtalk stream: inbound event not taken", "err", err)
 	}
+	return true
 }
 
 // messageEvent is a group @-message as an inbound event. The robot only
@@ -82,15 +84,7 @@ func plainText(d *chatbot.BotCallbackDataModel) string {
 	if d.Msgtype != "" && d.Msgtype != "text" {
 		return ""
 	}
-	t := strings.Trim(d.Text.Content, " \t\r\n\u3000")
-	for strings.HasPrefix(t, "@") {
-		i := strings.IndexAny(t, " \t\r\n\u3000")
-		if i < 0 {
-			return ""
-		}
-		t = strings.TrimLeft(t[i:], " \t\r\n\u3000")
-	}
-	return t
+	return strings.TrimRight(skipMentions(d.Text.Content), " \t\r\n\u3000")
 }
 
 // decide serves /approve ID and /reject ID 理由 from a listed reviewer.

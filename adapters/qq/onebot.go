@@ -64,6 +64,7 @@ type OneBot struct {
 	after     func(time.Duration) <-chan time.Time
 	wsURL     string
 	account   string
+	keepAlive time.Duration // forward WebSocket: the ping interval (0: ListenKeepAlive)
 
 	noForward atomic.Bool // the implementation answered 404 to send_group_forward_msg
 
