@@ -22,6 +22,7 @@ type ClickStore interface {
 	DailySalt(ctx context.Context, day string) ([]byte, error)
 	FirstClick(ctx context.Context, clientKey string) (bool, error)
 	CountClick(ctx context.Context, announcement, code string) error
+	ForgetClick(ctx context.Context, clientKey string) error
 }
 
 var _ ClickStore = (*store.Store)(nil)
@@ -79,6 +80,9 @@ const (
 	maxClients = 1 << 16
 )
 
+// forgetTimeout bounds the removal of a key whose click was not counted.
+const forgetTimeout = 2 * time.Second
+
 var _ http.Handler = (*Handler)(nil)
 
 // Prefix is the path the handler is mounted on.
@@ -132,7 +136,8 @@ func (h *Handler) count(ctx context.Context, r *http.Request, ip netip.Addr, cod
 	if ip.IsValid() {
 		addr = ip.String()
 	}
-	first, err := h.Store.FirstClick(ctx, ClientKey(salt, addr, r.UserAgent(), code))
+	key := ClientKey(salt, addr, r.UserAgent(), code)
+	first, err := h.Store.FirstClick(ctx, key)
 	if err != nil {
 		h.log().Warn("click not counted", "announcement", l.Announcement, "code", code, "err", err)
 		return
@@ -142,6 +147,15 @@ func (h *Handler) count(ctx context.Context, r *http.Request, ip netip.Addr, cod
 	}
 	if err := h.Store.CountClick(ctx, l.Announcement, code); err != nil {
 		h.log().Warn("click not counted", "announcement", l.Announcement, "code", code, "err", err)
+		// The key says this client was counted; it was not. Remove it so
+		// that the same person's next click counts (with a context of its
+		// own: ctx may be what failed).
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), forgetTimeout)
+		defer cancel()
+		if err := h.Store.ForgetClick(fctx, key); err != nil {
+			h.log().Warn("uncounted click's key not removed: the client's repeats within the window are not counted either",
+				"announcement", l.Announcement, "code", code, "err", err)
+		}
 		return
 	}
 	if h.Counted != nil {

@@ -2,6 +2,7 @@ package tracking_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,8 @@ type memClicks struct {
 	keys    map[string]bool
 	clicks  int
 	lookups int
+	// failCounts is how many CountClick calls fail before they succeed.
+	failCounts int
 }
 
 func (m *memClicks) Link(_ context.Context, code string) (store.TrackedLink, bool, error) {
@@ -46,7 +49,17 @@ func (m *memClicks) FirstClick(_ context.Context, key string) (bool, error) {
 func (m *memClicks) CountClick(context.Context, string, string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.failCounts > 0 {
+		m.failCounts--
+		return errors.New("publish: no responders")
+	}
 	m.clicks++
+	return nil
+}
+func (m *memClicks) ForgetClick(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.keys, key)
 	return nil
 }
 
