@@ -55,6 +55,14 @@ type Handler struct {
 	// limit (the metric); a warning says how many at most once a minute.
 	Limited func()
 
+	// CountTimeout bounds the store calls counting one click (made after
+	// the redirect is sent). Zero: DefaultCountTimeout.
+	CountTimeout time.Duration
+
+	saltMu  sync.Mutex
+	saltDay string // the day of salt (UTC, 2006-01-02)
+	salt    []byte // the day's salt, read once a day
+
 	mu      sync.Mutex
 	clients map[netip.Addr]*client // limiter per client address
 	logLim  *rate.Limiter          // the warning about uncounted clicks
@@ -113,13 +121,53 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusNotFound, "链接不存在或已过期。", "This link does not exist or has expired.")
 		return
 	}
-	if reason := NotCounted(r); reason == "" {
-		ip := h.clientAddr(r)
-		if h.allow(ip, l) {
-			h.count(ctx, r, ip, code, l)
-		}
+	if NotCounted(r) != "" {
+		http.Redirect(w, r, l.URL, http.StatusFound)
+		return
 	}
-	http.Redirect(w, r, l.URL, http.StatusFound)
+	ip := h.clientAddr(r)
+	if !h.allow(ip, l) {
+		http.Redirect(w, r, l.URL, http.StatusFound)
+		return
+	}
+	// The redirect goes out first, complete (no body, Content-Length 0)
+	// and flushed, so the visitor is never held up by the store; the
+	// click is counted afterwards, within CountTimeout, whatever becomes
+	// of the request.
+	w.Header().Set("Location", l.URL)
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusFound)
+	_ = http.NewResponseController(w).Flush()
+	timeout := h.CountTimeout
+	if timeout <= 0 {
+		timeout = DefaultCountTimeout
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	h.count(cctx, r, ip, code, l)
+}
+
+// DefaultCountTimeout bounds the store calls counting one click.
+const DefaultCountTimeout = 500 * time.Millisecond
+
+// dailySalt answers the day's salt, asking the store once a day.
+func (h *Handler) dailySalt(ctx context.Context) ([]byte, error) {
+	day := h.now().UTC().Format(time.DateOnly)
+	h.saltMu.Lock()
+	if h.saltDay == day {
+		salt := h.salt
+		h.saltMu.Unlock()
+		return salt, nil
+	}
+	h.saltMu.Unlock()
+	salt, err := h.Store.DailySalt(ctx, day)
+	if err != nil {
+		return nil, err
+	}
+	h.saltMu.Lock()
+	h.saltDay, h.salt = day, salt
+	h.saltMu.Unlock()
+	return salt, nil
 }
 
 // count counts one click unless the same client clicked the same link
@@ -127,7 +175,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // address and User-Agent with the day's salt; a failure is logged and the
 // visitor still redirected.
 func (h *Handler) count(ctx context.Context, r *http.Request, ip netip.Addr, code string, l store.TrackedLink) {
-	salt, err := h.Store.DailySalt(ctx, h.now().UTC().Format(time.DateOnly))
+	salt, err := h.dailySalt(ctx)
 	if err != nil {
 		h.log().Warn("click not counted", "announcement", l.Announcement, "code", code, "err", err)
 		return
