@@ -72,3 +72,29 @@ func TestRedirectNotHeldByTheStore(t *testing.T) {
 	close(m.block)
 	<-counted
 }
+
+// Cycling through many addresses neither grows the limiters past their
+// bound nor resets the limit of a client that keeps clicking.
+func TestCountLimitNotResetByManyAddresses(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	m := &memClicks{}
+	h := &tracking.Handler{Store: m, Now: func() time.Time { return now }, CountBurst: 3}
+	limited := 0
+	h.Limited = func() { limited++ }
+	flooder := func(i int) string { return fmt.Sprintf("%d.%d.%d.1:4000", 10+i>>16, i>>8&255, i&255) }
+	for i := range 3 {
+		serve(h, "203.0.113.5:4000", map[string]string{"User-Agent": fmt.Sprintf("%s/%d", browserUA, i)})
+	}
+	for i := range 1 << 17 { // twice the bound
+		serve(h, flooder(i), map[string]string{"User-Agent": browserUA})
+		if i%1000 == 0 {
+			serve(h, "203.0.113.5:4000", map[string]string{"User-Agent": fmt.Sprintf("%s/x%d", browserUA, i)})
+		}
+	}
+	if limited != 132 {
+		t.Errorf("%d clicks of the limited client left uncounted, want all 132 after its burst", limited)
+	}
+	if n := tracking.ClientsKept(h); n > 1<<16 {
+		t.Errorf("%d limiters kept, want at most %d", n, 1<<16)
+	}
+}

@@ -63,16 +63,17 @@ type Handler struct {
 	saltDay string // the day of salt (UTC, 2006-01-02)
 	salt    []byte // the day's salt, read once a day
 
-	mu      sync.Mutex
-	clients map[netip.Addr]*client // limiter per client address
-	logLim  *rate.Limiter          // the warning about uncounted clicks
-	dropped int                    // clicks uncounted since the last warning
-}
-
-// client is one client address's limiter.
-type client struct {
-	lim  *rate.Limiter
-	seen time.Time
+	mu sync.Mutex
+	// The limiters per client address, in two generations: a lookup
+	// finds a client in either (moving it to cur); cur becomes prev, and
+	// prev is dropped, every time a limiter takes to refill (then a
+	// limiter last used before the previous swap is full, the same as a
+	// new one) or when cur holds maxClients/2. O(1) a click, at most
+	// maxClients limiters, and nobody can empty the others' limits.
+	cur, prev map[netip.Addr]*rate.Limiter
+	genStart  time.Time     // when cur was started
+	logLim    *rate.Limiter // the warning about uncounted clicks
+	dropped   int           // clicks uncounted since the last warning
 }
 
 // The default per-client limit of counted clicks: a burst of 60, then one
@@ -82,9 +83,7 @@ type client struct {
 const (
 	DefaultCountRate  rate.Limit = 1
 	DefaultCountBurst            = 60
-	// maxClients bounds the limiters kept: past it, those full again
-	// (idle long enough to be as new) are dropped, and if that is not
-	// enough, all of them.
+	// maxClients bounds the limiters kept (both generations together).
 	maxClients = 1 << 16
 )
 
@@ -239,29 +238,32 @@ func (h *Handler) allow(ip netip.Addr, l store.TrackedLink) bool {
 		key = netip.PrefixFrom(ip, 64).Masked().Addr() // one /64 is one subscriber
 	}
 	now := h.now()
+	lim, burst := h.CountRate, h.CountBurst
+	if lim <= 0 {
+		lim = DefaultCountRate
+	}
+	if burst <= 0 {
+		burst = DefaultCountBurst
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.clients == nil {
-		h.clients = map[netip.Addr]*client{}
+	if h.logLim == nil {
 		h.logLim = rate.NewLimiter(rate.Every(time.Minute), 1)
 	}
-	c := h.clients[key]
-	if c == nil {
-		if len(h.clients) >= maxClients {
-			h.prune(now)
-		}
-		lim, burst := h.CountRate, h.CountBurst
-		if lim <= 0 {
-			lim = DefaultCountRate
-		}
-		if burst <= 0 {
-			burst = DefaultCountBurst
-		}
-		c = &client{lim: rate.NewLimiter(lim, burst)}
-		h.clients[key] = c
+	refill := time.Duration(float64(burst) / float64(lim) * float64(time.Second))
+	if h.cur == nil || now.Sub(h.genStart) >= refill || now.Before(h.genStart) || len(h.cur) >= maxClients/2 {
+		h.prev, h.cur, h.genStart = h.cur, make(map[netip.Addr]*rate.Limiter), now
 	}
-	c.seen = now
-	if c.lim.AllowN(now, 1) {
+	c := h.cur[key]
+	if c == nil {
+		if c = h.prev[key]; c != nil {
+			delete(h.prev, key)
+		} else {
+			c = rate.NewLimiter(lim, burst)
+		}
+		h.cur[key] = c
+	}
+	if c.AllowN(now, 1) {
 		return true
 	}
 	if h.Limited != nil {
@@ -270,24 +272,10 @@ func (h *Handler) allow(ip netip.Addr, l store.TrackedLink) bool {
 	h.dropped++
 	if h.logLim.AllowN(now, 1) {
 		h.log().Warn("clicks over the per-client limit not counted (still redirected)",
-			"not_counted", h.dropped, "announcement", l.Announcement, "limit_per_second", float64(c.lim.Limit()), "burst", c.lim.Burst())
+			"not_counted", h.dropped, "announcement", l.Announcement, "limit_per_second", float64(c.Limit()), "burst", c.Burst())
 		h.dropped = 0
 	}
 	return false
-}
-
-// prune drops the limiters idle long enough to be full again (the same
-// as a new one); if that frees nothing, all of them. h.mu is held.
-func (h *Handler) prune(now time.Time) {
-	for k, c := range h.clients {
-		idle := now.Sub(c.seen)
-		if full := time.Duration(float64(c.lim.Burst()) / float64(c.lim.Limit()) * float64(time.Second)); idle >= full {
-			delete(h.clients, k)
-		}
-	}
-	if len(h.clients) >= maxClients {
-		clear(h.clients)
-	}
 }
 
 // clientAddr is the address the click came from: the connection's peer,
