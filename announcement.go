@@ -416,32 +416,16 @@ func (d *seriesDocument) series(bad func(string, string, ...any)) *Series {
 	default:
 		sr.Every = ev
 	}
-	if sr.At != "" && !validClock(sr.At) {
+	if sr.At != "" && !isClock(sr.At) {
 		bad("series.at", "%q is not a local time of day such as 09:00", sr.At)
 	}
 	return sr
 }
 
-// validClock reports whether s is "H:MM" or "HH:MM", 00:00 to 23:59.
-func validClock(s string) bool {
-	h, m, ok := strings.Cut(s, ":")
-	if !ok || len(h) < 1 || len(h) > 2 || len(m) != 2 {
-		return false
-	}
-	hh, mm := 0, 0
-	for _, c := range h {
-		if c < '0' || c > '9' {
-			return false
-		}
-		hh = hh*10 + int(c-'0')
-	}
-	for _, c := range m {
-		if c < '0' || c > '9' {
-			return false
-		}
-		mm = mm*10 + int(c-'0')
-	}
-	return hh < 24 && mm < 60
+// isClock reports whether s is a time of day as series.at takes it.
+func isClock(s string) bool {
+	_, _, ok := ParseClock(s)
+	return ok
 }
 
 func parseTime(s, field string, bad func(string, string, ...any)) *time.Time {

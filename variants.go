@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -101,7 +100,7 @@ func checkVariants(vs []Variant, ab *AB, bad func(field, format string, args ...
 			bad("ab.slots", "%d slots for %d variants: give one HH:MM per variant, in the variants' order", len(n.Slots), len(vs))
 		}
 		for i, s := range n.Slots {
-			if _, _, ok := ParseClock(s); !ok {
+			if _, _, ok := ParseClock(s); !ok || len(s) != len("HH:MM") {
 				bad(fmt.Sprintf("ab.slots[%d]", i), "%q is not a time of day as HH:MM (00:00-23:59)", s)
 			}
 		}
@@ -109,33 +108,6 @@ func checkVariants(vs []Variant, ab *AB, bad func(field, format string, args ...
 		bad("ab.by", "%q is not one of group, slot", n.By)
 	}
 	return out, &n
-}
-
-// ParseClock reads a time of day written HH:MM.
-func ParseClock(s string) (hour, minute int, ok bool) {
-	if len(s) != 5 || s[2] != ':' {
-		return 0, 0, false
-	}
-	digit := func(b byte) (int, bool) { return int(b - '0'), b >= '0' && b <= '9' }
-	h1, ok1 := digit(s[0])
-	h2, ok2 := digit(s[1])
-	m1, ok3 := digit(s[3])
-	m2, ok4 := digit(s[4])
-	hour, minute = h1*10+h2, m1*10+m2
-	return hour, minute, ok1 && ok2 && ok3 && ok4 && hour < 24 && minute < 60
-}
-
-// NextClock is the first instant at or after t when the clock in loc
-// reads hour:minute. On a day when that time does not exist (a daylight
-// saving jump) it is the instant time.Date normalizes it to.
-func NextClock(t time.Time, hour, minute int, loc *time.Location) time.Time {
-	lt := t.In(loc)
-	at := time.Date(lt.Year(), lt.Month(), lt.Day(), hour, minute, 0, 0, loc)
-	for at.Before(t) {
-		lt = lt.AddDate(0, 0, 1)
-		at = time.Date(lt.Year(), lt.Month(), lt.Day(), hour, minute, 0, 0, loc)
-	}
-	return at
 }
 
 // Variant answers the variant called name as an announcement: a copy of a

@@ -224,3 +224,41 @@ routes:
 		t.Errorf("want the assigned variant first and only once: %+v", targets)
 	}
 }
+
+// ab.slots follow the one DST rule of schedules and series
+// (docs/operations-calendar.md): a slot the spring-forward skips goes at
+// the end of the gap, a slot the fall-back repeats at its first instance.
+func TestABBySlotAcrossBerlinDST(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cest, cet := time.FixedZone("CEST", 2*3600), time.FixedZone("CET", 3600)
+	a := abAnnouncement("dst", 2)
+	a.AB = &groupcast.AB{By: groupcast.ABBySlot, Slots: []string{"02:30", "03:00"}}
+	for _, c := range []struct {
+		name string
+		now  time.Time
+		want map[string]time.Time
+	}{
+		// 28 March 2027: 02:00 CET is 03:00 CEST.
+		{"spring forward", time.Date(2027, 3, 28, 0, 0, 0, 0, cet),
+			map[string]time.Time{"A": time.Date(2027, 3, 28, 3, 0, 0, 0, cest), "B": time.Date(2027, 3, 28, 3, 0, 0, 0, cest)}},
+		// 31 October 2027: 03:00 CEST is 02:00 CET; 02:30 happens twice.
+		{"fall back", time.Date(2027, 10, 31, 0, 0, 0, 0, cest),
+			map[string]time.Time{"A": time.Date(2027, 10, 31, 2, 30, 0, 0, cest), "B": time.Date(2027, 10, 31, 3, 0, 0, 0, cet)}},
+		{"fall back, between the two 02:30s", time.Date(2027, 10, 31, 2, 45, 0, 0, cest),
+			map[string]time.Time{"A": time.Date(2027, 11, 1, 2, 30, 0, 0, cet), "B": time.Date(2027, 10, 31, 3, 0, 0, 0, cet)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a.SendAt = nil
+			dests := abDests(map[string]int{"r": 2})
+			router.AssignVariants(a, dests, c.now, loc)
+			for _, d := range dests {
+				if d.SendAt == nil || !d.SendAt.Equal(c.want[d.Variant]) {
+					t.Errorf("variant %s: send_at %v, want %v", d.Variant, d.SendAt, c.want[d.Variant])
+				}
+			}
+		})
+	}
+}

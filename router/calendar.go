@@ -68,17 +68,18 @@ func (s *Service) scheduleItems(cfg *configs.Config, from, to, now time.Time) []
 		after = now
 	}
 	for _, sch := range cfg.Schedules {
-		c, err := sch.CronIn(cfg.Location)
+		c, err := s.scheduleCron(cfg, sch)
 		if err != nil {
 			continue
 		}
+		src := sch.Source().Read() // the file once per request, not once per occurrence
 		occs, _ := c.Between(after, to.Add(-time.Nanosecond), maxCalendarOccurrences)
 		for _, o := range occs {
 			if !sch.UntilDate.IsZero() && o.Local.After(sch.UntilDate.Add(24*time.Hour-time.Minute)) {
 				break
 			}
 			it := groupcast.CalendarItem{At: o.At, Kind: groupcast.CalendarSchedule, Name: sch.Name, Title: sch.Name, Targets: []string{}}
-			if a, err := sch.Source().Build(schedule.DataFor(sch.Name, c, o, sch.StartDate)); err == nil {
+			if a, err := src.Build(schedule.DataFor(sch.Name, c, o, sch.StartDate)); err == nil {
 				it.Title = a.Title
 				for _, d := range Plan(cfg, a) {
 					it.Targets = append(it.Targets, d.Account+"/"+d.Group)
@@ -90,6 +91,20 @@ func (s *Service) scheduleItems(cfg *configs.Config, from, to, now time.Time) []
 		}
 	}
 	return items
+}
+
+// scheduleCron is a schedule's parsed cron: the scheduler's when it has
+// parsed the same expression in the same zone, else parsed here.
+func (s *Service) scheduleCron(cfg *configs.Config, sch configs.Schedule) (*schedule.Cron, error) {
+	if s.sched != nil {
+		s.sched.mu.Lock()
+		c := s.sched.crons[sch.Name]
+		s.sched.mu.Unlock()
+		if c != nil && c.String() == sch.Cron && c.Location() == cfg.Location {
+			return c, nil
+		}
+	}
+	return sch.CronIn(cfg.Location)
 }
 
 // storedItems are the stored announcements' targets waiting in [from, to).

@@ -25,3 +25,6 @@ func SetBeforeProcess(s *Service, f func(id string)) { s.beforeProcess.Store(&f)
 // SetReadAheadFault makes a sender's read of a due record by its sequence
 // fail when f answers an error.
 func SetReadAheadFault(s *Service, f func(seq uint64) error) { s.readAheadFault.Store(&f) }
+
+// EachBetween lists a cron's occurrences in batches (the scheduler's walk).
+var EachBetween = eachBetween

@@ -197,39 +197,52 @@ func (sc *scheduler) handle(ctx context.Context, cfg *configs.Config, sch config
 			}
 		}
 	}
-	occs, _ := c.Between(through, now, 1000)
-	skipped := 0
+	until := time.Time{} // the last local minute it may fire (zero: none)
+	if !sch.UntilDate.IsZero() {
+		until = sch.UntilDate.Add(24*time.Hour - time.Minute)
+	}
 	moved := through
-	for _, o := range occs {
-		if !sch.UntilDate.IsZero() && o.Local.After(sch.UntilDate.Add(24*time.Hour-time.Minute)) {
-			break
-		}
-		id := schedule.ID(sch.Name, o.Local)
-		if late := now.Sub(o.At); late > sch.CatchUp {
-			skipped++
-			sc.outcomes.WithLabelValues(sch.Name, "skipped").Inc()
-			if skipped <= 10 {
-				log.Warn("occurrence missed and not posted: later than catch_up", "announcement", id,
-					"at", o.At.In(cfg.Location).Format(time.RFC3339), "late", late.Round(time.Second).String(), "catch_up", sch.CatchUp.String())
+	from := through
+	// Occurrences firing more than catch_up before now are not posted:
+	// skip them at once (counted, said once) rather than list them, so
+	// that however long the daemon was down the recent ones are reached.
+	if skipTo := now.Add(-sch.CatchUp - time.Nanosecond); skipTo.After(through) {
+		n, first, last := 0, schedule.Occurrence{}, schedule.Occurrence{}
+		eachBetween(c, through, skipTo, until, func(o schedule.Occurrence) bool {
+			if n == 0 {
+				first = o
 			}
-			moved = o.At
-			continue
+			n, last = n+1, o
+			return true
+		})
+		if n > 0 {
+			sc.outcomes.WithLabelValues(sch.Name, "skipped").Add(float64(n))
+			log.Warn("occurrences missed and not posted: later than catch_up", "skipped", n,
+				"first", schedule.ID(sch.Name, first.Local), "last", schedule.ID(sch.Name, last.Local),
+				"catch_up", sch.CatchUp.String())
 		}
-		if retry := sc.post(ctx, cfg, sch, c, o, id, log); retry {
+		moved, from = skipTo, skipTo
+	}
+	retry := false
+	eachBetween(c, from, now, until, func(o schedule.Occurrence) bool {
+		id := schedule.ID(sch.Name, o.Local)
+		if sc.post(ctx, cfg, sch, c, o, id, log) {
 			// Just before this one: others at the same instant (a DST
 			// gap) that posted are submitted again, which posts nothing.
 			if before := o.At.Add(-time.Nanosecond); before.After(moved) {
 				moved = before
 			}
-			if moved.After(through) {
-				sc.store(ctx, sch.Name, moved, log)
-			}
-			return now.Add(storeRetry)
+			retry = true
+			return false
 		}
 		moved = o.At
-	}
-	if skipped > 10 {
-		log.Warn("more occurrences missed and not posted", "skipped", skipped)
+		return true
+	})
+	if retry {
+		if moved.After(through) {
+			sc.store(ctx, sch.Name, moved, log)
+		}
+		return now.Add(storeRetry)
 	}
 	if moved.After(through) {
 		sc.store(ctx, sch.Name, moved, log)
@@ -242,6 +255,34 @@ func (sc *scheduler) handle(ctx context.Context, cfg *configs.Config, sch config
 		return time.Time{}
 	}
 	return o.At
+}
+
+// eachBetween calls f with the cron's occurrences firing in (after, to],
+// in order, up to the local minute until (zero: no end), until f answers
+// false. It lists them a thousand at a time, however many there are.
+func eachBetween(c *schedule.Cron, after, to, until time.Time, f func(schedule.Occurrence) bool) {
+	var done time.Time // the local minute of the last one handled
+	for {
+		occs, more := c.Between(after, to, 1000)
+		for _, o := range occs {
+			if !done.IsZero() && !o.Local.After(done) {
+				continue // listed again: the batch ended inside a DST gap's instant
+			}
+			if !until.IsZero() && o.Local.After(until) {
+				return
+			}
+			if !f(o) {
+				return
+			}
+			done = o.Local
+		}
+		if !more || len(occs) == 0 {
+			return
+		}
+		// Just before the last one's instant, so that others firing at
+		// that same instant (a DST gap) are not passed over.
+		after = occs[len(occs)-1].At.Add(-time.Nanosecond)
+	}
 }
 
 // store records progress in the store (and this replica).

@@ -17,6 +17,7 @@ import (
 
 	"github.com/groupcast/groupcast/configs"
 	"github.com/groupcast/groupcast/router"
+	"github.com/groupcast/groupcast/schedule"
 	"github.com/groupcast/groupcast/store"
 )
 
@@ -351,5 +352,73 @@ func TestScheduleRemovedThenReAdded(t *testing.T) {
 	waitSent(t, dir, "a-20270104-0900", "a-20270104-1100")
 	clock.Set(at("2027-01-04 14:01"))
 	waitSent(t, dir, "a-20270104-0900", "a-20270104-1100", "a-20270104-1400")
+	h.stop()
+}
+
+// The scheduler's walk lists every occurrence however many there are
+// (past the thousand of one batch), in order and once each, also across a
+// spring-forward gap whose minutes all fire at one instant.
+func TestEachBetweenPastOneBatch(t *testing.T) {
+	loc := berlin(t)
+	tests := []struct {
+		name      string
+		cron      string
+		from, to  time.Time
+		wantCount int
+	}{
+		{"a minute cron for 18 hours", "* * * * *", time.Date(2027, 1, 4, 9, 0, 0, 0, loc), time.Date(2027, 1, 5, 3, 0, 0, 0, loc), 1080},
+		// 28 March 2027 02:00-02:59 do not exist: those 60 fire at 03:00
+		// with 03:00 itself; the batch boundary falls among them.
+		{"across the spring gap", "* * * * *", time.Date(2027, 3, 27, 9, 30, 0, 0, loc), time.Date(2027, 3, 28, 3, 0, 0, 0, loc), 1050},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := schedule.ParseCron(tt.cron, loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []schedule.Occurrence
+			router.EachBetween(c, tt.from, tt.to, time.Time{}, func(o schedule.Occurrence) bool {
+				got = append(got, o)
+				return true
+			})
+			if len(got) != tt.wantCount {
+				t.Fatalf("%d occurrences, want %d", len(got), tt.wantCount)
+			}
+			for i := 1; i < len(got); i++ {
+				if !got[i].Local.After(got[i-1].Local) || got[i].At.Before(got[i-1].At) {
+					t.Fatalf("occurrence %d (%v) not after %d (%v)", i, got[i].Local, i-1, got[i-1].Local)
+				}
+			}
+		})
+	}
+}
+
+// Down for longer than a thousand occurrences: those later than catch_up
+// are skipped (counted), and the recent ones within it still post.
+func TestScheduleCatchUpAfterLongOutage(t *testing.T) {
+	dir := t.TempDir()
+	loc := berlin(t)
+	yaml := scheduleConfig(dir, "Europe/Berlin", "store: {driver: embedded}", `
+  - {name: tick, cron: "* * * * *", catch_up: 30m, inline: {title: "t", body: "{{.Time.Format \"15:04\"}}"}}
+`)
+	clock := &fakeClock{now: time.Date(2027, 1, 4, 9, 0, 30, 0, loc)}
+	h := startWith(t, yaml, store.DriverEmbedded, filepath.Join(dir, "store"), clock, 50*time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // the schedule starts at 09:00:30
+	clock.Set(time.Date(2027, 1, 4, 9, 2, 0, 0, loc))
+	want := []string{"tick-20270104-0901", "tick-20270104-0902"}
+	waitSent(t, dir, want...)
+	h.stop() // down from 09:02 to 03:00:30 the next day: 1078 occurrences
+	clock.Set(time.Date(2027, 1, 5, 3, 0, 30, 0, loc))
+	h = startWith(t, yaml, store.DriverEmbedded, filepath.Join(dir, "store"), clock, 50*time.Millisecond)
+	for at := time.Date(2027, 1, 5, 2, 31, 0, 0, loc); !at.After(time.Date(2027, 1, 5, 3, 0, 0, 0, loc)); at = at.Add(time.Minute) {
+		want = append(want, "tick-"+at.Format("20060102-1504"))
+	}
+	waitSent(t, dir, want...)
+	// 09:03 to 02:30 were more than 30 minutes late.
+	if skipped, posted := metricValue(t, h, "groupcast_schedule_occurrences_total", "outcome", "skipped"),
+		metricValue(t, h, "groupcast_schedule_occurrences_total", "outcome", "posted"); skipped != 1048 || posted != 30 {
+		t.Errorf("skipped %v, posted %v; want 1048 and 30", skipped, posted)
+	}
 	h.stop()
 }

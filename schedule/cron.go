@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/groupcast/groupcast"
 )
 
 // parser reads the five standard fields (minute hour day-of-month month
@@ -212,43 +214,11 @@ func (c *Cron) dayMatches(day time.Time) bool {
 
 // Resolve is the instant a local wall-clock time (its fields, in any
 // location) names in loc: the first instance of a time a fall-back
-// repeats, and the end of the gap for a time a spring-forward skips.
+// repeats, and the end of the gap for a time a spring-forward skips
+// (groupcast.ResolveLocal, the one rule for schedules, series and A/B
+// slots).
 func Resolve(local time.Time, loc *time.Location) time.Time {
-	cu := time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), local.Second(), 0, time.UTC)
-	var best time.Time
-	found := false
-	var offs [2]int
-	for i, probe := range []time.Time{cu.Add(-36 * time.Hour), cu.Add(36 * time.Hour)} {
-		_, offs[i] = probe.In(loc).Zone()
-		at := cu.Add(-time.Duration(offs[i]) * time.Second)
-		if sameWall(at.In(loc), cu) && (!found || at.Before(best)) {
-			best, found = at, true
-		}
-	}
-	if found {
-		return best
-	}
-	// In a gap: the transition lies between the two readings. Find its
-	// instant (to the second).
-	lo, hi := cu.Add(-time.Duration(offs[0])*time.Second), cu.Add(-time.Duration(offs[1])*time.Second)
-	if hi.Before(lo) {
-		lo, hi = hi, lo
-	}
-	_, offLo := lo.In(loc).Zone()
-	for hi.Sub(lo) > time.Second {
-		mid := lo.Add(hi.Sub(lo) / 2).Truncate(time.Second)
-		if _, off := mid.In(loc).Zone(); off == offLo {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return hi
-}
-
-func sameWall(l, cu time.Time) bool {
-	return l.Year() == cu.Year() && l.Month() == cu.Month() && l.Day() == cu.Day() &&
-		l.Hour() == cu.Hour() && l.Minute() == cu.Minute() && l.Second() == cu.Second()
+	return groupcast.ResolveLocal(local, loc)
 }
 
 // ID is the announcement id of a schedule's occurrence:

@@ -316,3 +316,30 @@ func TestCountMatchesWalk(t *testing.T) {
 		}
 	}
 }
+
+// A source read once builds every occurrence from that reading (the
+// calendar builds up to 500 per schedule): the file is not opened again,
+// and a file that could not be read gives its error each time.
+func TestSourceReadOnce(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "daily.md")
+	if err := os.WriteFile(file, []byte("---\ntitle: 日报 {{.Date}}\n---\nb\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := Source{File: file}.Read()
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	for _, day := range []string{"2027-01-04", "2027-01-05"} {
+		a, err := src.Build(Data{Name: "d", Date: day})
+		if err != nil || a.Title != "日报 "+day {
+			t.Fatalf("%s: %+v %v", day, a, err)
+		}
+	}
+	missing := Source{File: file}.Read()
+	for range 2 {
+		if _, err := missing.Build(Data{Name: "d"}); err == nil || !strings.Contains(err.Error(), "announcement file") {
+			t.Fatalf("a missing file: %v", err)
+		}
+	}
+}

@@ -1,9 +1,10 @@
 package schedule
 
 import (
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/groupcast/groupcast"
 )
 
 // MaxParts bounds a series: each part is an announcement of its own.
@@ -81,20 +82,6 @@ func hasH2(lines []string, isH2 func(string) bool) bool {
 	return false
 }
 
-// ParseClock reads a local time of day, "H:MM" or "HH:MM" (00:00 to 23:59).
-func ParseClock(s string) (hour, minute int, ok bool) {
-	h, m, found := strings.Cut(strings.TrimSpace(s), ":")
-	if !found || len(m) != 2 || len(h) < 1 || len(h) > 2 {
-		return 0, 0, false
-	}
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if err1 != nil || err2 != nil || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
-		return 0, 0, false
-	}
-	return hh, mm, true
-}
-
 // PartTimes are the instants the n parts of a series go out: the first at
 // start, or at the first local time at ("09:00") at or after start; part i
 // at first + (i−1)·every. When every is a whole number of days the parts
@@ -105,7 +92,7 @@ func PartTimes(start time.Time, every time.Duration, at string, n int, loc *time
 		loc = time.UTC
 	}
 	first := start
-	if h, m, ok := ParseClock(at); ok {
+	if h, m, ok := groupcast.ParseClock(at); ok {
 		l := start.In(loc)
 		for d := 0; d < 3; d++ {
 			c := time.Date(l.Year(), l.Month(), l.Day()+d, h, m, 0, 0, time.UTC)

@@ -63,6 +63,41 @@ type Source struct {
 	// directory); read at each occurrence, so an edit applies to the next.
 	File   string
 	Inline *Inline
+
+	// Set by Read: the file's text (or why it could not be read), used
+	// by Build instead of reading the file again.
+	read    bool
+	raw     []byte
+	readErr error
+}
+
+// Read answers s with its file read once, for building many occurrences
+// from one reading (the calendar): Build then uses that text, or answers
+// the reading's error, without opening the file again. A source without
+// a file is answered as it is.
+func (s Source) Read() Source {
+	if s.Inline != nil || s.File == "" {
+		return s
+	}
+	s.raw, s.readErr = readFile(s.File)
+	s.read = true
+	return s
+}
+
+// readFile reads an announcement file of at most MaxFileSize bytes.
+func readFile(name string) ([]byte, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, fmt.Errorf("announcement file: %w", err)
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, fmt.Errorf("announcement file %s is larger than %d bytes", name, MaxFileSize)
+	}
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("announcement file: %w", err)
+	}
+	return raw, nil
 }
 
 // MaxFileSize bounds a schedule's announcement file.
@@ -93,16 +128,12 @@ func (s Source) Build(d Data) (*groupcast.Announcement, error) {
 		}
 		src, format = b, groupcast.FormatJSON
 	case s.File != "":
-		fi, err := os.Stat(s.File)
-		if err != nil {
-			return nil, fmt.Errorf("announcement file: %w", err)
+		raw, err := s.raw, s.readErr
+		if !s.read {
+			raw, err = readFile(s.File)
 		}
-		if fi.Size() > MaxFileSize {
-			return nil, fmt.Errorf("announcement file %s is larger than %d bytes", s.File, MaxFileSize)
-		}
-		raw, err := os.ReadFile(s.File)
 		if err != nil {
-			return nil, fmt.Errorf("announcement file: %w", err)
+			return nil, err
 		}
 		out, err := render(string(raw), d)
 		if err != nil {

@@ -178,6 +178,16 @@ func (s *Store) FirstClick(ctx context.Context, clientKey string) (bool, error) 
 	return false, fmt.Errorf("store: click: %w", err)
 }
 
+// ForgetClick removes a client key, so that the client's next click on
+// the link counts: for a click whose key was made by FirstClick but which
+// was then not counted (CountClick failed).
+func (s *Store) ForgetClick(ctx context.Context, clientKey string) error {
+	if err := s.clickers.Delete(ctx, clientKey); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("store: forget click: %w", err)
+	}
+	return nil
+}
+
 // CountClick appends one click on a code.
 func (s *Store) CountClick(ctx context.Context, announcement, code string) error {
 	if _, err := s.js.Publish(ctx, subjectClick+code+"."+announcement, nil); err != nil {

@@ -57,3 +57,25 @@ func TestClicksStreamBounded(t *testing.T) {
 		t.Errorf("clicks %v, want the newest 3", clicks)
 	}
 }
+
+// A forgotten client key makes the client's next click on the link first
+// again (for a click whose count failed); forgetting an unknown key is
+// no error.
+func TestForgetClick(t *testing.T) {
+	ctx := context.Background()
+	st := open(t, store.Options{Driver: store.DriverMemory})
+	for i, want := range []bool{true, false} {
+		if first, err := st.FirstClick(ctx, "k1"); err != nil || first != want {
+			t.Fatalf("click %d: first %v, %v, want %v", i, first, err, want)
+		}
+	}
+	if err := st.ForgetClick(ctx, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if first, err := st.FirstClick(ctx, "k1"); err != nil || !first {
+		t.Errorf("after ForgetClick: first %v, %v, want true", first, err)
+	}
+	if err := st.ForgetClick(ctx, "never"); err != nil {
+		t.Errorf("forget an unknown key: %v", err)
+	}
+}

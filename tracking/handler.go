@@ -22,6 +22,7 @@ type ClickStore interface {
 	DailySalt(ctx context.Context, day string) ([]byte, error)
 	FirstClick(ctx context.Context, clientKey string) (bool, error)
 	CountClick(ctx context.Context, announcement, code string) error
+	ForgetClick(ctx context.Context, clientKey string) error
 }
 
 var _ ClickStore = (*store.Store)(nil)
@@ -54,16 +55,25 @@ type Handler struct {
 	// limit (the metric); a warning says how many at most once a minute.
 	Limited func()
 
-	mu      sync.Mutex
-	clients map[netip.Addr]*client // limiter per client address
-	logLim  *rate.Limiter          // the warning about uncounted clicks
-	dropped int                    // clicks uncounted since the last warning
-}
+	// CountTimeout bounds the store calls counting one click (made after
+	// the redirect is sent). Zero: DefaultCountTimeout.
+	CountTimeout time.Duration
 
-// client is one client address's limiter.
-type client struct {
-	lim  *rate.Limiter
-	seen time.Time
+	saltMu  sync.Mutex
+	saltDay string // the day of salt (UTC, 2006-01-02)
+	salt    []byte // the day's salt, read once a day
+
+	mu sync.Mutex
+	// The limiters per client address, in two generations: a lookup
+	// finds a client in either (moving it to cur); cur becomes prev, and
+	// prev is dropped, every time a limiter takes to refill (then a
+	// limiter last used before the previous swap is full, the same as a
+	// new one) or when cur holds maxClients/2. O(1) a click, at most
+	// maxClients limiters, and nobody can empty the others' limits.
+	cur, prev map[netip.Addr]*rate.Limiter
+	genStart  time.Time     // when cur was started
+	logLim    *rate.Limiter // the warning about uncounted clicks
+	dropped   int           // clicks uncounted since the last warning
 }
 
 // The default per-client limit of counted clicks: a burst of 60, then one
@@ -73,11 +83,12 @@ type client struct {
 const (
 	DefaultCountRate  rate.Limit = 1
 	DefaultCountBurst            = 60
-	// maxClients bounds the limiters kept: past it, those full again
-	// (idle long enough to be as new) are dropped, and if that is not
-	// enough, all of them.
+	// maxClients bounds the limiters kept (both generations together).
 	maxClients = 1 << 16
 )
+
+// forgetTimeout bounds the removal of a key whose click was not counted.
+const forgetTimeout = 2 * time.Second
 
 var _ http.Handler = (*Handler)(nil)
 
@@ -109,13 +120,53 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusNotFound, "链接不存在或已过期。", "This link does not exist or has expired.")
 		return
 	}
-	if reason := NotCounted(r); reason == "" {
-		ip := h.clientAddr(r)
-		if h.allow(ip, l) {
-			h.count(ctx, r, ip, code, l)
-		}
+	if NotCounted(r) != "" {
+		http.Redirect(w, r, l.URL, http.StatusFound)
+		return
 	}
-	http.Redirect(w, r, l.URL, http.StatusFound)
+	ip := h.clientAddr(r)
+	if !h.allow(ip, l) {
+		http.Redirect(w, r, l.URL, http.StatusFound)
+		return
+	}
+	// The redirect goes out first, complete (no body, Content-Length 0)
+	// and flushed, so the visitor is never held up by the store; the
+	// click is counted afterwards, within CountTimeout, whatever becomes
+	// of the request.
+	w.Header().Set("Location", l.URL)
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusFound)
+	_ = http.NewResponseController(w).Flush()
+	timeout := h.CountTimeout
+	if timeout <= 0 {
+		timeout = DefaultCountTimeout
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	h.count(cctx, r, ip, code, l)
+}
+
+// DefaultCountTimeout bounds the store calls counting one click.
+const DefaultCountTimeout = 500 * time.Millisecond
+
+// dailySalt answers the day's salt, asking the store once a day.
+func (h *Handler) dailySalt(ctx context.Context) ([]byte, error) {
+	day := h.now().UTC().Format(time.DateOnly)
+	h.saltMu.Lock()
+	if h.saltDay == day {
+		salt := h.salt
+		h.saltMu.Unlock()
+		return salt, nil
+	}
+	h.saltMu.Unlock()
+	salt, err := h.Store.DailySalt(ctx, day)
+	if err != nil {
+		return nil, err
+	}
+	h.saltMu.Lock()
+	h.saltDay, h.salt = day, salt
+	h.saltMu.Unlock()
+	return salt, nil
 }
 
 // count counts one click unless the same client clicked the same link
@@ -123,7 +174,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // address and User-Agent with the day's salt; a failure is logged and the
 // visitor still redirected.
 func (h *Handler) count(ctx context.Context, r *http.Request, ip netip.Addr, code string, l store.TrackedLink) {
-	salt, err := h.Store.DailySalt(ctx, h.now().UTC().Format(time.DateOnly))
+	salt, err := h.dailySalt(ctx)
 	if err != nil {
 		h.log().Warn("click not counted", "announcement", l.Announcement, "code", code, "err", err)
 		return
@@ -132,7 +183,8 @@ func (h *Handler) count(ctx context.Context, r *http.Request, ip netip.Addr, cod
 	if ip.IsValid() {
 		addr = ip.String()
 	}
-	first, err := h.Store.FirstClick(ctx, ClientKey(salt, addr, r.UserAgent(), code))
+	key := ClientKey(salt, addr, r.UserAgent(), code)
+	first, err := h.Store.FirstClick(ctx, key)
 	if err != nil {
 		h.log().Warn("click not counted", "announcement", l.Announcement, "code", code, "err", err)
 		return
@@ -142,6 +194,15 @@ func (h *Handler) count(ctx context.Context, r *http.Request, ip netip.Addr, cod
 	}
 	if err := h.Store.CountClick(ctx, l.Announcement, code); err != nil {
 		h.log().Warn("click not counted", "announcement", l.Announcement, "code", code, "err", err)
+		// The key says this client was counted; it was not. Remove it so
+		// that the same person's next click counts (with a context of its
+		// own: ctx may be what failed).
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), forgetTimeout)
+		defer cancel()
+		if err := h.Store.ForgetClick(fctx, key); err != nil {
+			h.log().Warn("uncounted click's key not removed: the client's repeats within the window are not counted either",
+				"announcement", l.Announcement, "code", code, "err", err)
+		}
 		return
 	}
 	if h.Counted != nil {
@@ -177,29 +238,32 @@ func (h *Handler) allow(ip netip.Addr, l store.TrackedLink) bool {
 		key = netip.PrefixFrom(ip, 64).Masked().Addr() // one /64 is one subscriber
 	}
 	now := h.now()
+	lim, burst := h.CountRate, h.CountBurst
+	if lim <= 0 {
+		lim = DefaultCountRate
+	}
+	if burst <= 0 {
+		burst = DefaultCountBurst
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.clients == nil {
-		h.clients = map[netip.Addr]*client{}
+	if h.logLim == nil {
 		h.logLim = rate.NewLimiter(rate.Every(time.Minute), 1)
 	}
-	c := h.clients[key]
-	if c == nil {
-		if len(h.clients) >= maxClients {
-			h.prune(now)
-		}
-		lim, burst := h.CountRate, h.CountBurst
-		if lim <= 0 {
-			lim = DefaultCountRate
-		}
-		if burst <= 0 {
-			burst = DefaultCountBurst
-		}
-		c = &client{lim: rate.NewLimiter(lim, burst)}
-		h.clients[key] = c
+	refill := time.Duration(float64(burst) / float64(lim) * float64(time.Second))
+	if h.cur == nil || now.Sub(h.genStart) >= refill || now.Before(h.genStart) || len(h.cur) >= maxClients/2 {
+		h.prev, h.cur, h.genStart = h.cur, make(map[netip.Addr]*rate.Limiter), now
 	}
-	c.seen = now
-	if c.lim.AllowN(now, 1) {
+	c := h.cur[key]
+	if c == nil {
+		if c = h.prev[key]; c != nil {
+			delete(h.prev, key)
+		} else {
+			c = rate.NewLimiter(lim, burst)
+		}
+		h.cur[key] = c
+	}
+	if c.AllowN(now, 1) {
 		return true
 	}
 	if h.Limited != nil {
@@ -208,24 +272,10 @@ func (h *Handler) allow(ip netip.Addr, l store.TrackedLink) bool {
 	h.dropped++
 	if h.logLim.AllowN(now, 1) {
 		h.log().Warn("clicks over the per-client limit not counted (still redirected)",
-			"not_counted", h.dropped, "announcement", l.Announcement, "limit_per_second", float64(c.lim.Limit()), "burst", c.lim.Burst())
+			"not_counted", h.dropped, "announcement", l.Announcement, "limit_per_second", float64(c.Limit()), "burst", c.Burst())
 		h.dropped = 0
 	}
 	return false
-}
-
-// prune drops the limiters idle long enough to be full again (the same
-// as a new one); if that frees nothing, all of them. h.mu is held.
-func (h *Handler) prune(now time.Time) {
-	for k, c := range h.clients {
-		idle := now.Sub(c.seen)
-		if full := time.Duration(float64(c.lim.Burst()) / float64(c.lim.Limit()) * float64(time.Second)); idle >= full {
-			delete(h.clients, k)
-		}
-	}
-	if len(h.clients) >= maxClients {
-		clear(h.clients)
-	}
 }
 
 // clientAddr is the address the click came from: the connection's peer,

@@ -2,6 +2,7 @@ package tracking_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -21,21 +22,30 @@ type memClicks struct {
 	mu      sync.Mutex
 	keys    map[string]bool
 	clicks  int
-	lookups int
+	lookups int // FirstClick calls: the store asked about a click
+	salts   int // DailySalt calls
+	// failCounts is how many CountClick calls fail before they succeed.
+	failCounts int
+	// block, if set, holds DailySalt until it is closed.
+	block chan struct{}
 }
 
 func (m *memClicks) Link(_ context.Context, code string) (store.TrackedLink, bool, error) {
 	return store.TrackedLink{Announcement: "a1", Target: "qq.MTIz", Platform: "qq", URL: "https://example.com/x"}, code == "AbCdEf012345", nil
 }
 func (m *memClicks) DailySalt(context.Context, string) ([]byte, error) {
+	if m.block != nil {
+		<-m.block
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lookups++
+	m.salts++
 	return []byte("salt"), nil
 }
 func (m *memClicks) FirstClick(_ context.Context, key string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.lookups++
 	if m.keys == nil {
 		m.keys = map[string]bool{}
 	}
@@ -46,7 +56,17 @@ func (m *memClicks) FirstClick(_ context.Context, key string) (bool, error) {
 func (m *memClicks) CountClick(context.Context, string, string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.failCounts > 0 {
+		m.failCounts--
+		return errors.New("publish: no responders")
+	}
 	m.clicks++
+	return nil
+}
+func (m *memClicks) ForgetClick(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.keys, key)
 	return nil
 }
 
