@@ -28,3 +28,9 @@ func SetReadAheadFault(s *Service, f func(seq uint64) error) { s.readAheadFault.
 
 // EachBetween lists a cron's occurrences in batches (the scheduler's walk).
 var EachBetween = eachBetween
+
+// SetLostRecord makes a sender treat the record messages f says as lost on
+// their way: not admitted, given back by JetStream after delay.
+func SetLostRecord(s *Service, f func(account string, seq, deliveries uint64) bool) {
+	s.lostRecord.Store(&f)
+}

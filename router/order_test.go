@@ -183,3 +183,38 @@ func TestReadAheadDeferredAgainKeepsOrder(t *testing.T) {
 		t.Errorf("sent %v, want %v (acceptance order)", got, want)
 	}
 }
+
+// A record lost on its way to the sender (a fetch cut by a stream leader
+// going away: JetStream gives it back only after the ack wait) does not
+// let the later ones overtake it: the gap in the queue's sequence is read
+// ahead from the store.
+func TestLostRecordKeepsOrder(t *testing.T) {
+	h, _ := orderHarness(t)
+	lost := map[uint64]bool{}
+	var mu sync.Mutex
+	router.SetLostRecord(h.svc, func(account string, seq, deliveries uint64) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		// The first record's first delivery is lost.
+		if deliveries == 1 && (len(lost) == 0 || lost[seq]) {
+			lost[seq] = true
+			return true
+		}
+		return false
+	})
+	ids := []string{"lost-0", "lost-1", "lost-2"}
+	for _, id := range ids {
+		submit(t, h, fmt.Sprintf("---\nid: %s\ntitle: 紧急\npriority: urgent\n---\n正文", id))
+	}
+	for _, id := range ids {
+		h.waitFor(id, "delivered", allIn(groupcast.StateDelivered))
+	}
+	if got := sentOrder(); !slices.Equal(got, ids) {
+		t.Fatalf("sent %v, want %v: a record lost on its way was overtaken", got, ids)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lost) != 1 {
+		t.Fatalf("lost %v: the test lost no record", lost)
+	}
+}

@@ -97,7 +97,10 @@ type Service struct {
 	// readAheadFault, when set (tests), fails a sender's read of a due
 	// record by its sequence when it answers an error.
 	readAheadFault atomic.Pointer[func(seq uint64) error]
-	watch          watchHub // the ledger's changes, for the console (watch.go)
+	// lostRecord, when set (tests), makes a sender treat a record message
+	// as lost on its way (JetStream gives it back later): not admitted.
+	lostRecord atomic.Pointer[func(account string, seq, deliveries uint64) bool]
+	watch      watchHub // the ledger's changes, for the console (watch.go)
 	// secret is the tracked-link secret, read from the store once.
 	secret atomic.Pointer[[]byte]
 

@@ -50,6 +50,7 @@ type worker struct {
 	sendCtx context.Context // a send in flight outlives the stop by ShutdownGrace
 
 	replayed     uint64 // the records' last sequence when the sender started
+	nextSeq      uint64 // the record the queue should bring next (0: not known)
 	lost         bool   // a queue ended under the sender
 	recCh, ctlCh <-chan *message.Message
 	ready        entries
@@ -205,6 +206,9 @@ func (w *worker) subscribe(ctx context.Context) (recs, ctl *jsbus.Subscriber, er
 		floor, err := jsbus.AckFloor(ctx, js, stream, durable)
 		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return nil, nil, err
+		}
+		if stream == store.RecordsStream {
+			w.nextSeq = floor + 1 // the consumer starts there again
 		}
 		sub, err := jsbus.NewSubscriber(jsbus.SubscriberConfig{JetStream: js, Stream: stream, Durable: durable,
 			AckWait: s.opts.AckWait, InFlight: inFlight, FetchMin: fetchMin, RecreateFrom: floor + 1, Logger: s.log})
@@ -441,11 +445,22 @@ func (w *worker) olderDue(seq uint64, now time.Time) bool {
 	return false
 }
 
+// maxGap bounds the records a sender reads ahead for a gap in its queue:
+// a larger one is records gone from the stream (retention), not lost on
+// their way.
+const maxGap = 1024
+
 // admit takes in one record message.
 func (w *worker) admit(m *message.Message) {
 	seq := jsbus.StreamSeq(m)
+	if f := w.s.lostRecord.Load(); f != nil && (*f)(w.name, seq, jsbus.Deliveries(m)) {
+		jsbus.NackAfter(m, time.Second) // lost on its way: back after a while
+		m.Nack()
+		return
+	}
 	w.s.intake.taken(w.name, seq)
 	delete(w.parked, seq)
+	w.noteGap(seq)
 	_, id, _ := store.KeyOf(m.Metadata.Get(jsbus.MetaStreamSubject))
 	c, err := w.s.cachedRecord(id, seq, m.Payload)
 	if err != nil {
@@ -471,6 +486,28 @@ func (w *worker) admit(m *message.Message) {
 	heap.Push(&w.ready, e)
 	if w.s.clock.Now().Before(w.pausedUntil) && w.blockedUntil.Equal(w.pausedUntil) {
 		w.markPaused()
+	}
+}
+
+// noteGap follows the sequence the queue brings records in: the consumer
+// takes the whole stream in order, so a record that comes before the ones
+// between it and the last one means those were lost on their way (a
+// fetch cut by a leader going away); JetStream gives them back only after
+// the ack wait. They are asked back due now, so that the sender reads
+// them ahead by their sequence (fetchDue) before this later one goes.
+func (w *worker) noteGap(seq uint64) {
+	if w.nextSeq != 0 && seq > w.nextSeq && seq-w.nextSeq <= maxGap {
+		now := w.s.clock.Now()
+		for ps := w.nextSeq; ps < seq; ps++ {
+			if _, ok := w.parked[ps]; !ok {
+				w.parked[ps] = parked{due: now}
+			}
+		}
+		w.s.log.Debug("records missing from the queue: read ahead before later ones", "account", w.name,
+			"from", w.nextSeq, "to", seq-1)
+	}
+	if seq >= w.nextSeq {
+		w.nextSeq = seq + 1
 	}
 }
 
