@@ -129,25 +129,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, l.URL, http.StatusFound)
 		return
 	}
-	// The redirect goes out first, complete (no body, Content-Length 0)
-	// and flushed, so the visitor is never held up by the store; the
-	// click is counted afterwards, within CountTimeout, whatever becomes
-	// of the request.
-	w.Header().Set("Location", l.URL)
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(http.StatusFound)
-	_ = http.NewResponseController(w).Flush()
+	// The click is counted before the redirect (so that a report read
+	// after the visitor arrived has it), within CountTimeout whatever
+	// becomes of the request: a stalled store holds the visitor that long
+	// at most, and the click it could not take is not counted.
 	timeout := h.CountTimeout
 	if timeout <= 0 {
 		timeout = DefaultCountTimeout
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-	defer cancel()
 	h.count(cctx, r, ip, code, l)
+	cancel()
+	http.Redirect(w, r, l.URL, http.StatusFound)
 }
 
-// DefaultCountTimeout bounds the store calls counting one click.
-const DefaultCountTimeout = 500 * time.Millisecond
+// DefaultCountTimeout bounds the store calls counting one click, and so
+// how long a stalled store can hold a redirect. Generous: a busy store
+// (many clicks at once on two replicas) answers well within it.
+const DefaultCountTimeout = 2 * time.Second
 
 // dailySalt answers the day's salt, asking the store once a day.
 func (h *Handler) dailySalt(ctx context.Context) ([]byte, error) {

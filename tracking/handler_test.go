@@ -41,12 +41,24 @@ func twoReplicas(t *testing.T) (*store.Store, *store.Store) {
 	return a, b
 }
 
+// counted counts the clicks a handler reports, and follows its requests:
+// a click is counted after the redirect went out, so a test settles (waits
+// for every request it made to end) before it reads a count.
 type counted struct {
-	mu sync.Mutex
-	n  int
+	mu       sync.Mutex
+	n        int
+	inflight sync.WaitGroup
 }
 
 func (c *counted) add(store.TrackedLink) { c.mu.Lock(); c.n++; c.mu.Unlock() }
+
+// settled is the count once every request made so far has ended.
+func (c *counted) settled() int {
+	c.inflight.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
 
 // loopback trusts the test's own address as a proxy, so that a request's
 // X-Forwarded-For stands for a client behind it.
@@ -57,7 +69,11 @@ func loopback() []netip.Prefix {
 func newHandler(st *store.Store, c *counted) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/l/", &tracking.Handler{Store: st, Counted: c.add, TrustedProxies: loopback})
-	return httptest.NewServer(mux)
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.inflight.Add(1)
+		defer c.inflight.Done()
+		mux.ServeHTTP(w, r)
+	}))
 }
 
 func get(t *testing.T, srv *httptest.Server, method, path string, header map[string]string) *http.Response {
@@ -124,12 +140,13 @@ func TestHandlerRedirectsAndCountsPeopleOnce(t *testing.T) {
 			}
 		}
 	}
+	n := c.settled()
 	clicks, err := b.Clicks(ctx, "maint-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if clicks[code] != 1 || c.n != 1 {
-		t.Fatalf("clicks %v, metric %d: want exactly the first person's click", clicks, c.n)
+	if clicks[code] != 1 || n != 1 {
+		t.Fatalf("clicks %v, metric %d: want exactly the first person's click", clicks, n)
 	}
 	// Unknown and malformed codes: 404, no redirect.
 	for _, p := range []string{"/l/" + tracking.Code([]byte("x"), "a", "b", "c"), "/l/short", "/l/AbCdEf01234-"} {
@@ -169,12 +186,13 @@ func TestParallelClicksOnTwoReplicas(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	n := c.settled()
 	clicks, err := a.Clicks(ctx, "hot")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if clicks[code] != people || c.n != people {
-		t.Fatalf("clicks %d (metric %d), want %d: one per person", clicks[code], c.n, people)
+	if clicks[code] != people || n != people {
+		t.Fatalf("clicks %d (metric %d), want %d: one per person", clicks[code], n, people)
 	}
 }
 

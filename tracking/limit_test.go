@@ -26,16 +26,21 @@ type memClicks struct {
 	salts   int // DailySalt calls
 	// failCounts is how many CountClick calls fail before they succeed.
 	failCounts int
-	// block, if set, holds DailySalt until it is closed.
+	// block, if set, holds DailySalt until it is closed (or the call's
+	// context ends, as a real store's call does).
 	block chan struct{}
 }
 
 func (m *memClicks) Link(_ context.Context, code string) (store.TrackedLink, bool, error) {
 	return store.TrackedLink{Announcement: "a1", Target: "qq.MTIz", Platform: "qq", URL: "https://example.com/x"}, code == "AbCdEf012345", nil
 }
-func (m *memClicks) DailySalt(context.Context, string) ([]byte, error) {
+func (m *memClicks) DailySalt(ctx context.Context, _ string) ([]byte, error) {
 	if m.block != nil {
-		<-m.block
+		select {
+		case <-m.block:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
